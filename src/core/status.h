@@ -7,6 +7,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fmt/format.h"
+
+// Lets fmt::format print absl::string_view (Status::message()); Debian's abseil keeps its own
+// string_view type rather than aliasing std::string_view.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(absl::string_view text, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()),
+                                                    ctx);
+  }
+};
 
 #define BULWARK_CONCAT_INNER_(a, b) a##b
 #define BULWARK_CONCAT_(a, b) BULWARK_CONCAT_INNER_(a, b)

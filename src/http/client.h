@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/x509.h"
+#include "http/codec.h"
 #include "http/message.h"
 #include "tls/context.h"
 

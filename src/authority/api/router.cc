@@ -1,0 +1,184 @@
+#include "authority/api/router.h"
+
+#include <charconv>
+
+#include "authority/api/internal/responses.h"
+#include "authority/api/json_body.h"
+#include "core/units.h"
+#include "crypto/bytes.h"
+#include "crypto/csr.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace bulwark::authority::api {
+namespace {
+
+using internal::ChainPem;
+using internal::ErrorResponse;
+using internal::JsonResponse;
+using internal::MethodNotAllowed;
+using nlohmann::json;
+
+json SvidJson(const IssuedSvid& issued, const std::vector<crypto::Certificate>& roots) {
+  return {{"spiffe_id", issued.svid.spiffe_id},
+          {"serial", issued.serial},
+          {"expires_at", core::ToUnixSeconds(issued.not_after)},
+          {"svid_pem", ChainPem(issued.svid.chain)},
+          {"bundle_pem", ChainPem(roots)}};
+}
+
+json RevocationJson(const RevocationRecord& r) {
+  return {{"version", r.version},
+          {"serial", r.serial},
+          {"spiffe_id", r.spiffe_id},
+          {"revoked_at", core::ToUnixSeconds(r.revoked_at)},
+          {"not_after", core::ToUnixSeconds(r.not_after)}};
+}
+
+// Parses a non-negative integer query parameter, or returns `fallback` when it is absent.
+absl::StatusOr<std::int64_t> IntParam(const http::Request& request, std::string_view name,
+                                      std::int64_t fallback) {
+  std::optional<std::string> text = request.QueryParam(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || ptr != text->data() + text->size() || value < 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("query parameter '{}' must be a non-negative integer", name));
+  }
+  return value;
+}
+
+}  // namespace
+
+int HttpStatusFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+asio::awaitable<http::Response> Router::Handle(http::Request request,
+                                               const http::ConnectionInfo& conn) {
+  std::string_view path = request.Path();
+  const std::string& method = request.method;
+  http::Response response;
+  if (path == "/healthz") {
+    response = JsonResponse(200, {{"status", "ok"}});
+  } else if (path == "/v1/svids") {
+    response = method == "POST" ? IssueSvid(request) : MethodNotAllowed("POST");
+  } else if (path == "/v1/svids/renew") {
+    response = method == "POST" ? RenewSvid(request, conn) : MethodNotAllowed("POST");
+  } else if (path == "/v1/bundle" || path == "/v1/bundle/jwks") {
+    response = method == "GET" ? Bundle(path.ends_with("jwks")) : MethodNotAllowed("GET");
+  } else if (path == "/v1/revocations") {
+    if (method == "GET") {
+      response = co_await Revocations(request, conn);
+    } else {
+      response = MethodNotAllowed("GET");
+    }
+  } else if (path.starts_with("/v1/admin/")) {
+    response = Admin(request, conn);
+  } else {
+    response = JsonResponse(
+        404, {{"error", "not_found"}, {"error_description", "no such endpoint; see docs/api.md"}});
+  }
+  spdlog::info("{} {} -> {}", method, path, response.status);
+  co_return response;
+}
+
+http::Response Router::IssueSvid(const http::Request& request) {
+  auto fields = ParseStringFields(request.body, {{"join_token", true, 128},
+                                                 {"csr", true, crypto::kMaxCsrPemBytes},
+                                                 {"spiffe_id", false, 2048}});
+  if (!fields.ok()) return ErrorResponse(fields.status());
+  auto issued = service_.IssueWithJoinToken((*fields)["join_token"], (*fields)["csr"],
+                                            (*fields)["spiffe_id"]);
+  if (!issued.ok()) return ErrorResponse(issued.status());
+  return JsonResponse(200, SvidJson(*issued, service_.ca().Roots()));
+}
+
+http::Response Router::RenewSvid(const http::Request& request, const http::ConnectionInfo& conn) {
+  if (!conn.peer_certificate) {
+    return ErrorResponse(
+        absl::UnauthenticatedError("renewal needs the current SVID as the TLS client certificate"));
+  }
+  auto fields = ParseStringFields(request.body, {{"csr", true, crypto::kMaxCsrPemBytes}});
+  if (!fields.ok()) return ErrorResponse(fields.status());
+  auto issued = service_.Renew(*conn.peer_certificate, (*fields)["csr"]);
+  if (!issued.ok()) return ErrorResponse(issued.status());
+  return JsonResponse(200, SvidJson(*issued, service_.ca().Roots()));
+}
+
+http::Response Router::Bundle(bool jwks) {
+  std::vector<crypto::Certificate> roots = service_.ca().Roots();
+  if (!jwks) {
+    http::Response response;
+    response.headers.Add("Content-Type", "application/x-pem-file");
+    response.headers.Add("Cache-Control", "max-age=300");
+    response.body = ChainPem(roots);
+    return response;
+  }
+  json keys = json::array();
+  for (const crypto::Certificate& root : roots) {
+    absl::StatusOr<crypto::PublicKey> key = root.SubjectPublicKey();
+    crypto::Bytes x, y;
+    if (!key.ok() || !key->P256Coordinates(x, y).ok()) continue;
+    keys.push_back({{"kty", "EC"},
+                    {"crv", "P-256"},
+                    {"x", crypto::Base64UrlEncode(x)},
+                    {"y", crypto::Base64UrlEncode(y)},
+                    {"use", "x509-svid"},
+                    {"x5c", {crypto::Base64Encode(root.ToDer())}}});
+  }
+  http::Response response =
+      JsonResponse(200, {{"keys", keys}, {"spiffe_sequence", 1}, {"spiffe_refresh_hint", 300}});
+  response.headers.Set("Cache-Control", "max-age=300");
+  return response;
+}
+
+asio::awaitable<http::Response> Router::Revocations(const http::Request& request,
+                                                    const http::ConnectionInfo& conn) {
+  if (!conn.peer_certificate) {
+    co_return ErrorResponse(absl::UnauthenticatedError(
+        "the revocation list is served to workloads: present an SVID as client certificate"));
+  }
+  if (auto id = service_.AuthenticatePeer(*conn.peer_certificate); !id.ok()) {
+    co_return ErrorResponse(id.status());
+  }
+  auto since = IntParam(request, "since", 0);
+  if (!since.ok()) co_return ErrorResponse(since.status());
+  std::chrono::seconds wait{0};
+  if (std::optional<std::string> text = request.QueryParam("wait")) {
+    auto parsed = core::ParseDuration(*text);
+    if (!parsed.ok()) co_return ErrorResponse(parsed.status());
+    wait = std::min<std::chrono::seconds>(*parsed, kMaxLongPoll);
+  }
+  if (wait.count() > 0) co_await feed_.WaitBeyond(*since, wait);
+  auto entries = service_.store().RevocationsSince(*since);
+  if (!entries.ok()) co_return ErrorResponse(entries.status());
+  json list = json::array();
+  std::int64_t version = *since;
+  for (const RevocationRecord& r : *entries) {
+    list.push_back(RevocationJson(r));
+    version = std::max(version, r.version);
+  }
+  // The version is the newest entry returned, so a client that passes it back as ?since= can
+  // never skip an entry that committed while this response was being built.
+  co_return JsonResponse(200, {{"version", version}, {"revocations", list}});
+}
+
+}  // namespace bulwark::authority::api

@@ -1,0 +1,147 @@
+#include "authority/server.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "asio/co_spawn.hpp"
+#include "asio/detached.hpp"
+#include "asio/io_context.hpp"
+#include "asio/ip/address.hpp"
+#include "asio/signal_set.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/use_awaitable.hpp"
+#include "authority/api/revocation_feed.h"
+#include "authority/api/router.h"
+#include "authority/data_dir.h"
+#include "core/files.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "http/server.h"
+#include "spdlog/spdlog.h"
+#include "tls/context.h"
+
+namespace bulwark::authority {
+namespace {
+
+// Returns the host part of "host:port" or "[v6]:port".
+std::string ListenHost(const std::string& listen) {
+  if (listen.starts_with("[")) return listen.substr(1, listen.find(']') - 1);
+  return listen.substr(0, listen.rfind(':'));
+}
+
+bool IsWildcard(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// Holds the TLS context of the authority's own server certificate and renews it.
+class ServerIdentity {
+ public:
+  ServerIdentity(AuthorityService& service, std::string listen_host, core::Seconds ttl)
+      : service_(service), host_(std::move(listen_host)), ttl_(ttl) {}
+
+  // Issues a fresh server certificate and makes it the one new connections see.
+  absl::Status Renew() {
+    BULWARK_ASSIGN_OR_RETURN(crypto::PrivateKey key,
+                             crypto::PrivateKey::Generate(crypto::KeyType::kP256));
+    BULWARK_ASSIGN_OR_RETURN(
+        identity::SpiffeId id,
+        identity::SpiffeId::FromParts(service_.ca().trust_domain(), kAuthorityPath));
+    std::vector<std::string> ips = {"127.0.0.1", "::1"};
+    std::error_code ec;
+    asio::ip::address address = asio::ip::make_address(host_, ec);
+    if (!ec && !address.is_unspecified() && !address.is_loopback()) ips.push_back(host_);
+    BULWARK_ASSIGN_OR_RETURN(IssuedSvid issued, service_.IssueDirect(key.Public(), id, ttl_,
+                                                                     "server", {"localhost"}, ips));
+    tls::Credentials credentials{issued.svid.chain, std::move(key)};
+    BULWARK_ASSIGN_OR_RETURN(
+        auto context,
+        tls::MakeServerContext(credentials, service_.ca().Roots(), tls::ClientAuth::kOptional));
+    renew_at_ = issued.svid.chain.front().NotBefore() +
+                (issued.not_after - issued.svid.chain.front().NotBefore()) / 2;
+    context_.store(std::move(context));
+    return absl::OkStatus();
+  }
+  bool Due(core::TimePoint now) const { return now >= renew_at_; }
+  std::shared_ptr<asio::ssl::context> Current() const { return context_.load(); }
+
+ private:
+  AuthorityService& service_;
+  const std::string host_;
+  const core::Seconds ttl_;
+  core::TimePoint renew_at_;
+  std::atomic<std::shared_ptr<asio::ssl::context>> context_;
+};
+
+// Rotates the signing CA when due and keeps the server certificate fresh.
+asio::awaitable<void> Maintain(AuthorityService& service, ServerIdentity& identity,
+                               std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (true) {
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::use_awaitable);
+    absl::StatusOr<bool> rotated = service.ca().Rotate(/*force=*/false);
+    if (!rotated.ok()) {
+      spdlog::error("signing CA rotation failed: {}", rotated.status().ToString());
+    } else if (*rotated) {
+      spdlog::info("activated signing CA {}", service.ca().ActiveSigningCa().SerialHex());
+    }
+    if ((rotated.ok() && *rotated) || identity.Due(service.clock().Now())) {
+      if (absl::Status s = identity.Renew(); !s.ok()) {
+        spdlog::error("server certificate renewal failed: {}", s.ToString());
+      }
+    }
+  }
+}
+
+absl::StatusOr<std::int64_t> CurrentRevocationVersion(Store& store) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<RevocationRecord> all, store.RevocationsSince(0));
+  return all.empty() ? 0 : all.back().version;
+}
+
+}  // namespace
+
+absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& options) {
+  BULWARK_ASSIGN_OR_RETURN(OpenAuthority opened,
+                           OpenDataDir(data_dir, core::SystemClock(), options.ca));
+  AuthorityService service(*opened.store, *opened.ca, core::SystemClock(), options.service);
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t version, CurrentRevocationVersion(*opened.store));
+  api::RevocationFeed feed(version);
+  api::Router router(service, feed);
+  ServerIdentity identity(service, ListenHost(options.listen), options.server_cert_ttl);
+  BULWARK_RETURN_IF_ERROR(identity.Renew());
+  BULWARK_RETURN_IF_ERROR(WriteBundle(DataDirLayout{data_dir}, *opened.ca));
+
+  asio::io_context io;
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server,
+                           http::Server::Create(
+                               io, options.listen, [&identity] { return identity.Current(); },
+                               [&router](http::Request request, const http::ConnectionInfo& conn) {
+                                 return router.Handle(std::move(request), conn);
+                               }));
+  asio::ip::tcp::endpoint bound = server->local_endpoint();
+  std::string host = ListenHost(options.listen);
+  if (IsWildcard(host)) host = bound.address().is_v6() ? "::1" : "127.0.0.1";
+  std::string url = host.find(':') != std::string::npos
+                        ? fmt::format("https://[{}]:{}", host, bound.port())
+                        : fmt::format("https://{}:{}", host, bound.port());
+  BULWARK_RETURN_IF_ERROR(
+      core::WriteFileAtomic(DataDirLayout{data_dir}.endpoint(), url + "\n", 0644));
+  server->Start();
+  asio::co_spawn(io, Maintain(service, identity, options.maintenance_interval), asio::detached);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code&, int signal) {
+    spdlog::info("received signal {}, stopping", signal);
+    server->Stop();
+    io.stop();
+  });
+  spdlog::info("authority for trust domain {} listening on {}", opened.ca->trust_domain(), url);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (std::thread& t : threads) t.join();
+  return absl::OkStatus();
+}
+
+}  // namespace bulwark::authority

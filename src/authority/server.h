@@ -1,0 +1,32 @@
+// `bulwark authority serve`: the authority's HTTPS API over its data directory, with the
+// maintenance loop that rotates the signing CA and the server's own certificate. Runs until
+// SIGINT or SIGTERM.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "absl/status/status.h"
+#include "authority/ca/ca.h"
+#include "authority/service.h"
+
+namespace bulwark::authority {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:7443";
+  ServiceOptions service;
+  CaOptions ca;
+  int threads = 2;
+  core::Seconds server_cert_ttl{86400};
+  std::chrono::milliseconds maintenance_interval{1000};
+};
+
+// SPIFFE ID path of the authority's own server certificate.
+inline constexpr std::string_view kAuthorityPath = "/authority";
+
+// Serves the authority in `data_dir` until SIGINT or SIGTERM. Writes the URL it listens on to
+// `data_dir`/endpoint once bound. Errors: the data directory cannot be opened, the address is
+// invalid or taken.
+absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& options);
+
+}  // namespace bulwark::authority

@@ -1,0 +1,285 @@
+#include "authority/store/sqlite_store.h"
+
+#include <functional>
+#include <mutex>
+
+#include "authority/store/internal/sqlite.h"
+#include "core/status.h"
+#include "fmt/format.h"
+
+namespace bulwark::authority {
+namespace {
+
+using internal::Prepare;
+using internal::Statement;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS ca (
+  id TEXT PRIMARY KEY, role TEXT NOT NULL, state TEXT NOT NULL, cert_pem TEXT NOT NULL,
+  sealed_key BLOB NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS join_tokens (
+  hash BLOB PRIMARY KEY, spiffe_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE IF NOT EXISTS issued (
+  serial TEXT PRIMARY KEY, spiffe_id TEXT NOT NULL, kind TEXT NOT NULL,
+  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS issued_by_spiffe_id ON issued(spiffe_id);
+CREATE TABLE IF NOT EXISTS revocations (
+  version INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL UNIQUE,
+  spiffe_id TEXT NOT NULL, revoked_at INTEGER NOT NULL, not_after INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
+)sql";
+
+std::int64_t Unix(core::TimePoint t) { return core::ToUnixSeconds(t); }
+core::TimePoint Time(std::int64_t s) { return core::FromUnixSeconds(s); }
+
+const char* RoleName(CaRole role) { return role == CaRole::kRoot ? "root" : "signing"; }
+const char* StateName(CaState state) {
+  switch (state) {
+    case CaState::kPrepared:
+      return "prepared";
+    case CaState::kActive:
+      return "active";
+    case CaState::kRetired:
+      return "retired";
+  }
+  return "retired";
+}
+CaState StateFromName(const std::string& name) {
+  if (name == "prepared") return CaState::kPrepared;
+  if (name == "active") return CaState::kActive;
+  return CaState::kRetired;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(internal::SqliteDbPtr db) : db_(std::move(db)) {}
+
+  absl::Status PutCa(const CaRecord& r, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "INSERT INTO ca VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO "
+                                       "UPDATE SET state = excluded.state"));
+      st.Bind(1, r.id).Bind(2, RoleName(r.role)).Bind(3, StateName(r.state)).Bind(4, r.cert_pem);
+      st.Bind(5, r.sealed_key).Bind(6, Unix(r.not_before)).Bind(7, Unix(r.not_after));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<std::vector<CaRecord>> ListCas() override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st, Prepare(db_.get(), "SELECT * FROM ca ORDER BY rowid"));
+    std::vector<CaRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      CaRecord r;
+      r.id = st.Text(0);
+      r.role = st.Text(1) == "root" ? CaRole::kRoot : CaRole::kSigning;
+      r.state = StateFromName(st.Text(2));
+      r.cert_pem = st.Text(3);
+      r.sealed_key = st.Blob(4);
+      r.not_before = Time(st.Int(5));
+      r.not_after = Time(st.Int(6));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  absl::Status CreateJoinToken(const JoinTokenRecord& t, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(), "INSERT INTO join_tokens VALUES (?,?,?,?,NULL)"));
+      st.Bind(1, t.hash).Bind(2, t.spiffe_id).Bind(3, Unix(t.created_at));
+      st.Bind(4, Unix(t.expires_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<JoinTokenRecord> FindJoinToken(const crypto::Bytes& hash) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM join_tokens WHERE hash = ?"));
+    st.Bind(1, hash);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::NotFoundError("unknown join token");
+    JoinTokenRecord t;
+    t.hash = st.Blob(0);
+    t.spiffe_id = st.Text(1);
+    t.created_at = Time(st.Int(2));
+    t.expires_at = Time(st.Int(3));
+    if (!st.IsNull(4)) t.used_at = Time(st.Int(4));
+    return t;
+  }
+
+  absl::Status ConsumeJoinTokenAndRecord(const crypto::Bytes& hash, core::TimePoint now,
+                                         const IssuedRecord& issued,
+                                         const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      // The conditional update is the atomic consume: of concurrent callers exactly one sees a
+      // changed row; the others roll back without recording anything.
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(),
+                  "UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND "
+                  "expires_at > ? AND spiffe_id = ?"));
+      st.Bind(1, Unix(now)).Bind(2, hash).Bind(3, Unix(now)).Bind(4, issued.spiffe_id);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::FailedPreconditionError("join token has already been used or has expired");
+      }
+      BULWARK_RETURN_IF_ERROR(InsertIssued(issued));
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::Status RecordIssued(const IssuedRecord& issued, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_RETURN_IF_ERROR(InsertIssued(issued));
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<std::optional<IssuedRecord>> FindIssued(const std::string& serial) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM issued WHERE serial = ?"));
+    st.Bind(1, serial);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<IssuedRecord>();
+    return std::optional<IssuedRecord>(ReadIssued(st));
+  }
+
+  absl::StatusOr<std::vector<IssuedRecord>> ListIssued(
+      std::optional<core::TimePoint> unexpired_at) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(), "SELECT * FROM issued WHERE not_after > ? ORDER BY rowid DESC"));
+    st.Bind(1, unexpired_at ? Unix(*unexpired_at) : std::int64_t{-1});
+    std::vector<IssuedRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back(ReadIssued(st));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<RevocationRecord>> Revoke(const std::vector<IssuedRecord>& certs,
+                                                       const AuditEntry& audit) override {
+    std::vector<RevocationRecord> added;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      added.clear();
+      for (const IssuedRecord& cert : certs) {
+        BULWARK_ASSIGN_OR_RETURN(
+            Statement st, Prepare(db_.get(),
+                                  "INSERT INTO revocations (serial, spiffe_id, revoked_at, "
+                                  "not_after) VALUES (?,?,?,?) ON CONFLICT(serial) DO NOTHING"));
+        st.Bind(1, cert.serial).Bind(2, cert.spiffe_id).Bind(3, Unix(audit.at));
+        st.Bind(4, Unix(cert.not_after));
+        BULWARK_RETURN_IF_ERROR(st.Run());
+        if (internal::Changes(db_.get()) == 1) {
+          added.push_back({LastInsertId(), cert.serial, cert.spiffe_id, audit.at, cert.not_after});
+          AuditEntry entry = audit;
+          entry.subject = cert.serial;
+          entry.detail = fmt::format("{}; {}", cert.spiffe_id, audit.detail);
+          BULWARK_RETURN_IF_ERROR(InsertAudit(entry));
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return added;
+  }
+
+  absl::StatusOr<std::vector<RevocationRecord>> RevocationsSince(std::int64_t since) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(), "SELECT * FROM revocations WHERE version > ? ORDER BY version"));
+    st.Bind(1, since);
+    std::vector<RevocationRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back({st.Int(0), st.Text(1), st.Text(2), Time(st.Int(3)), Time(st.Int(4))});
+    }
+    return out;
+  }
+
+  absl::StatusOr<bool> IsRevoked(const std::string& serial) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT 1 FROM revocations WHERE serial = ?"));
+    st.Bind(1, serial);
+    return st.Step();
+  }
+
+  absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM audit ORDER BY id DESC LIMIT ?"));
+    st.Bind(1, static_cast<std::int64_t>(limit));
+    std::vector<AuditEntry> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.push_back({st.Int(0), Time(st.Int(1)), st.Text(2), st.Text(3), st.Text(4), st.Text(5)});
+    }
+    return out;
+  }
+
+ private:
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT under the mutex; rolls back on error.
+  absl::Status Transaction(const std::function<absl::Status()>& body) {
+    std::lock_guard lock(mutex_);
+    BULWARK_RETURN_IF_ERROR(internal::Exec(db_.get(), "BEGIN IMMEDIATE"));
+    absl::Status status = body();
+    if (status.ok()) status = internal::Exec(db_.get(), "COMMIT");
+    if (!status.ok()) (void)internal::Exec(db_.get(), "ROLLBACK");
+    return status;
+  }
+
+  absl::Status InsertAudit(const AuditEntry& a) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(),
+                "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?,?,?,?,?)"));
+    st.Bind(1, Unix(a.at)).Bind(2, a.actor).Bind(3, a.action).Bind(4, a.subject);
+    st.Bind(5, a.detail);
+    return st.Run();
+  }
+
+  absl::Status InsertIssued(const IssuedRecord& r) {
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "INSERT INTO issued VALUES (?,?,?,?,?)"));
+    st.Bind(1, r.serial).Bind(2, r.spiffe_id).Bind(3, r.kind).Bind(4, Unix(r.not_before));
+    st.Bind(5, Unix(r.not_after));
+    return st.Run();
+  }
+
+  static IssuedRecord ReadIssued(const Statement& st) {
+    return {st.Text(0), st.Text(1), st.Text(2), Time(st.Int(3)), Time(st.Int(4))};
+  }
+
+  std::int64_t LastInsertId() { return internal::LastInsertRowId(db_.get()); }
+
+  std::mutex mutex_;
+  internal::SqliteDbPtr db_;
+};
+
+}  // namespace
+
+absl::StatusOr<StorePtr> OpenSqliteStore(const std::string& path) {
+  BULWARK_ASSIGN_OR_RETURN(internal::SqliteDbPtr db, internal::OpenDatabase(path));
+  BULWARK_RETURN_IF_ERROR(internal::Exec(db.get(), kSchema));
+  return StorePtr(std::make_unique<SqliteStore>(std::move(db)));
+}
+
+}  // namespace bulwark::authority

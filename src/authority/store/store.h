@@ -1,0 +1,109 @@
+// The authority's persistent state behind one interface, so that PostgreSQL can join SQLite
+// later: CA keys (sealed), join tokens (hashed), issued certificates, revocations and the audit
+// trail. Every mutating call commits durably before it returns. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "crypto/bytes.h"
+
+namespace bulwark::authority {
+
+enum class CaRole { kRoot, kSigning };
+enum class CaState { kPrepared, kActive, kRetired };
+
+struct CaRecord {
+  std::string id;  // the certificate's serial (hex)
+  CaRole role = CaRole::kSigning;
+  CaState state = CaState::kPrepared;
+  std::string cert_pem;
+  crypto::Bytes sealed_key;  // crypto::EnvelopeSeal of the PKCS#8 PEM, aad "ca-key:<id>"
+  core::TimePoint not_before;
+  core::TimePoint not_after;
+};
+
+struct JoinTokenRecord {
+  crypto::Bytes hash;  // SHA-256 of the token; the token itself is never stored
+  std::string spiffe_id;
+  core::TimePoint created_at;
+  core::TimePoint expires_at;
+  std::optional<core::TimePoint> used_at;
+};
+
+struct IssuedRecord {
+  std::string serial;
+  std::string spiffe_id;
+  std::string kind;  // "join", "renew", "admin", "server"
+  core::TimePoint not_before;
+  core::TimePoint not_after;
+};
+
+struct RevocationRecord {
+  std::int64_t version = 0;  // strictly increasing; the revocation list's version
+  std::string serial;
+  std::string spiffe_id;
+  core::TimePoint revoked_at;
+  core::TimePoint not_after;  // the revoked certificate's expiry: the entry can go after it
+};
+
+// Who did what to which subject, when. Written in the same transaction as the change.
+struct AuditEntry {
+  std::int64_t id = 0;
+  core::TimePoint at;
+  std::string actor;    // SPIFFE ID, "join-token:<id>" or "cli"
+  std::string action;   // "issue", "renew", "revoke", "token.create", "ca.init", "ca.rotate", ...
+  std::string subject;  // SPIFFE ID or serial acted upon
+  std::string detail;   // free text, never a secret
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Inserts or replaces the CA record with `record.id`, with an audit entry.
+  virtual absl::Status PutCa(const CaRecord& record, const AuditEntry& audit) = 0;
+  // Returns every CA record, oldest first.
+  virtual absl::StatusOr<std::vector<CaRecord>> ListCas() = 0;
+
+  // Stores a new join token (by hash) with an audit entry.
+  virtual absl::Status CreateJoinToken(const JoinTokenRecord& token, const AuditEntry& audit) = 0;
+  // Returns the token with `hash`, or NotFound.
+  virtual absl::StatusOr<JoinTokenRecord> FindJoinToken(const crypto::Bytes& hash) = 0;
+  // In one transaction: marks the token used if it is unused, unexpired at `now` and bound to
+  // `issued.spiffe_id`, and records the issuance and its audit entry. FailedPrecondition when the
+  // token was already used or expired (nothing is recorded then).
+  virtual absl::Status ConsumeJoinTokenAndRecord(const crypto::Bytes& hash, core::TimePoint now,
+                                                 const IssuedRecord& issued,
+                                                 const AuditEntry& audit) = 0;
+
+  // Records an issued certificate with its audit entry.
+  virtual absl::Status RecordIssued(const IssuedRecord& issued, const AuditEntry& audit) = 0;
+  // Returns the issued certificate with `serial`, if any.
+  virtual absl::StatusOr<std::optional<IssuedRecord>> FindIssued(const std::string& serial) = 0;
+  // Returns issued certificates, newest first: all of them, or only those unexpired at `now`.
+  virtual absl::StatusOr<std::vector<IssuedRecord>> ListIssued(
+      std::optional<core::TimePoint> unexpired_at) = 0;
+
+  // Revokes every listed serial that is not revoked yet (one transaction, one version each,
+  // audited) and returns the new entries.
+  virtual absl::StatusOr<std::vector<RevocationRecord>> Revoke(
+      const std::vector<IssuedRecord>& certificates, const AuditEntry& audit) = 0;
+  // Returns the revocations with a version above `since`, in version order.
+  virtual absl::StatusOr<std::vector<RevocationRecord>> RevocationsSince(std::int64_t since) = 0;
+  // Returns whether `serial` is revoked.
+  virtual absl::StatusOr<bool> IsRevoked(const std::string& serial) = 0;
+
+  // Returns the newest audit entries, newest first.
+  virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+}  // namespace bulwark::authority

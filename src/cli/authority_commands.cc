@@ -1,0 +1,228 @@
+// `bulwark authority ...`: initialise and serve the workload CA, and its admin commands.
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "authority/data_dir.h"
+#include "authority/server.h"
+#include "cli/admin_session.h"
+#include "cli/commands.h"
+#include "core/files.h"
+#include "core/status.h"
+#include "core/units.h"
+#include "fmt/format.h"
+#include "mesh/config.h"
+
+namespace bulwark::cli {
+namespace {
+
+struct AuthorityFlags {
+  std::string data_dir = ".bulwark/authority";
+  std::string config;
+  std::string trust_domain;
+  std::string listen;
+  std::string svid_ttl;
+  std::string ca_ttl;
+  std::string authority_url;
+  int threads = 2;
+};
+
+// Fills unset flags from mesh.yaml's authority section when --config was given.
+absl::Status ApplyConfig(AuthorityFlags& flags, const CLI::App& app) {
+  if (flags.config.empty()) return absl::OkStatus();
+  absl::StatusOr<mesh::MeshConfig> config = mesh::LoadMeshConfig(flags.config);
+  if (!config.ok()) return config.status();
+  if (flags.trust_domain.empty()) flags.trust_domain = config->trust_domain;
+  if (app.count("--data-dir") == 0) flags.data_dir = config->authority.data_dir;
+  if (flags.listen.empty()) flags.listen = config->authority.listen.ToString();
+  if (flags.svid_ttl.empty()) flags.svid_ttl = core::FormatDuration(config->authority.svid_ttl);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<authority::CaOptions> CaOptionsFrom(const AuthorityFlags& flags) {
+  authority::CaOptions options;
+  if (!flags.ca_ttl.empty()) {
+    absl::StatusOr<core::Seconds> ttl = core::ParseDuration(flags.ca_ttl);
+    if (!ttl.ok())
+      return absl::InvalidArgumentError(fmt::format("--ca-ttl: {}", ttl.status().message()));
+    options.signing_ttl = *ttl;
+  }
+  return options;
+}
+
+int RunInit(AuthorityFlags& flags, const CLI::App& app) {
+  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) return Fail(std::string(s.message()));
+  if (flags.trust_domain.empty()) return Fail("--trust-domain is required (or --config mesh.yaml)");
+  absl::StatusOr<authority::CaOptions> ca = CaOptionsFrom(flags);
+  if (!ca.ok()) return Fail(std::string(ca.status().message()));
+  absl::StatusOr<authority::OpenAuthority> opened =
+      authority::InitializeDataDir(flags.data_dir, flags.trust_domain, core::SystemClock(), *ca);
+  if (!opened.ok()) return Fail(std::string(opened.status().message()));
+  authority::DataDirLayout layout{flags.data_dir};
+  crypto::Certificate root = opened->ca->Roots().front();
+  crypto::Certificate signing = opened->ca->ActiveSigningCa();
+  std::printf("initialised authority for trust domain %s in %s\n", flags.trust_domain.c_str(),
+              flags.data_dir.c_str());
+  std::printf("  root CA         serial %s, valid 10 years\n", root.SerialHex().c_str());
+  std::printf("  signing CA      serial %s, rotates itself\n", signing.SerialHex().c_str());
+  std::printf("  trust bundle    %s (share it with workloads)\n", layout.bundle().c_str());
+  std::printf("  keys sealed by  %s (mode 0600; back it up, never share it)\n",
+              layout.kek().c_str());
+  std::printf("next: bulwark authority serve --data-dir %s\n", flags.data_dir.c_str());
+  return 0;
+}
+
+int RunServe(AuthorityFlags& flags, const CLI::App& app) {
+  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) return Fail(std::string(s.message()));
+  authority::ServeOptions options;
+  if (!flags.listen.empty()) options.listen = flags.listen;
+  if (!flags.svid_ttl.empty()) {
+    absl::StatusOr<core::Seconds> ttl = core::ParseDuration(flags.svid_ttl);
+    if (!ttl.ok()) return Fail(fmt::format("--svid-ttl: {}", ttl.status().message()));
+    options.service.svid_ttl = *ttl;
+  }
+  absl::StatusOr<authority::CaOptions> ca = CaOptionsFrom(flags);
+  if (!ca.ok()) return Fail(std::string(ca.status().message()));
+  options.ca = *ca;
+  if (flags.threads < 1 || flags.threads > 256) return Fail("--threads must be 1..256");
+  options.threads = flags.threads;
+  absl::Status served = authority::ServeAuthority(flags.data_dir, options);
+  if (!served.ok()) return Fail(std::string(served.message()));
+  return 0;
+}
+
+// Runs an admin API call and prints the JSON answer (pretty) on stdout.
+int AdminCall(const AuthorityFlags& flags, const std::string& method, const std::string& path,
+              const nlohmann::json& body) {
+  absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
+  if (!session.ok()) return Fail(std::string(session.status().message()));
+  absl::StatusOr<nlohmann::json> answer =
+      session->client.CallJson(method, path, body, &session->credentials, std::chrono::seconds(30));
+  if (!answer.ok()) return Fail(std::string(answer.status().message()));
+  std::printf("%s\n", answer->dump(2).c_str());
+  return 0;
+}
+
+void AddCommonAdminFlags(CLI::App& cmd, AuthorityFlags& flags) {
+  cmd.add_option("--data-dir", flags.data_dir,
+                 "Authority data directory (default .bulwark/authority)");
+  cmd.add_option("--authority", flags.authority_url,
+                 "Authority URL (default: the one written to DATA_DIR/endpoint by serve)");
+}
+
+void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action) {
+  CLI::App* token = authority.add_subcommand("token", "Manage one-time join tokens");
+  token->require_subcommand(1);
+  CLI::App* create = token->add_subcommand(
+      "create", "Create a join token bound to one SPIFFE ID (shown once, stored only as a hash)");
+  auto spiffe_id = std::make_shared<std::string>();
+  auto ttl = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  create
+      ->add_option("--spiffe-id", *spiffe_id, "The workload's SPIFFE ID, e.g. spiffe://td/svc/api")
+      ->required();
+  create->add_option("--ttl", *ttl, "How long the token may be redeemed (default 10m)");
+  create->add_option("--out", *out, "Write the token to this file (mode 0600) instead of stdout");
+  AddCommonAdminFlags(*create, flags);
+  create->callback([&flags, &action, spiffe_id, ttl, out] {
+    action = [&flags, spiffe_id, ttl, out] {
+      nlohmann::json body = {{"spiffe_id", *spiffe_id}};
+      if (!ttl->empty()) body["ttl"] = *ttl;
+      absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
+      if (!session.ok()) return Fail(std::string(session.status().message()));
+      absl::StatusOr<nlohmann::json> answer = session->client.CallJson(
+          "POST", "/v1/admin/join-tokens", body, &session->credentials, std::chrono::seconds(30));
+      if (!answer.ok()) return Fail(std::string(answer.status().message()));
+      std::string token = (*answer)["join_token"].get<std::string>();
+      if (out->empty()) {
+        std::printf("%s\n", token.c_str());
+        return 0;
+      }
+      if (absl::Status s = core::WriteFileAtomic(*out, token + "\n", 0600); !s.ok()) {
+        return Fail(std::string(s.message()));
+      }
+      std::fprintf(stderr, "join token for %s written to %s (expires at %lld)\n",
+                   spiffe_id->c_str(), out->c_str(),
+                   static_cast<long long>((*answer)["expires_at"].get<std::int64_t>()));
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+void AddAuthorityCommands(CLI::App& app, Action& action) {
+  static AuthorityFlags flags;
+  CLI::App* authority = app.add_subcommand(
+      "authority", "The workload CA: SPIFFE X.509-SVIDs, join tokens, rotation, revocation");
+  authority->require_subcommand(1);
+
+  CLI::App* init = authority->add_subcommand(
+      "init", "Create a new authority: root and signing CA, sealed keys, trust bundle");
+  init->add_option("--data-dir", flags.data_dir,
+                   "Directory to create (default .bulwark/authority)");
+  init->add_option("--trust-domain", flags.trust_domain, "Trust domain, e.g. dvd.example");
+  init->add_option("--config", flags.config,
+                   "Take trust_domain and authority.data_dir from mesh.yaml");
+  init->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each signing CA (default 7d)");
+  init->callback([&action, init] { action = [init] { return RunInit(flags, *init); }; });
+
+  CLI::App* serve = authority->add_subcommand("serve", "Serve the authority's HTTPS API");
+  serve->add_option("--data-dir", flags.data_dir,
+                    "Authority data directory (default .bulwark/authority)");
+  serve->add_option("--listen", flags.listen,
+                    "Address to listen on (default 127.0.0.1:7443; port 0: any)");
+  serve->add_option("--config", flags.config, "Take the authority section from mesh.yaml");
+  serve->add_option("--svid-ttl", flags.svid_ttl, "Lifetime of issued SVIDs (default 1h)");
+  serve->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each new signing CA (default 7d)");
+  serve->add_option("--threads", flags.threads, "Worker threads (default 2)");
+  serve->callback([&action, serve] { action = [serve] { return RunServe(flags, *serve); }; });
+
+  AddTokenCommands(*authority, flags, action);
+
+  CLI::App* revoke = authority->add_subcommand(
+      "revoke", "Revoke one certificate by serial, or every unexpired one of a SPIFFE ID");
+  static std::string serial, spiffe_id;
+  auto* by_serial = revoke->add_option("--serial", serial, "Serial number (hex) to revoke");
+  revoke->add_option("--spiffe-id", spiffe_id, "Revoke every unexpired SVID of this ID")
+      ->excludes(by_serial);
+  AddCommonAdminFlags(*revoke, flags);
+  revoke->callback([&action] {
+    action = [] {
+      if (serial.empty() == spiffe_id.empty()) return Fail("give one of --serial or --spiffe-id");
+      nlohmann::json body = serial.empty() ? nlohmann::json{{"spiffe_id", spiffe_id}}
+                                           : nlohmann::json{{"serial", serial}};
+      return AdminCall(flags, "POST", "/v1/admin/revocations", body);
+    };
+  });
+
+  CLI::App* list =
+      authority->add_subcommand("list", "List issued certificates (or the audit trail)");
+  static bool all = false;
+  static int audit = 0;
+  list->add_flag("--all", all, "Include expired certificates");
+  list->add_option("--audit", audit, "Show the last N audit entries instead");
+  AddCommonAdminFlags(*list, flags);
+  list->callback([&action] {
+    action = [] {
+      if (audit > 0)
+        return AdminCall(flags, "GET", fmt::format("/v1/admin/audit?limit={}", audit), nullptr);
+      return AdminCall(flags, "GET", all ? "/v1/admin/svids?all=true" : "/v1/admin/svids", nullptr);
+    };
+  });
+
+  CLI::App* ca = authority->add_subcommand("ca", "Signing CA operations");
+  ca->require_subcommand(1);
+  CLI::App* rotate = ca->add_subcommand(
+      "rotate", "Prepare and activate a new signing CA now (SVIDs of the old one stay valid)");
+  AddCommonAdminFlags(*rotate, flags);
+  rotate->callback([&action] {
+    action = [] {
+      return AdminCall(flags, "POST", "/v1/admin/ca/rotate", nlohmann::json::object());
+    };
+  });
+}
+
+}  // namespace bulwark::cli
