@@ -1,5 +1,7 @@
 #include "authority/service.h"
 
+#include <cctype>
+
 #include "core/status.h"
 #include "core/units.h"
 #include "crypto/csr.h"
@@ -25,15 +27,39 @@ IssuedSvid ToIssued(SignedSvid svid) {
 
 }  // namespace
 
+absl::StatusOr<std::string> NormalizeSerial(std::string_view text) {
+  std::string out;
+  std::string_view rest = text;
+  if (rest.starts_with("0x") || rest.starts_with("0X")) rest.remove_prefix(2);
+  for (char c : rest) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(fmt::format(
+          "serial '{}' is not hexadecimal (as printed by 'bulwark authority list' or "
+          "'openssl x509 -serial')",
+          text));
+    }
+    if (out.empty() && c == '0') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (out.empty()) out = "0";
+  if (out.size() > 40) return absl::InvalidArgumentError("serial is longer than 20 bytes");
+  return out;
+}
+
 absl::StatusOr<crypto::PublicKey> AuthorityService::CheckCsr(std::string_view csr_pem,
                                                              std::string_view expected_id) {
   absl::StatusOr<crypto::CertificateRequest> csr = crypto::CertificateRequest::FromPem(csr_pem);
   if (!csr.ok()) {
     return absl::InvalidArgumentError(fmt::format("malformed CSR: {}", csr.status().message()));
   }
-  BULWARK_ASSIGN_OR_RETURN(crypto::PublicKey key, csr->SubjectPublicKey());
-  if (key.type() != crypto::KeyType::kP256) {
-    return absl::InvalidArgumentError("CSR key must be ECDSA P-256");
+  absl::StatusOr<crypto::PublicKey> key = csr->SubjectPublicKey();
+  if (!key.ok() || key->type() != crypto::KeyType::kP256) {
+    // The crypto layer names the key it found; the authority's own rule is P-256 only.
+    std::string found = key.ok() ? "Ed25519 keys are not accepted"
+                                 : std::string(key.status().message());
+    return absl::InvalidArgumentError(
+        fmt::format("CSR key refused: {}; X.509-SVIDs use ECDSA P-256", found.substr(0, found.find(';'))));
   }
   if (absl::Status s = csr->VerifySelfSignature(); !s.ok()) {
     return absl::InvalidArgumentError(
@@ -50,7 +76,7 @@ absl::StatusOr<crypto::PublicKey> AuthorityService::CheckCsr(std::string_view cs
           uri, expected_id));
     }
   }
-  return key;
+  return *std::move(key);
 }
 
 absl::StatusOr<IssuedSvid> AuthorityService::IssueWithJoinToken(std::string_view token,
@@ -88,6 +114,12 @@ absl::StatusOr<IssuedSvid> AuthorityService::IssueWithJoinToken(std::string_view
 absl::StatusOr<IssuedSvid> AuthorityService::Renew(const crypto::Certificate& peer,
                                                    std::string_view csr_pem) {
   BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId id, AuthenticatePeer(peer));
+  // Admin SVIDs are minted for one command and must not be stretched by renewal; the
+  // authority's own certificate is renewed only by the authority.
+  if (id.IsAdmin() || id.path() == "/authority") {
+    return absl::PermissionDeniedError(
+        fmt::format("{} cannot be renewed: only workload SVIDs renew", id.str()));
+  }
   BULWARK_ASSIGN_OR_RETURN(crypto::PublicKey key, CheckCsr(csr_pem, id.str()));
   BULWARK_ASSIGN_OR_RETURN(crypto::PublicKey old_key, peer.SubjectPublicKey());
   if (key.Equals(old_key)) {
@@ -161,8 +193,8 @@ absl::StatusOr<std::vector<RevocationRecord>> AuthorityService::Revoke(const std
   }
   std::vector<IssuedRecord> targets;
   if (!serial.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(std::optional<IssuedRecord> found,
-                             store_.FindIssued(std::string(serial)));
+    BULWARK_ASSIGN_OR_RETURN(std::string normalized, NormalizeSerial(serial));
+    BULWARK_ASSIGN_OR_RETURN(std::optional<IssuedRecord> found, store_.FindIssued(normalized));
     if (!found) {
       return absl::NotFoundError(fmt::format("no certificate with serial {}", serial));
     }

@@ -38,6 +38,10 @@ struct NewJoinToken {
   core::TimePoint expires_at;
 };
 
+// Returns a certificate serial in the store's form (lowercase hex, no leading zeros) from the
+// forms people paste: upper case, "0x" prefix, colons, leading zeros. InvalidArgument otherwise.
+absl::StatusOr<std::string> NormalizeSerial(std::string_view text);
+
 class AuthorityService {
  public:
   AuthorityService(Store& store, CertificateAuthority& ca, const core::Clock& clock,

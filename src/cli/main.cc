@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "fmt/format.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace bulwark::cli {
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   });
   bulwark::cli::AddAuthorityCommands(app, action);
   bulwark::cli::AddIdentityCommands(app, action);
+  // Logs go to stderr so that stdout carries only a command's answer.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bulwark"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   CLI11_PARSE(app, argc, argv);
   return action ? action() : 0;

@@ -1,1 +1,227 @@
-// placeholder: to be implemented
+// Blocking HTTPS/1.1 client: each call runs one coroutine on a private io_context for at most
+// the call's timeout. Server authentication is either an exact SPIFFE ID (URI SAN) or the URL's
+// host name / IP address, always on top of chain verification against the given roots.
+#include "http/client.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <exception>
+#include <optional>
+
+#include "asio/co_spawn.hpp"
+#include "asio/connect.hpp"
+#include "asio/io_context.hpp"
+#include "asio/ip/tcp.hpp"
+#include "asio/redirect_error.hpp"
+#include "asio/ssl.hpp"
+#include "asio/use_awaitable.hpp"
+#include "asio/write.hpp"
+#include "crypto/internal/openssl_error.h"
+#include "fmt/format.h"
+#include "http/codec.h"
+#include "http/url.h"
+
+namespace bulwark::http {
+namespace {
+
+using asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+constexpr std::size_t kReadChunkBytes = 16 * 1024;
+
+auto Ec(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+bool IsIpLiteral(const std::string& host) {
+  std::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// host:port as written in messages and the Host header ("[::1]:8443").
+std::string Authority(const Url& url) {
+  return url.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", url.host, url.port)
+                                                 : fmt::format("{}:{}", url.host, url.port);
+}
+
+// Describes a TLS failure: OpenSSL's reason plus, for verification failures, why.
+std::string TlsReason(const std::error_code& ec, SSL* ssl) {
+  std::string reason = ec.message();
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
+  }
+  crypto::internal::ClearOpenSslErrors();
+  return reason;
+}
+
+// Arranges SNI and, without an expected SPIFFE ID, host name or IP verification.
+absl::Status PrepareTls(TlsStream& stream, const Url& url, const ClientOptions& options) {
+  SSL* ssl = stream.native_handle();
+  bool ip = IsIpLiteral(url.host);
+  if (!ip && SSL_set_tlsext_host_name(ssl, url.host.c_str()) != 1) {
+    return crypto::internal::OpenSslError("cannot set TLS server name",
+                                          absl::StatusCode::kInternal);
+  }
+  if (!options.expected_server_id.empty()) {
+    return absl::OkStatus();
+  }
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
+              : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+  if (ok != 1) {
+    return crypto::internal::OpenSslError(fmt::format("cannot verify host {}", url.host));
+  }
+  return absl::OkStatus();
+}
+
+// Checks that the server's leaf certificate carries exactly the expected SPIFFE ID.
+absl::Status CheckServerId(TlsStream& stream, const Url& url, const std::string& expected) {
+  std::optional<crypto::Certificate> peer = tls::PeerCertificate(stream.native_handle());
+  if (!peer.has_value()) {
+    return absl::UnavailableError(
+        fmt::format("server {} presented no certificate", Authority(url)));
+  }
+  std::vector<std::string> sans = peer->UriSans();
+  if (sans.size() == 1 && sans[0] == expected) {
+    return absl::OkStatus();
+  }
+  std::string names;
+  for (const std::string& san : sans) {
+    names += names.empty() ? san : ", " + san;
+  }
+  return absl::UnavailableError(fmt::format("server {} is not {}: its certificate names [{}]",
+                                            Authority(url), expected, names));
+}
+
+asio::awaitable<absl::Status> Connect(TlsStream& stream, const Url& url,
+                                      const ClientOptions& options) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  std::error_code ec;
+  auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port), Ec(ec));
+  if (ec) {
+    co_return absl::UnavailableError(fmt::format("cannot resolve {}: {}", url.host, ec.message()));
+  }
+  co_await asio::async_connect(stream.lowest_layer(), endpoints, Ec(ec));
+  if (ec) {
+    co_return absl::UnavailableError(
+        fmt::format("cannot connect to {}: {}", Authority(url), ec.message()));
+  }
+  stream.lowest_layer().set_option(tcp::no_delay(true), ec);
+  if (absl::Status s = PrepareTls(stream, url, options); !s.ok()) {
+    co_return s;
+  }
+  co_await stream.async_handshake(asio::ssl::stream_base::client, Ec(ec));
+  if (ec) {
+    co_return absl::UnavailableError(fmt::format("TLS handshake with {} failed: {}", Authority(url),
+                                                 TlsReason(ec, stream.native_handle())));
+  }
+  if (!options.expected_server_id.empty()) {
+    co_return CheckServerId(stream, url, options.expected_server_id);
+  }
+  co_return absl::OkStatus();
+}
+
+// Reads until a final (non-1xx) response parses; the server may delimit it by closing.
+asio::awaitable<absl::StatusOr<Response>> ReadResponse(TlsStream& stream, const Url& url,
+                                                       const Limits& limits) {
+  std::string buffer;
+  bool eof = false;
+  std::array<char, kReadChunkBytes> chunk;
+  for (;;) {
+    ParseResult<Response> parsed = ParseResponse(buffer, limits, eof);
+    if (parsed.state == ParseState::kComplete && parsed.message.status < 200) {
+      buffer.erase(0, parsed.consumed);  // interim response (100 Continue): wait for the final
+      continue;
+    }
+    if (parsed.state == ParseState::kComplete) {
+      co_return std::move(parsed.message);
+    }
+    if (parsed.state == ParseState::kError) {
+      co_return absl::UnavailableError(
+          fmt::format("invalid response from {}: {}", Authority(url), parsed.error));
+    }
+    if (eof) {
+      co_return absl::UnavailableError(
+          fmt::format("connection to {} closed before the response was complete", Authority(url)));
+    }
+    std::error_code ec;
+    std::size_t n = co_await stream.async_read_some(asio::buffer(chunk), Ec(ec));
+    buffer.append(chunk.data(), n);
+    if (ec == asio::error::eof) {
+      eof = true;  // a clean TLS close_notify; a truncated stream is an error below
+    } else if (ec) {
+      co_return absl::UnavailableError(fmt::format("cannot read the response from {}: {}",
+                                                   Authority(url),
+                                                   TlsReason(ec, stream.native_handle())));
+    }
+  }
+}
+
+asio::awaitable<absl::StatusOr<Response>> Exchange(Url url, Request request,
+                                                   const ClientOptions& options,
+                                                   asio::ssl::context& context) {
+  TlsStream stream(co_await asio::this_coro::executor, context);
+  if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
+    co_return s;
+  }
+  request.target = url.target;
+  bool default_port = url.port == (url.scheme == "https" ? 443 : 80);
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  request.headers.Set("Host", default_port ? host : Authority(url));
+  request.headers.Set("Connection", "close");  // one exchange per connection
+  std::string wire = SerializeRequest(request);
+  std::error_code ec;
+  co_await asio::async_write(stream, asio::buffer(wire), Ec(ec));
+  if (ec) {
+    co_return absl::UnavailableError(fmt::format("cannot send the request to {}: {}",
+                                                 Authority(url),
+                                                 TlsReason(ec, stream.native_handle())));
+  }
+  co_return co_await ReadResponse(stream, url, options.limits);
+}
+
+}  // namespace
+
+absl::StatusOr<Response> Send(const std::string& url, Request request,
+                              const ClientOptions& options) {
+  absl::StatusOr<Url> parsed = ParseUrl(url);
+  if (!parsed.ok()) {
+    return parsed.status();
+  }
+  if (parsed->scheme != "https") {
+    return absl::InvalidArgumentError(fmt::format("refusing non-https URL '{}'", url));
+  }
+  absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
+      tls::MakeClientContext(options.roots, options.credentials);
+  if (!context.ok()) {
+    return context.status();
+  }
+  std::optional<absl::StatusOr<Response>> result;
+  {
+    // Declared after `context`: destroying the io_context destroys an unfinished coroutine
+    // (and its TLS stream) while the context is still alive.
+    asio::io_context io;
+    asio::co_spawn(io, Exchange(*std::move(parsed), std::move(request), options, **context),
+                   [&result](std::exception_ptr e, absl::StatusOr<Response> response) {
+                     if (e) {
+                       result = absl::InternalError("HTTP client coroutine failed");
+                     } else {
+                       result = std::move(response);
+                     }
+                   });
+    io.run_for(options.timeout);
+  }
+  if (!result.has_value()) {
+    return absl::DeadlineExceededError(
+        fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));
+  }
+  return *std::move(result);
+}
+
+}  // namespace bulwark::http

@@ -29,8 +29,11 @@ struct ParseResult {
   ParseState state = ParseState::kIncomplete;
   std::size_t consumed = 0;
   Message message;
-  int error_status = 400;  // 400, 413 (body), 431 (headers), 501 (unsupported coding)
+  int error_status = 400;  // 400, 413 (body), 431 (headers), 501 (coding), 505 (version)
   std::string error;       // a reason fit to show the client
+  // For a complete message: whether the connection may carry another message after it (false
+  // for HTTP/1.0 and for "Connection: close", RFC 9112 §9.3).
+  bool keep_alive = true;
 };
 
 // Parses one request from the start of `buffer` (which may hold more than one message).

@@ -40,6 +40,8 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // for the whole head of a request
   std::chrono::milliseconds idle_timeout{60'000};    // between requests on a connection
   std::size_t max_connections = 1024;
+  // Content-Type added to a non-empty response whose handler did not set one.
+  std::string default_content_type = "application/json";
 };
 
 class Server {

@@ -1,0 +1,123 @@
+#include "authority/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "crypto/digest.h"
+#include "tests/support/temp_dir.h"
+
+namespace bulwark::authority {
+namespace {
+
+using core::FromUnixSeconds;
+
+AuditEntry Audit(const char* action) { return {0, FromUnixSeconds(1000), "test", action, "s", ""}; }
+
+IssuedRecord Issued(std::string serial, std::string id = "spiffe://td/svc/a") {
+  return {std::move(serial), std::move(id), "join", FromUnixSeconds(1000), FromUnixSeconds(5000)};
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenSqliteStore(dir_.File("a.db"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+  }
+  JoinTokenRecord Token(const char* text, long long expires = 2000) {
+    return {crypto::Sha256(std::string_view(text)), "spiffe://td/svc/a", FromUnixSeconds(1000),
+            FromUnixSeconds(expires), std::nullopt};
+  }
+  testing::TempDir dir_;
+  StorePtr store_;
+};
+
+TEST_F(SqliteStoreTest, DatabaseFileIsPrivate) {
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.File("a.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+}
+
+TEST_F(SqliteStoreTest, JoinTokenIsConsumedOnceAndRecordsTheIssuance) {
+  ASSERT_TRUE(store_->CreateJoinToken(Token("t1"), Audit("token.create")).ok());
+  auto hash = crypto::Sha256(std::string_view("t1"));
+  EXPECT_TRUE(
+      store_->ConsumeJoinTokenAndRecord(hash, FromUnixSeconds(1500), Issued("01"), Audit("issue"))
+          .ok());
+  absl::Status again =
+      store_->ConsumeJoinTokenAndRecord(hash, FromUnixSeconds(1500), Issued("02"), Audit("issue"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  EXPECT_TRUE(store_->FindIssued("01")->has_value());
+  EXPECT_FALSE(store_->FindIssued("02")->has_value());  // the failed consume recorded nothing
+  EXPECT_TRUE(store_->FindJoinToken(hash)->used_at.has_value());
+}
+
+TEST_F(SqliteStoreTest, ExpiredOrMisboundTokenIsNotConsumed) {
+  ASSERT_TRUE(store_->CreateJoinToken(Token("t2", 1200), Audit("token.create")).ok());
+  auto hash = crypto::Sha256(std::string_view("t2"));
+  EXPECT_FALSE(
+      store_->ConsumeJoinTokenAndRecord(hash, FromUnixSeconds(1200), Issued("03"), Audit("i"))
+          .ok());
+  EXPECT_FALSE(store_
+                   ->ConsumeJoinTokenAndRecord(hash, FromUnixSeconds(1100),
+                                               Issued("04", "spiffe://td/svc/other"), Audit("i"))
+                   .ok());
+  EXPECT_FALSE(store_->FindJoinToken(hash)->used_at.has_value());
+}
+
+TEST_F(SqliteStoreTest, ConcurrentConsumersGetExactlyOneSuccess) {
+  ASSERT_TRUE(store_->CreateJoinToken(Token("race"), Audit("token.create")).ok());
+  auto hash = crypto::Sha256(std::string_view("race"));
+  std::atomic<int> successes{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&, i] {
+      if (store_
+              ->ConsumeJoinTokenAndRecord(hash, FromUnixSeconds(1500),
+                                          Issued("s" + std::to_string(i)), Audit("issue"))
+              .ok()) {
+        successes.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(successes.load(), 1);
+  EXPECT_EQ(store_->ListIssued(std::nullopt)->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, RevocationsAreVersionedAndIdempotent) {
+  ASSERT_TRUE(store_->RecordIssued(Issued("aa"), Audit("issue")).ok());
+  ASSERT_TRUE(store_->RecordIssued(Issued("bb"), Audit("issue")).ok());
+  auto first = store_->Revoke({Issued("aa")}, Audit("revoke"));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  auto second = store_->Revoke({Issued("aa"), Issued("bb")}, Audit("revoke"));
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);  // aa was revoked already
+  EXPECT_EQ((*second)[0].serial, "bb");
+  EXPECT_GT((*second)[0].version, (*first)[0].version);
+  auto since = store_->RevocationsSince((*first)[0].version);
+  ASSERT_EQ(since->size(), 1u);
+  EXPECT_EQ((*since)[0].serial, "bb");
+  EXPECT_TRUE(*store_->IsRevoked("aa"));
+  EXPECT_FALSE(*store_->IsRevoked("cc"));
+}
+
+TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopening) {
+  ASSERT_TRUE(store_->RecordIssued(Issued("keep"), Audit("svid.issue")).ok());
+  store_.reset();
+  auto reopened = OpenSqliteStore(dir_.File("a.db"));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_TRUE((*reopened)->FindIssued("keep")->has_value());
+  auto audit = (*reopened)->ListAudit(10);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().action, "svid.issue");
+}
+
+}  // namespace
+}  // namespace bulwark::authority
