@@ -6,15 +6,6 @@
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
-namespace bulwark::cli {
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "bulwark: %s\n", message.c_str());
-  return 1;
-}
-
-}  // namespace bulwark::cli
-
 int main(int argc, char** argv) {
   CLI::App app{
       "bulwark: a zero-trust security layer for microservices (workload CA, mTLS sidecars,\n"

@@ -1,1 +1,349 @@
-// placeholder: to be implemented
+#include "crypto/key.h"
+
+#include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+
+#include "core/status.h"
+#include "crypto/internal/handles.h"
+#include "crypto/internal/openssl_error.h"
+#include "fmt/format.h"
+
+namespace bulwark::crypto {
+
+using internal::BignumPtr;
+using internal::BioPtr;
+using internal::EcdsaSigPtr;
+using internal::EvpMdCtxPtr;
+using internal::EvpPkeyCtxPtr;
+using internal::OpenSslError;
+
+namespace {
+
+constexpr std::size_t kP256CoordinateBytes = 32;
+constexpr std::size_t kEd25519KeyBytes = 32;
+constexpr std::size_t kEd25519SignatureBytes = 64;
+// The order n of the P-256 group (FIPS 186-4 D.1.2.3).
+constexpr const char* kP256OrderHex =
+    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+
+using OsslParamBldPtr =
+    std::unique_ptr<OSSL_PARAM_BLD, internal::OpenSslDeleter<OSSL_PARAM_BLD_free>>;
+using OsslParamPtr = std::unique_ptr<OSSL_PARAM, internal::OpenSslDeleter<OSSL_PARAM_free>>;
+
+// Returns the digest that goes with `type` in EVP_DigestSign/Verify: none for pure EdDSA.
+const EVP_MD* DigestFor(KeyType type) { return type == KeyType::kEd25519 ? nullptr : EVP_sha256(); }
+
+// Suppresses OpenSSL's terminal prompt for encrypted PEM: encrypted keys are refused.
+int NoPassword(char*, int, int, void*) { return -1; }
+
+// Returns `bn` as exactly 32 big-endian bytes.
+Bytes FixedWidth(const BIGNUM& bn) {
+  Bytes out(kP256CoordinateBytes);
+  BULWARK_CHECK(BN_bn2binpad(&bn, out.data(), static_cast<int>(out.size())) ==
+                static_cast<int>(out.size()));
+  return out;
+}
+
+// Converts a raw R||S P-256 signature to DER, refusing r or s outside [1, n-1].
+absl::StatusOr<Bytes> RawToDer(const Bytes& raw) {
+  if (raw.size() != 2 * kP256CoordinateBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("raw P-256 signature must be 64 bytes, got {}", raw.size()));
+  }
+  BignumPtr r(BN_bin2bn(raw.data(), kP256CoordinateBytes, nullptr));
+  BignumPtr s(BN_bin2bn(raw.data() + kP256CoordinateBytes, kP256CoordinateBytes, nullptr));
+  BIGNUM* order_raw = nullptr;
+  BN_hex2bn(&order_raw, kP256OrderHex);
+  BignumPtr order(order_raw);
+  if (!r || !s || !order) {
+    return OpenSslError("cannot decode raw signature", absl::StatusCode::kInternal);
+  }
+  for (const BIGNUM* v : {r.get(), s.get()}) {
+    if (BN_is_zero(v) || BN_cmp(v, order.get()) >= 0) {
+      return absl::InvalidArgumentError("raw P-256 signature: r or s is outside [1, n-1]");
+    }
+  }
+  EcdsaSigPtr sig(ECDSA_SIG_new());
+  if (!sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    return OpenSslError("cannot build ECDSA signature", absl::StatusCode::kInternal);
+  }
+  r.release();  // now owned by `sig`
+  s.release();
+  unsigned char* der = nullptr;
+  int length = i2d_ECDSA_SIG(sig.get(), &der);
+  if (length <= 0) {
+    return OpenSslError("cannot encode ECDSA signature", absl::StatusCode::kInternal);
+  }
+  Bytes out(der, der + length);
+  OPENSSL_free(der);
+  return out;
+}
+
+// Converts a DER P-256 signature to raw R||S.
+absl::StatusOr<Bytes> DerToRaw(const Bytes& der) {
+  const unsigned char* p = der.data();
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig) {
+    return OpenSslError("cannot decode ECDSA signature", absl::StatusCode::kInternal);
+  }
+  Bytes out = FixedWidth(*ECDSA_SIG_get0_r(sig.get()));
+  Bytes s = FixedWidth(*ECDSA_SIG_get0_s(sig.get()));
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+// Builds a P-256 EVP_PKEY from an encoded point and checks it.
+absl::StatusOr<EvpPkeyPtr> P256FromPoint(const Bytes& point) {
+  OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1,
+                                      0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
+    return OpenSslError("cannot build P-256 key parameters", absl::StatusCode::kInternal);
+  }
+  OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return OpenSslError("P-256 point is not valid");
+  }
+  EvpPkeyPtr key(raw);
+  EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    return OpenSslError("P-256 point is not on the curve");
+  }
+  return key;
+}
+
+}  // namespace
+
+std::string_view KeyTypeName(KeyType type) {
+  switch (type) {
+    case KeyType::kP256:
+      return "P-256";
+    case KeyType::kEd25519:
+      return "Ed25519";
+  }
+  return "unknown";
+}
+
+void EvpPkeyDeleter::operator()(evp_pkey_st* key) const { EVP_PKEY_free(key); }
+
+// ----- PublicKey
+
+absl::StatusOr<PublicKey> PublicKey::FromPem(std::string_view pem) {
+  BioPtr bio = internal::MemoryBio(pem);
+  if (!bio) {
+    return OpenSslError("cannot allocate BIO", absl::StatusCode::kInternal);
+  }
+  EvpPkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassword, nullptr));
+  if (!key) {
+    return OpenSslError("not a PEM PUBLIC KEY");
+  }
+  return FromEvp(std::move(key));
+}
+
+absl::StatusOr<PublicKey> PublicKey::FromDer(const Bytes& der) {
+  const unsigned char* p = der.data();
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key) {
+    return OpenSslError("not a DER SubjectPublicKeyInfo");
+  }
+  if (p != der.data() + der.size()) {
+    return absl::InvalidArgumentError("trailing bytes after DER SubjectPublicKeyInfo");
+  }
+  return FromEvp(std::move(key));
+}
+
+absl::StatusOr<PublicKey> PublicKey::FromP256Coordinates(const Bytes& x, const Bytes& y) {
+  if (x.size() != kP256CoordinateBytes || y.size() != kP256CoordinateBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("P-256 coordinates must be 32 bytes each, got {} and {}", x.size(), y.size()));
+  }
+  Bytes point = {0x04};  // uncompressed SEC1 point: 0x04 || x || y
+  point.insert(point.end(), x.begin(), x.end());
+  point.insert(point.end(), y.begin(), y.end());
+  BULWARK_ASSIGN_OR_RETURN(EvpPkeyPtr key, P256FromPoint(point));
+  return PublicKey(std::move(key), KeyType::kP256);
+}
+
+absl::StatusOr<PublicKey> PublicKey::FromEd25519Raw(const Bytes& raw) {
+  if (raw.size() != kEd25519KeyBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("Ed25519 public key must be 32 bytes, got {}", raw.size()));
+  }
+  EvpPkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
+  if (!key) {
+    return OpenSslError("invalid Ed25519 public key");
+  }
+  return PublicKey(std::move(key), KeyType::kEd25519);
+}
+
+absl::StatusOr<PublicKey> PublicKey::FromEvp(EvpPkeyPtr key) {
+  if (!key) {
+    return absl::InvalidArgumentError("null key");
+  }
+  BULWARK_ASSIGN_OR_RETURN(KeyType type, internal::SupportedKeyType(*key));
+  return PublicKey(std::move(key), type);
+}
+
+PublicKey::PublicKey(const PublicKey& other) : key_(other.key_.get()), type_(other.type_) {
+  // Keys are immutable, so a copy shares the object by reference count.
+  EVP_PKEY_up_ref(key_.get());
+}
+
+PublicKey& PublicKey::operator=(const PublicKey& other) {
+  if (this != &other) {
+    EVP_PKEY_up_ref(other.key_.get());
+    key_.reset(other.key_.get());
+    type_ = other.type_;
+  }
+  return *this;
+}
+
+std::string PublicKey::ToPem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  BULWARK_CHECK(bio && PEM_write_bio_PUBKEY(bio.get(), key_.get()) == 1);
+  return internal::BioContents(*bio);
+}
+
+Bytes PublicKey::ToDer() const {
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(key_.get(), &der);
+  BULWARK_CHECK(length > 0);
+  Bytes out(der, der + length);
+  OPENSSL_free(der);
+  return out;
+}
+
+absl::Status PublicKey::P256Coordinates(Bytes& x, Bytes& y) const {
+  if (type_ != KeyType::kP256) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} key has no P-256 coordinates", KeyTypeName(type_)));
+  }
+  BIGNUM* bx = nullptr;
+  BIGNUM* by = nullptr;
+  int ok_x = EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_EC_PUB_X, &bx);
+  int ok_y = EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &by);
+  BignumPtr px(bx);
+  BignumPtr py(by);
+  if (ok_x != 1 || ok_y != 1) {
+    return OpenSslError("cannot read P-256 coordinates", absl::StatusCode::kInternal);
+  }
+  x = FixedWidth(*px);
+  y = FixedWidth(*py);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Bytes> PublicKey::Ed25519Raw() const {
+  if (type_ != KeyType::kEd25519) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} key has no raw Ed25519 form", KeyTypeName(type_)));
+  }
+  Bytes out(kEd25519KeyBytes);
+  std::size_t length = out.size();
+  if (EVP_PKEY_get_raw_public_key(key_.get(), out.data(), &length) != 1 || length != out.size()) {
+    return OpenSslError("cannot read Ed25519 public key", absl::StatusCode::kInternal);
+  }
+  return out;
+}
+
+absl::Status PublicKey::Verify(std::string_view message, const Bytes& signature,
+                               SignatureFormat format) const {
+  Bytes der_storage;
+  const Bytes* sig = &signature;
+  if (type_ == KeyType::kEd25519 && signature.size() != kEd25519SignatureBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("Ed25519 signature must be 64 bytes, got {}", signature.size()));
+  }
+  if (type_ == KeyType::kP256 && format == SignatureFormat::kRaw) {
+    BULWARK_ASSIGN_OR_RETURN(der_storage, RawToDer(signature));
+    sig = &der_storage;
+  }
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(type_), nullptr, key_.get()) != 1) {
+    return OpenSslError("cannot start signature verification", absl::StatusCode::kInternal);
+  }
+  // OpenSSL's ECDSA verifier re-encodes the decoded signature and refuses BER and trailing bytes.
+  if (EVP_DigestVerify(ctx.get(), sig->data(), sig->size(),
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) != 1) {
+    return OpenSslError(fmt::format("{} signature does not verify", KeyTypeName(type_)));
+  }
+  return absl::OkStatus();
+}
+
+bool PublicKey::Equals(const PublicKey& other) const {
+  return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
+}
+
+// ----- PrivateKey
+
+absl::StatusOr<PrivateKey> PrivateKey::Generate(KeyType type) {
+  EVP_PKEY* raw = type == KeyType::kP256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                                         : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  if (raw == nullptr) {
+    return OpenSslError(fmt::format("cannot generate {} key", KeyTypeName(type)),
+                        absl::StatusCode::kInternal);
+  }
+  return PrivateKey(EvpPkeyPtr(raw), type);
+}
+
+absl::StatusOr<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
+  BioPtr bio = internal::MemoryBio(pem);
+  if (!bio) {
+    return OpenSslError("cannot allocate BIO", absl::StatusCode::kInternal);
+  }
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
+  if (!key) {
+    return OpenSslError("not an unencrypted PEM private key");
+  }
+  BULWARK_ASSIGN_OR_RETURN(KeyType type, internal::SupportedKeyType(*key));
+  return PrivateKey(std::move(key), type);
+}
+
+std::string PrivateKey::ToPem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  BULWARK_CHECK(bio && PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
+                                                     nullptr, nullptr) == 1);
+  return internal::BioContents(*bio);
+}
+
+PublicKey PrivateKey::Public() const {
+  // A DER round trip copies only the public half, so a PublicKey never carries the secret.
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(key_.get(), &der);
+  BULWARK_CHECK(length > 0);
+  Bytes bytes(der, der + length);
+  OPENSSL_free(der);
+  absl::StatusOr<PublicKey> pub = PublicKey::FromDer(bytes);
+  BULWARK_CHECK(pub.ok());
+  return *std::move(pub);
+}
+
+absl::StatusOr<Bytes> PrivateKey::Sign(std::string_view message,
+                                       PublicKey::SignatureFormat format) const {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  const auto* in = reinterpret_cast<const unsigned char*>(message.data());
+  std::size_t length = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, DigestFor(type_), nullptr, key_.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &length, in, message.size()) != 1) {
+    return OpenSslError("cannot start signing", absl::StatusCode::kInternal);
+  }
+  Bytes sig(length);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &length, in, message.size()) != 1) {
+    return OpenSslError("signing failed", absl::StatusCode::kInternal);
+  }
+  sig.resize(length);
+  if (type_ == KeyType::kP256 && format == PublicKey::SignatureFormat::kRaw) {
+    return DerToRaw(sig);
+  }
+  return sig;
+}
+
+}  // namespace bulwark::crypto

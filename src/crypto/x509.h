@@ -89,7 +89,9 @@ absl::StatusOr<Certificate> SignCertificate(const CertificateTemplate& tmpl,
                                             const PrivateKey& issuer_key);
 
 // Verifies that `leaf` chains through `intermediates` to one of `roots`, valid at `at`
-// (every certificate in the path). Errors carry OpenSSL's verification reason.
+// (every certificate in the path). Errors carry OpenSSL's verification reason. RFC 5280 strict
+// checks apply (X509_V_FLAG_X509_STRICT): for example a CA certificate needs a keyUsage with
+// keyCertSign and a subject key identifier; no purpose is checked.
 absl::Status VerifyChain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
                          const std::vector<Certificate>& roots, core::TimePoint at);
 

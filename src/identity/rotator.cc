@@ -71,8 +71,10 @@ void SvidRotator::RenewLoop() {
     }
     backoff = options_.min_backoff;
     auto fresh = std::make_shared<const Svid>(std::move(*renewed));
-    next = NextRenewal(fresh->leaf().NotBefore(), fresh->leaf().NotAfter(), options_.jitter,
-                       UnitRandom());
+    // A floor on the pace, so that a skewed clock cannot turn renewal into a busy loop.
+    next = std::max(NextRenewal(fresh->leaf().NotBefore(), fresh->leaf().NotAfter(),
+                                options_.jitter, UnitRandom()),
+                    std::chrono::system_clock::now() + options_.min_backoff);
     current_.store(fresh);
     renewals_.fetch_add(1);
     if (options_.on_renewed) options_.on_renewed(*fresh);

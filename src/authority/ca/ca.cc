@@ -144,7 +144,8 @@ absl::StatusOr<SignedSvid> CertificateAuthority::Sign(const crypto::PublicKey& s
   tmpl.uri_sans = {id.str()};
   tmpl.dns_sans = dns_sans;
   tmpl.ip_sans = ip_sans;
-  tmpl.not_before = now - kBackdate;
+  // Short-lived SVIDs are backdated less, so that half of their life is still ahead of them.
+  tmpl.not_before = now - std::min<core::Seconds>(kBackdate, ttl / 10);
   tmpl.not_after = std::min(now + ttl, signer->cert.NotAfter());
   BULWARK_ASSIGN_OR_RETURN(crypto::Certificate leaf,
                            crypto::SignCertificate(tmpl, subject_key, &signer->cert, signer->key));

@@ -24,7 +24,8 @@ struct CaOptions {
   core::Seconds signing_ttl{7LL * 86400};
 };
 
-// Leaf certificates start this much before the moment they are signed, for clock skew.
+// Leaf certificates start this much (at most a tenth of their TTL) before the moment they are
+// signed, for clock skew between machines.
 inline constexpr core::Seconds kBackdate{10};
 
 struct SignedSvid {
@@ -46,7 +47,7 @@ class CertificateAuthority {
                                                                     CaOptions options);
 
   // Signs a leaf certificate for `subject_key` with `id` as its only URI SAN, valid from
-  // kBackdate before now until now + ttl (but never past the signing CA). `dns_sans` and
+  // min(kBackdate, ttl/10) before now until now + ttl (but never past the signing CA). `dns_sans` and
   // `ip_sans` are for server certificates.
   absl::StatusOr<SignedSvid> Sign(const crypto::PublicKey& subject_key,
                                   const identity::SpiffeId& id, core::Seconds ttl,

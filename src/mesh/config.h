@@ -1,0 +1,158 @@
+// The typed model of mesh.yaml (ARCHITECTURE.md §11, reference in docs/mesh.md) and its strict
+// parser: unknown keys, wrong types, bad values, dangling service references and clashing
+// addresses are errors that name the file:line:column and the field path. A parsed MeshConfig
+// is an immutable value; sharing a const one across threads is safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "mesh/host_port.h"
+#include "mesh/rate.h"
+
+namespace bulwark::mesh {
+
+// A 1-based position in the mesh.yaml text.
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
+  friend bool operator==(const SourcePosition&, const SourcePosition&) = default;
+};
+
+// `authority:`: the control plane (CA, OIDC provider, token service).
+struct AuthorityConfig {
+  HostPort listen{"127.0.0.1", 7443};
+  std::string data_dir = ".bulwark/authority";
+  core::Seconds svid_ttl = std::chrono::hours(1);
+};
+
+// A certificate and its private key, both PEM files.
+struct TlsFiles {
+  std::string cert;
+  std::string key;
+};
+
+// `gateway.issuers[]`: a signer of bearer tokens the gateway accepts.
+struct IssuerConfig {
+  std::string name;
+  // "self" (the authority's own OpenID Connect provider) or an https:// issuer URL.
+  std::string issuer;
+  std::optional<std::string> jwks;       // "file:<path>" or an https:// URL
+  std::optional<std::string> discovery;  // https:// URL of the OpenID configuration
+  std::vector<std::string> audiences;
+  std::vector<std::string> algorithms{"ES256"};
+
+  bool IsSelf() const { return issuer == "self"; }
+};
+
+enum class AuthMethod { kNone, kSession, kBearer, kApiKey };
+
+// `gateway.routes[].rate_limit`: at least one of the two rates is set.
+struct RateLimitConfig {
+  std::optional<Rate> per_principal;
+  std::optional<Rate> per_address;
+  std::optional<std::uint32_t> burst;  // bucket size; unset: one period's count
+};
+
+enum class RouteMatch { kPrefix, kPath };
+
+// `gateway.routes[]`: which requests go to which service, and how they authenticate.
+struct RouteConfig {
+  RouteMatch match = RouteMatch::kPrefix;
+  std::string pattern;  // the value of `prefix:` or `path:`
+  std::string service;
+  std::vector<AuthMethod> auth;
+  std::vector<std::string> methods;  // empty: any method
+  std::uint64_t max_body = 1 << 20;
+  std::optional<RateLimitConfig> rate_limit;
+};
+
+// `gateway:`: the public entry point.
+struct GatewayConfig {
+  HostPort listen{"127.0.0.1", 8443};
+  std::optional<TlsFiles> tls;  // unset: a certificate issued by the authority
+  std::vector<IssuerConfig> issuers;
+  std::vector<RouteConfig> routes;
+};
+
+// `services.<name>.calls[]`: a service this one may call through its sidecar.
+struct CallConfig {
+  std::string service;
+  std::optional<HostPort> listen;  // a dedicated local port that always leads to `service`
+};
+
+// A `when:` expression, kept as text for the policy compiler, with where it was written.
+struct WhenExpression {
+  std::string text;
+  SourcePosition position;
+};
+
+// `services.<name>.allow[]`: one rule of the default-deny policy.
+struct AllowRule {
+  std::vector<std::string> from;     // service names or "gateway"
+  std::vector<std::string> methods;  // empty: any method
+  std::vector<std::string> paths;    // empty: any path
+  std::optional<WhenExpression> when;
+};
+
+// `services.<name>.sandbox`: resource limits applied by `bulwark up` (always sandboxed).
+struct SandboxConfig {
+  std::uint64_t memory = 256ULL << 20;
+  std::uint32_t nofile = 1024;
+  std::uint32_t nproc = 64;
+};
+
+// `services.<name>.sidecar`: unset addresses are picked among free loopback ports by `up`.
+struct SidecarConfig {
+  std::optional<HostPort> inbound;
+  std::optional<HostPort> outbound;
+  std::optional<HostPort> admin;
+  std::uint32_t workers = 1;
+};
+
+// `services.<name>.identity`: SVID files kept fresh by another SPIFFE provider.
+struct IdentityFiles {
+  std::string svid;
+  std::string key;
+  std::string bundle;
+};
+
+// `services.<name>`.
+struct ServiceConfig {
+  std::string name;
+  std::optional<std::vector<std::string>> command;  // unset: started by someone else
+  std::uint16_t port = 0;
+  std::vector<CallConfig> calls;
+  std::vector<AllowRule> allow;
+  SandboxConfig sandbox;
+  SidecarConfig sidecar;
+  std::optional<IdentityFiles> identity;  // unset: SVIDs from the bulwark authority
+};
+
+struct MeshConfig {
+  std::string file_name;  // as given to the parser, for messages of later stages
+  std::string trust_domain;
+  AuthorityConfig authority;
+  std::optional<GatewayConfig> gateway;  // unset: no public entry point
+  std::vector<ServiceConfig> services;   // in the order of the file
+
+  // Returns the service called `name`, or nullptr.
+  const ServiceConfig* FindService(std::string_view name) const;
+};
+
+// Parses and validates mesh.yaml text. `file_name` is used in messages only. Returns the first
+// error found, as "<file>:<line>:<column>: <field.path>: <message>" (1-based positions), in an
+// InvalidArgument status. Never throws.
+absl::StatusOr<MeshConfig> ParseMeshConfig(std::string_view yaml_text, std::string_view file_name);
+// Reads `path` (at most 1 MiB) and parses it with ParseMeshConfig; messages name `path`.
+absl::StatusOr<MeshConfig> LoadMeshConfig(const std::string& path);
+
+// Returns the mesh.yaml spelling of `method` ("api_key").
+std::string_view AuthMethodName(AuthMethod method);
+
+}  // namespace bulwark::mesh

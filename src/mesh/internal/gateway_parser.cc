@@ -1,0 +1,221 @@
+// Parser of the `gateway:` section of mesh.yaml: listener, TLS files, token issuers, routes.
+#include <algorithm>
+
+#include "core/status.h"
+#include "fmt/format.h"
+#include "mesh/internal/parse.h"
+
+namespace bulwark::mesh::internal {
+namespace {
+
+const std::vector<std::string> kAlgorithms = {"ES256", "ES384", "ES512", "EdDSA", "RS256",
+                                              "RS384", "RS512", "PS256", "PS384", "PS512"};
+
+absl::StatusOr<TlsFiles> ParseTls(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"cert", "key"}));
+  TlsFiles tls;
+  BULWARK_ASSIGN_OR_RETURN(Field cert, map.Require("cert"));
+  BULWARK_ASSIGN_OR_RETURN(tls.cert, cert.String());
+  BULWARK_ASSIGN_OR_RETURN(Field key, map.Require("key"));
+  BULWARK_ASSIGN_OR_RETURN(tls.key, key.String());
+  return tls;
+}
+
+absl::StatusOr<std::string> ReadHttpsUrl(const Field& field) {
+  // Not BULWARK_ASSIGN_OR_RETURN: GCC 12 -O2 warns maybe-uninitialized on the moved string.
+  absl::StatusOr<std::string> url = field.String();
+  if (url.ok() && (!url->starts_with("https://") || url->size() == 8)) {
+    return field.Error(fmt::format("'{}' must be an https:// URL", *url));
+  }
+  return url;
+}
+
+absl::Status ParseIssuerSource(const MapReader& map, IssuerConfig& issuer) {
+  std::optional<Field> jwks = map.Get("jwks");
+  std::optional<Field> discovery = map.Get("discovery");
+  if (issuer.IsSelf()) {
+    if (jwks || discovery) {
+      const Field& f = jwks ? *jwks : *discovery;
+      return f.Error("is not allowed with issuer 'self' (the authority publishes its own keys)");
+    }
+    return absl::OkStatus();
+  }
+  if (jwks && discovery) {
+    return discovery->Error("give either jwks or discovery, not both");
+  }
+  if (jwks) {
+    BULWARK_ASSIGN_OR_RETURN(std::string value, jwks->String());
+    if (!(value.starts_with("file:") && value.size() > 5) && !value.starts_with("https://")) {
+      return jwks->Error(fmt::format("'{}' must be file:<path> or an https:// URL", value));
+    }
+    issuer.jwks = std::move(value);
+  } else if (discovery) {
+    BULWARK_ASSIGN_OR_RETURN(issuer.discovery, ReadHttpsUrl(*discovery));
+  } else {
+    return map.field().Error("an external issuer needs jwks or discovery");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IssuerConfig> ParseIssuer(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(
+      MapReader map,
+      MapReader::Create(field, {"name", "issuer", "jwks", "discovery", "audiences", "algorithms"}));
+  IssuerConfig issuer;
+  BULWARK_ASSIGN_OR_RETURN(Field name, map.Require("name"));
+  BULWARK_ASSIGN_OR_RETURN(issuer.name, name.String());
+  BULWARK_ASSIGN_OR_RETURN(Field iss, map.Require("issuer"));
+  BULWARK_ASSIGN_OR_RETURN(issuer.issuer, iss.String());
+  if (!issuer.IsSelf()) {
+    BULWARK_ASSIGN_OR_RETURN(issuer.issuer, ReadHttpsUrl(iss));
+  }
+  BULWARK_RETURN_IF_ERROR(ParseIssuerSource(map, issuer));
+  if (std::optional<Field> audiences = map.Get("audiences")) {
+    BULWARK_ASSIGN_OR_RETURN(issuer.audiences, audiences->StringList());
+  } else if (!issuer.IsSelf()) {
+    return map.field().Error("an external issuer needs audiences (RFC 8725: always check aud)");
+  }
+  if (std::optional<Field> algorithms = map.Get("algorithms")) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, algorithms->Elements());
+    BULWARK_ASSIGN_OR_RETURN(issuer.algorithms, algorithms->StringList());
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      const std::string& alg = issuer.algorithms[i];
+      if (std::find(kAlgorithms.begin(), kAlgorithms.end(), alg) == kAlgorithms.end()) {
+        return elements[i].Error(
+            fmt::format("unsupported algorithm '{}'{}", alg, DidYouMean(alg, kAlgorithms)));
+      }
+    }
+  }
+  return issuer;
+}
+
+absl::StatusOr<std::vector<AuthMethod>> ParseAuth(const Field& field) {
+  static const std::vector<std::string> kNames = {"none", "session", "bearer", "api_key"};
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> names, field.StringList());
+  std::vector<AuthMethod> methods;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto it = std::find(kNames.begin(), kNames.end(), names[i]);
+    if (it == kNames.end()) {
+      return elements[i].Error(
+          fmt::format("unknown authentication '{}'{}; use none, session, "
+                      "bearer or api_key",
+                      names[i], DidYouMean(names[i], kNames)));
+    }
+    methods.push_back(static_cast<AuthMethod>(it - kNames.begin()));
+  }
+  if (methods.size() > 1 &&
+      std::find(methods.begin(), methods.end(), AuthMethod::kNone) != methods.end()) {
+    return field.Error("'none' cannot be combined with other authentication methods");
+  }
+  return methods;
+}
+
+absl::StatusOr<RateLimitConfig> ParseRateLimit(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"per_principal", "per_address", "burst"}));
+  RateLimitConfig limit;
+  for (auto [key, target] : {std::pair{"per_principal", &limit.per_principal},
+                             std::pair{"per_address", &limit.per_address}}) {
+    if (std::optional<Field> f = map.Get(key)) {
+      BULWARK_ASSIGN_OR_RETURN(std::string text, f->String());
+      auto rate = ParseRate(text);
+      if (!rate.ok()) {
+        return f->Error(std::string(rate.status().message()));
+      }
+      *target = *rate;
+    }
+  }
+  if (!limit.per_principal && !limit.per_address) {
+    return field.Error("give per_principal, per_address or both");
+  }
+  if (std::optional<Field> burst = map.Get("burst")) {
+    BULWARK_ASSIGN_OR_RETURN(std::int64_t value, burst->Integer(1, 1'000'000'000));
+    limit.burst = static_cast<std::uint32_t>(value);
+  }
+  return limit;
+}
+
+absl::Status ParseRouteMatch(const MapReader& map, RouteConfig& route) {
+  std::optional<Field> prefix = map.Get("prefix");
+  std::optional<Field> path = map.Get("path");
+  if (prefix && path) {
+    return path->Error("give either prefix or path, not both");
+  }
+  if (!prefix && !path) {
+    return map.field().Error("a route needs prefix or path");
+  }
+  route.match = prefix ? RouteMatch::kPrefix : RouteMatch::kPath;
+  const Field& f = prefix ? *prefix : *path;
+  BULWARK_ASSIGN_OR_RETURN(route.pattern, f.String());
+  if (route.pattern.front() != '/' || route.pattern.find_first_of(" \t?#") != std::string::npos) {
+    return f.Error(
+        fmt::format("'{}' must start with '/' and have no spaces, '?' or '#'", route.pattern));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RouteConfig> ParseRoute(const Field& field, const ParseState& state) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"prefix", "path", "service", "auth", "methods",
+                                                     "max_body", "rate_limit"}));
+  RouteConfig route;
+  BULWARK_RETURN_IF_ERROR(ParseRouteMatch(map, route));
+  BULWARK_ASSIGN_OR_RETURN(Field service, map.Require("service"));
+  BULWARK_ASSIGN_OR_RETURN(route.service, ReadServiceRef(service, state, false));
+  BULWARK_ASSIGN_OR_RETURN(Field auth, map.Require("auth"));
+  BULWARK_ASSIGN_OR_RETURN(route.auth, ParseAuth(auth));
+  if (std::optional<Field> methods = map.Get("methods")) {
+    BULWARK_ASSIGN_OR_RETURN(route.methods, ReadMethods(*methods));
+  }
+  if (std::optional<Field> max_body = map.Get("max_body")) {
+    BULWARK_ASSIGN_OR_RETURN(route.max_body, max_body->Size());
+  }
+  if (std::optional<Field> rate_limit = map.Get("rate_limit")) {
+    BULWARK_ASSIGN_OR_RETURN(route.rate_limit, ParseRateLimit(*rate_limit));
+  }
+  return route;
+}
+
+}  // namespace
+
+absl::StatusOr<GatewayConfig> ParseGateway(const Field& field, ParseState& state) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"listen", "tls", "issuers", "routes"}));
+  GatewayConfig gateway;
+  if (std::optional<Field> listen = map.Get("listen")) {
+    BULWARK_ASSIGN_OR_RETURN(gateway.listen, ReadListen(*listen, state));
+  } else {
+    state.addresses.push_back({gateway.listen, false, field.path() + ".listen", field.mark()});
+  }
+  if (std::optional<Field> tls = map.Get("tls")) {
+    BULWARK_ASSIGN_OR_RETURN(gateway.tls, ParseTls(*tls));
+  }
+  if (std::optional<Field> issuers = map.Get("issuers")) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, issuers->Elements());
+    for (const Field& element : elements) {
+      BULWARK_ASSIGN_OR_RETURN(IssuerConfig issuer, ParseIssuer(element));
+      for (const IssuerConfig& other : gateway.issuers) {
+        if (other.name == issuer.name) {
+          return element.Error(fmt::format("issuer name '{}' is used twice", issuer.name));
+        }
+      }
+      gateway.issuers.push_back(std::move(issuer));
+    }
+  }
+  if (std::optional<Field> routes = map.Get("routes")) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, routes->Elements());
+    for (const Field& element : elements) {
+      BULWARK_ASSIGN_OR_RETURN(RouteConfig route, ParseRoute(element, state));
+      for (const RouteConfig& other : gateway.routes) {
+        if (other.match == route.match && other.pattern == route.pattern) {
+          return element.Error(fmt::format("a route for '{}' is already defined", route.pattern));
+        }
+      }
+      gateway.routes.push_back(std::move(route));
+    }
+  }
+  return gateway;
+}
+
+}  // namespace bulwark::mesh::internal

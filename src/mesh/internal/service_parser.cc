@@ -1,0 +1,183 @@
+// Parser of one `services.<name>:` entry of mesh.yaml: command, port, calls, allow rules,
+// sandbox limits, sidecar addresses and external identity files.
+#include "core/status.h"
+#include "fmt/format.h"
+#include "mesh/internal/parse.h"
+
+namespace bulwark::mesh::internal {
+namespace {
+
+absl::StatusOr<std::uint32_t> ReadCount(const Field& field, std::int64_t max) {
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t value, field.Integer(1, max));
+  return static_cast<std::uint32_t>(value);
+}
+
+absl::StatusOr<CallConfig> ParseCall(const Field& field, ParseState& state) {
+  CallConfig call;
+  if (field.IsScalar()) {
+    BULWARK_ASSIGN_OR_RETURN(call.service, ReadServiceRef(field, state, false));
+    return call;
+  }
+  if (!field.IsMap()) {
+    return field.TypeError("a service name or {service, listen}");
+  }
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"service", "listen"}));
+  BULWARK_ASSIGN_OR_RETURN(Field service, map.Require("service"));
+  BULWARK_ASSIGN_OR_RETURN(call.service, ReadServiceRef(service, state, false));
+  if (std::optional<Field> listen = map.Get("listen")) {
+    BULWARK_ASSIGN_OR_RETURN(call.listen, ReadListen(*listen, state));
+  }
+  return call;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseFrom(const Field& field, const ParseState& state) {
+  std::vector<Field> elements;
+  if (field.IsScalar()) {
+    elements.push_back(field);
+  } else {
+    BULWARK_ASSIGN_OR_RETURN(elements, field.Elements());
+    BULWARK_RETURN_IF_ERROR(field.StringList().status());
+  }
+  std::vector<std::string> from;
+  for (const Field& element : elements) {
+    BULWARK_ASSIGN_OR_RETURN(std::string name, ReadServiceRef(element, state, true));
+    from.push_back(std::move(name));
+  }
+  return from;
+}
+
+absl::StatusOr<std::vector<std::string>> ParsePaths(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> paths, field.StringList());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (paths[i].front() != '/' || paths[i].find_first_of(" \t?#") != std::string::npos) {
+      return elements[i].Error(
+          fmt::format("'{}' must start with '/' and have no spaces, '?' or '#'", paths[i]));
+    }
+  }
+  return paths;
+}
+
+absl::StatusOr<AllowRule> ParseAllow(const Field& field, const ParseState& state) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"from", "methods", "paths", "when"}));
+  AllowRule rule;
+  BULWARK_ASSIGN_OR_RETURN(Field from, map.Require("from"));
+  BULWARK_ASSIGN_OR_RETURN(rule.from, ParseFrom(from, state));
+  if (std::optional<Field> methods = map.Get("methods")) {
+    BULWARK_ASSIGN_OR_RETURN(rule.methods, ReadMethods(*methods));
+  }
+  if (std::optional<Field> paths = map.Get("paths")) {
+    BULWARK_ASSIGN_OR_RETURN(rule.paths, ParsePaths(*paths));
+  }
+  if (std::optional<Field> when = map.Get("when")) {
+    BULWARK_ASSIGN_OR_RETURN(std::string text, when->String());
+    rule.when = WhenExpression{std::move(text), {when->mark().line + 1, when->mark().column + 1}};
+  }
+  return rule;
+}
+
+absl::StatusOr<SandboxConfig> ParseSandbox(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"memory", "nofile", "nproc"}));
+  SandboxConfig sandbox;
+  if (std::optional<Field> memory = map.Get("memory")) {
+    BULWARK_ASSIGN_OR_RETURN(sandbox.memory, memory->Size());
+    if (sandbox.memory < (1ULL << 20)) {
+      return memory->Error("must be at least 1MiB");
+    }
+  }
+  if (std::optional<Field> nofile = map.Get("nofile")) {
+    BULWARK_ASSIGN_OR_RETURN(sandbox.nofile, ReadCount(*nofile, 1 << 20));
+  }
+  if (std::optional<Field> nproc = map.Get("nproc")) {
+    BULWARK_ASSIGN_OR_RETURN(sandbox.nproc, ReadCount(*nproc, 1 << 16));
+  }
+  return sandbox;
+}
+
+absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"inbound", "outbound", "admin", "workers"}));
+  SidecarConfig sidecar;
+  for (auto [key, target] :
+       {std::pair{"inbound", &sidecar.inbound}, std::pair{"outbound", &sidecar.outbound},
+        std::pair{"admin", &sidecar.admin}}) {
+    if (std::optional<Field> f = map.Get(key)) {
+      BULWARK_ASSIGN_OR_RETURN(*target, ReadListen(*f, state));
+    }
+  }
+  if (std::optional<Field> workers = map.Get("workers")) {
+    BULWARK_ASSIGN_OR_RETURN(sidecar.workers, ReadCount(*workers, 256));
+  }
+  return sidecar;
+}
+
+absl::StatusOr<IdentityFiles> ParseIdentity(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"svid", "key", "bundle"}));
+  IdentityFiles files;
+  for (auto [key, target] : {std::pair{"svid", &files.svid}, std::pair{"key", &files.key},
+                             std::pair{"bundle", &files.bundle}}) {
+    BULWARK_ASSIGN_OR_RETURN(Field f, map.Require(key));
+    BULWARK_ASSIGN_OR_RETURN(*target, f.String());
+  }
+  return files;
+}
+
+absl::Status ParseCalls(const Field& field, ParseState& state, ServiceConfig& service) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
+  for (const Field& element : elements) {
+    BULWARK_ASSIGN_OR_RETURN(CallConfig call, ParseCall(element, state));
+    service.calls.push_back(std::move(call));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
+                                           ParseState& state) {
+  BULWARK_RETURN_IF_ERROR(CheckServiceName(key));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(value, {"command", "port", "calls", "allow", "sandbox",
+                                                     "sidecar", "identity"}));
+  ServiceConfig service;
+  service.name = key.node().Scalar();
+  if (std::optional<Field> command = map.Get("command")) {
+    if (command->IsScalar()) {
+      return command->TypeError("a list of strings (as in [python3, app.py])");
+    }
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, command->Elements());
+    std::vector<std::string> argv;
+    for (const Field& element : elements) {
+      BULWARK_ASSIGN_OR_RETURN(std::string arg, element.String());
+      argv.push_back(std::move(arg));
+    }
+    service.command = std::move(argv);
+  }
+  BULWARK_ASSIGN_OR_RETURN(Field port, map.Require("port"));
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t port_value, port.Integer(1, 65535));
+  service.port = static_cast<std::uint16_t>(port_value);
+  state.addresses.push_back({{"127.0.0.1", service.port}, true, port.path(), port.mark()});
+  if (std::optional<Field> calls = map.Get("calls")) {
+    BULWARK_RETURN_IF_ERROR(ParseCalls(*calls, state, service));
+  }
+  if (std::optional<Field> allow = map.Get("allow")) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, allow->Elements());
+    for (const Field& element : elements) {
+      BULWARK_ASSIGN_OR_RETURN(AllowRule rule, ParseAllow(element, state));
+      service.allow.push_back(std::move(rule));
+    }
+  }
+  if (std::optional<Field> sandbox = map.Get("sandbox")) {
+    BULWARK_ASSIGN_OR_RETURN(service.sandbox, ParseSandbox(*sandbox));
+  }
+  if (std::optional<Field> sidecar = map.Get("sidecar")) {
+    BULWARK_ASSIGN_OR_RETURN(service.sidecar, ParseSidecar(*sidecar, state));
+  }
+  if (std::optional<Field> identity = map.Get("identity")) {
+    BULWARK_ASSIGN_OR_RETURN(service.identity, ParseIdentity(*identity));
+  }
+  return service;
+}
+
+}  // namespace bulwark::mesh::internal

@@ -1,0 +1,351 @@
+#include "mesh/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/files.h"
+#include "tests/support/temp_dir.h"
+
+namespace bulwark::mesh {
+namespace {
+
+std::string Message(const absl::Status& status) {
+  return std::string(status.message().data(), status.message().size());
+}
+
+std::string ExamplePath() { return std::string(BULWARK_SOURCE_DIR) + "/examples/mesh.yaml"; }
+
+TEST(MeshConfigTest, ExampleFileParsesIntoExpectedValues) {
+  absl::StatusOr<MeshConfig> config = LoadMeshConfig(ExamplePath());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->file_name, ExamplePath());
+  EXPECT_EQ(config->trust_domain, "dvd.example");
+  EXPECT_EQ(config->authority.listen, (HostPort{"127.0.0.1", 7443}));
+  EXPECT_EQ(config->authority.data_dir, ".bulwark/authority");
+  EXPECT_EQ(config->authority.svid_ttl, core::Seconds(3600));
+
+  ASSERT_TRUE(config->gateway.has_value());
+  const GatewayConfig& gateway = *config->gateway;
+  EXPECT_EQ(gateway.listen.ToString(), "127.0.0.1:8443");
+  ASSERT_TRUE(gateway.tls.has_value());
+  EXPECT_EQ(gateway.tls->cert, "certs/gateway.pem");
+  EXPECT_EQ(gateway.tls->key, "certs/gateway-key.pem");
+  ASSERT_EQ(gateway.issuers.size(), 2u);
+  EXPECT_EQ(gateway.issuers[0].name, "local");
+  EXPECT_TRUE(gateway.issuers[0].IsSelf());
+  EXPECT_EQ(gateway.issuers[0].algorithms, std::vector<std::string>{"ES256"});
+  EXPECT_EQ(gateway.issuers[1].name, "partner");
+  EXPECT_EQ(gateway.issuers[1].issuer, "https://issuer.test");
+  EXPECT_EQ(gateway.issuers[1].jwks, "file:keys/partner-jwks.json");
+  EXPECT_FALSE(gateway.issuers[1].discovery.has_value());
+  EXPECT_EQ(gateway.issuers[1].audiences, std::vector<std::string>{"api://dvd"});
+  EXPECT_EQ(gateway.issuers[1].algorithms, (std::vector<std::string>{"ES256", "EdDSA"}));
+
+  ASSERT_EQ(gateway.routes.size(), 1u);
+  const RouteConfig& route = gateway.routes[0];
+  EXPECT_EQ(route.match, RouteMatch::kPrefix);
+  EXPECT_EQ(route.pattern, "/api/rentals");
+  EXPECT_EQ(route.service, "contract");
+  EXPECT_EQ(route.auth, (std::vector<AuthMethod>{AuthMethod::kSession, AuthMethod::kBearer}));
+  EXPECT_EQ(route.methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(route.max_body, 64u * 1024);
+  ASSERT_TRUE(route.rate_limit.has_value());
+  EXPECT_EQ(route.rate_limit->per_principal, (Rate{20, core::Seconds(1)}));
+  EXPECT_FALSE(route.rate_limit->per_address.has_value());
+  EXPECT_EQ(route.rate_limit->burst, 40u);
+
+  ASSERT_EQ(config->services.size(), 4u);
+  const ServiceConfig& contract = config->services[0];
+  EXPECT_EQ(contract.name, "contract");
+  EXPECT_EQ(contract.command,
+            (std::vector<std::string>{"python3", "examples/dvd-rental/contract.py"}));
+  EXPECT_EQ(contract.port, 9001);
+  ASSERT_EQ(contract.calls.size(), 3u);
+  EXPECT_EQ(contract.calls[0].service, "user");
+  EXPECT_FALSE(contract.calls[0].listen.has_value());
+  EXPECT_EQ(contract.calls[1].service, "dvd");
+  EXPECT_EQ(contract.calls[2].service, "queue");
+  EXPECT_EQ(contract.calls[2].listen, (HostPort{"127.0.0.1", 15010}));
+  ASSERT_EQ(contract.allow.size(), 1u);
+  EXPECT_EQ(contract.allow[0].from, std::vector<std::string>{"gateway"});
+  EXPECT_EQ(contract.allow[0].methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(contract.allow[0].paths, (std::vector<std::string>{"/rentals", "/rentals/{id}"}));
+  EXPECT_FALSE(contract.allow[0].when.has_value());
+  EXPECT_EQ(contract.sandbox.memory, 128u << 20);
+  EXPECT_EQ(contract.sandbox.nofile, 256u);
+  EXPECT_EQ(contract.sandbox.nproc, 32u);
+  EXPECT_EQ(contract.sidecar.inbound, (HostPort{"127.0.0.1", 15001}));
+  EXPECT_EQ(contract.sidecar.outbound, (HostPort{"127.0.0.1", 15002}));
+  EXPECT_EQ(contract.sidecar.admin, (HostPort{"127.0.0.1", 15003}));
+  EXPECT_EQ(contract.sidecar.workers, 2u);
+  EXPECT_FALSE(contract.identity.has_value());
+
+  const ServiceConfig* user = config->FindService("user");
+  ASSERT_NE(user, nullptr);
+  EXPECT_EQ(user->port, 9002);
+  EXPECT_TRUE(user->calls.empty());
+  ASSERT_EQ(user->allow.size(), 1u);
+  EXPECT_EQ(user->allow[0].from, std::vector<std::string>{"contract"});
+  EXPECT_EQ(user->allow[0].paths, std::vector<std::string>{"/users/{id}/charge"});
+  ASSERT_TRUE(user->allow[0].when.has_value());
+  EXPECT_EQ(user->allow[0].when->text,
+            R"(token.sub == path.id && "rentals:charge" in token.scope)");
+  EXPECT_EQ(user->allow[0].when->position, (SourcePosition{52, 15}));
+  EXPECT_EQ(user->sandbox.memory, 256u << 20);  // defaults
+  EXPECT_FALSE(user->sidecar.inbound.has_value());
+  EXPECT_EQ(user->sidecar.workers, 1u);
+  EXPECT_EQ(config->FindService("nobody"), nullptr);
+}
+
+TEST(MeshConfigTest, MinimalFileGetsDefaults) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig("trust_domain: td\n", "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->authority.listen.ToString(), "127.0.0.1:7443");
+  EXPECT_EQ(config->authority.data_dir, ".bulwark/authority");
+  EXPECT_EQ(config->authority.svid_ttl, core::Seconds(3600));
+  EXPECT_FALSE(config->gateway.has_value());
+  EXPECT_TRUE(config->services.empty());
+}
+
+TEST(MeshConfigTest, AcceptsAlternativeForms) {
+  const char* yaml = R"(trust_domain: td
+gateway:
+  listen: "[::1]:8443"
+  issuers:
+    - { name: p, issuer: "https://p.test", discovery: "https://p.test/.well-known/openid-configuration", audiences: [a] }
+  routes:
+    - { path: "/api/x/{id}", service: b, auth: [none], rate_limit: { per_address: 600/m } }
+services:
+  a:
+    port: 9001
+    identity: { svid: id/svid.pem, key: id/key.pem, bundle: id/bundle.pem }
+  b:
+    port: 9002
+    allow:
+      - from: [a, gateway]
+)";
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(yaml, "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->gateway->listen.host, "::1");
+  EXPECT_EQ(config->gateway->listen.ToString(), "[::1]:8443");
+  EXPECT_EQ(config->gateway->issuers[0].discovery,
+            "https://p.test/.well-known/openid-configuration");
+  EXPECT_EQ(config->gateway->routes[0].match, RouteMatch::kPath);
+  EXPECT_EQ(config->gateway->routes[0].pattern, "/api/x/{id}");
+  EXPECT_EQ(config->gateway->routes[0].max_body, 1u << 20);
+  EXPECT_DOUBLE_EQ(config->gateway->routes[0].rate_limit->per_address->PerSecond(), 10.0);
+  EXPECT_EQ(config->services[0].identity->bundle, "id/bundle.pem");
+  EXPECT_FALSE(config->services[0].command.has_value());
+  EXPECT_EQ(config->services[1].allow[0].from, (std::vector<std::string>{"a", "gateway"}));
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* error;
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class MeshConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(MeshConfigErrorTest, ReportsFileLineColumnPathAndMessage) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(GetParam().yaml, "mesh.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Message(config.status()), GetParam().error);
+}
+
+// The services used by most cases: "user" on 9001 and "contract" on 9002.
+#define SERVICES "services:\n  user:\n    port: 9001\n  contract:\n    port: 9002\n"
+
+const ErrorCase kErrorCases[] = {
+    {"UnknownTopLevelKeyWithHint", "trust_domian: td\n",
+     "mesh.yaml:1:1: trust_domian: unknown key 'trust_domian' (did you mean 'trust_domain'?)"},
+    {"UnknownNestedKeyWithHint", "trust_domain: td\nauthority:\n  lisen: 127.0.0.1:1\n",
+     "mesh.yaml:3:3: authority.lisen: unknown key 'lisen' (did you mean 'listen'?)"},
+    {"UnknownKeyWithoutHint", "trust_domain: td\nauthority:\n  colour: blue\n",
+     "mesh.yaml:3:3: authority.colour: unknown key 'colour'"},
+    {"DuplicateKey", "trust_domain: td\nauthority:\n  data_dir: a\n  data_dir: b\n",
+     "mesh.yaml:4:3: authority.data_dir: key 'data_dir' is repeated (first at line 3)"},
+    {"MissingTrustDomain", SERVICES, "mesh.yaml:1:1: trust_domain: required field is missing"},
+    {"BadTrustDomain", "trust_domain: Dvd.Example\n",
+     "mesh.yaml:1:15: trust_domain: trust domain 'Dvd.Example' must be at most 255 lowercase "
+     "letters, digits, '.', '-' and '_'"},
+    {"TrustDomainWithScheme", "trust_domain: spiffe://dvd.example\n",
+     "mesh.yaml:1:15: trust_domain: write the trust domain without 'spiffe://' (as in "
+     "'dvd.example')"},
+    {"WrongTypeMapping", "trust_domain: td\nauthority: [a, b]\n",
+     "mesh.yaml:2:12: authority: expected a mapping, got a list"},
+    {"WrongTypeString", "trust_domain: {a: b}\n",
+     "mesh.yaml:1:15: trust_domain: expected a string, got a mapping"},
+    {"EmptyValue", "trust_domain: td\nauthority:\n  data_dir:\n",
+     "mesh.yaml:3:3: authority.data_dir: expected a string, got an empty value"},
+    {"QuotedPort", "trust_domain: td\nservices:\n  user:\n    port: \"9001\"\n",
+     "mesh.yaml:4:11: services.user.port: expected an integer, got '9001'"},
+    {"PortOutOfRange", "trust_domain: td\nservices:\n  user:\n    port: 70000\n",
+     "mesh.yaml:4:11: services.user.port: must be between 1 and 65535, got 70000"},
+    {"MissingPort", "trust_domain: td\nservices:\n  user:\n    command: [x]\n",
+     "mesh.yaml:4:5: services.user.port: required field is missing"},
+    {"BadDuration", "trust_domain: td\nauthority:\n  svid_ttl: 1 hour\n",
+     "mesh.yaml:3:13: authority.svid_ttl: duration '1 hour' needs a unit: s, m, h or d (as in "
+     "30s, 10m, 1h)"},
+    {"DurationOutOfRange", "trust_domain: td\nauthority:\n  svid_ttl: 10s\n",
+     "mesh.yaml:3:13: authority.svid_ttl: must be between 1m and 30d (SVIDs are short-lived and "
+     "renewed)"},
+    {"BadSize",
+     "trust_domain: td\nservices:\n  user:\n    port: 1\n    sandbox: { memory: 128MB }\n",
+     "mesh.yaml:5:24: services.user.sandbox.memory: size '128MB' needs a unit: B, KiB, MiB or GiB "
+     "(as in 64KiB)"},
+    {"BadRate",
+     "trust_domain: td\ngateway:\n  routes:\n    - prefix: /\n      service: user\n"
+     "      auth: [none]\n      rate_limit: { per_principal: 20/sec }\n" SERVICES,
+     "mesh.yaml:7:36: gateway.routes[0].rate_limit.per_principal: rate '20/sec' needs a unit "
+     "after '/': s, m or h (as in 20/s)"},
+    {"BadListenAddress", "trust_domain: td\nauthority:\n  listen: 127.0.0.1\n",
+     "mesh.yaml:3:11: authority.listen: address '127.0.0.1' must be host:port (as in "
+     "127.0.0.1:8443)"},
+    {"DanglingAllowFrom",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n    allow:\n      - from: usr\n",
+     "mesh.yaml:6:15: services.user.allow[0].from: unknown service 'usr' (did you mean "
+     "'user'?)"},
+    {"DanglingAllowFromList",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n    allow:\n"
+     "      - from: [user, gatewya]\n",
+     "mesh.yaml:6:22: services.user.allow[0].from[1]: unknown service 'gatewya' (did you mean "
+     "'gateway'?)"},
+    {"DanglingCall", "trust_domain: td\nservices:\n  user:\n    port: 9001\n    calls: [billing]\n",
+     "mesh.yaml:5:13: services.user.calls[0]: unknown service 'billing'"},
+    {"DanglingRoute",
+     "trust_domain: td\ngateway:\n  routes:\n    - prefix: /\n      service: contrat\n"
+     "      auth: [none]\n" SERVICES,
+     "mesh.yaml:5:16: gateway.routes[0].service: unknown service 'contrat' (did you mean "
+     "'contract'?)"},
+    {"ClashingServicePorts",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n  contract:\n    port: 9001\n",
+     "mesh.yaml:6:11: services.contract.port: port 9001 is already used by services.user.port"},
+    {"ClashingListenAddresses",
+     "trust_domain: td\ngateway:\n  listen: 127.0.0.1:15001\n" SERVICES
+     "    sidecar: { inbound: 'localhost:15001' }\n",
+     "mesh.yaml:9:25: services.contract.sidecar.inbound: address localhost:15001 is already "
+     "used by gateway.listen"},
+    {"ClashWithDefaultAuthorityListen", "trust_domain: td\ngateway:\n  listen: 0.0.0.0:7443\n",
+     "mesh.yaml:3:11: gateway.listen: address 0.0.0.0:7443 is already used by authority.listen"},
+    {"RouteWithPrefixAndPath",
+     "trust_domain: td\ngateway:\n  routes:\n    - prefix: /a\n      path: /a/b\n"
+     "      service: user\n      auth: [none]\n" SERVICES,
+     "mesh.yaml:5:13: gateway.routes[0].path: give either prefix or path, not both"},
+    {"RouteWithoutMatch",
+     "trust_domain: td\ngateway:\n  routes:\n    - service: user\n      auth: [none]\n" SERVICES,
+     "mesh.yaml:4:7: gateway.routes[0]: a route needs prefix or path"},
+    {"UnknownAuthWithHint",
+     "trust_domain: td\ngateway:\n  routes:\n    - prefix: /\n      service: user\n"
+     "      auth: [session, apikey]\n" SERVICES,
+     "mesh.yaml:6:23: gateway.routes[0].auth[1]: unknown authentication 'apikey' (did you mean "
+     "'api_key'?); use none, session, bearer or api_key"},
+    {"UnknownMethod",
+     "trust_domain: td\nservices:\n  user:\n    port: 1\n    allow:\n"
+     "      - { from: gateway, methods: [GET, PSOT] }\n",
+     "mesh.yaml:6:41: services.user.allow[0].methods[1]: unknown HTTP method 'PSOT' (did you "
+     "mean 'POST'?)"},
+    {"ExternalIssuerWithoutAudiences",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: p\n      issuer: https://p.test\n"
+     "      jwks: https://p.test/jwks\n",
+     "mesh.yaml:4:7: gateway.issuers[0]: an external issuer needs audiences (RFC 8725: always "
+     "check aud)"},
+    {"ReservedServiceName", "trust_domain: td\nservices:\n  gateway:\n    port: 1\n",
+     "mesh.yaml:3:3: services.gateway: 'gateway' is reserved for the gateway (as in allow.from: "
+     "gateway)"},
+    {"CommandAsString", "trust_domain: td\nservices:\n  user:\n    command: python3 app.py\n",
+     "mesh.yaml:4:14: services.user.command: expected a list of strings (as in [python3, "
+     "app.py]), got 'python3 app.py'"},
+    {"InvalidYamlSyntax", "trust_domain: td\nservices: [a, b\nx: 1\n",
+     "mesh.yaml:3:2: invalid YAML: end of sequence flow not found"},
+    {"UnquotedTemplateInFlowList",
+     "trust_domain: td\nservices:\n  user:\n    port: 1\n    allow:\n"
+     "      - { from: gateway, paths: [/users/{id}] }\n",
+     "mesh.yaml:6:41: invalid YAML: end of sequence flow not found (inside [ ], quote paths with "
+     "templates: [\"/users/{id}\"])"},
+    {"RootNotAMapping", "- a\n- b\n", "mesh.yaml:1:1: (document): expected a mapping, got a list"},
+    {"EmptyFile", "# nothing\n",
+     "mesh.yaml:1:1: (document): the file is empty; it needs at least trust_domain"},
+    {"TwoDocuments", "trust_domain: a\n---\ntrust_domain: b\n",
+     "mesh.yaml:2:1: (document): only one YAML document is allowed"},
+    // yaml-cpp 0.7's LoadAll never returns on this input.
+    {"StrayTopLevelComma", ",trust_domain: td\n", "mesh.yaml:1:1: invalid YAML: unexpected ','"},
+    {"StrayCommaAfterList", "- a\n,\n", "mesh.yaml:2:1: invalid YAML: unexpected ','"},
+};
+
+INSTANTIATE_TEST_SUITE_P(MeshConfig, MeshConfigErrorTest, ::testing::ValuesIn(kErrorCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(MeshConfigTest, LoadReportsTheGivenPath) {
+  testing::TempDir dir;
+  const std::string path = dir.File("mesh.yaml");
+  ASSERT_TRUE(core::WriteFileAtomic(path, "trust_domain: td\nfoo: 1\n", 0600).ok());
+  absl::StatusOr<MeshConfig> config = LoadMeshConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(Message(config.status()), path + ":2:1: foo: unknown key 'foo'");
+}
+
+TEST(MeshConfigTest, LoadFailsOnMissingFile) {
+  EXPECT_FALSE(LoadMeshConfig("/nonexistent/mesh.yaml").ok());
+}
+
+TEST(MeshConfigTest, RejectsOversizedText) {
+  const std::string text = "trust_domain: td\n" + std::string(1 << 20, '#');
+  EXPECT_EQ(Message(ParseMeshConfig(text, "mesh.yaml").status()),
+            "mesh.yaml:1:1: (document): the file is larger than 1 MiB");
+}
+
+TEST(MeshConfigTest, BoundsAliasExpansion) {
+  // Each level multiplies the values to visit by 16; parsing must stop, not hang.
+  std::string yaml = "x0: &a0 [GET]\n";
+  for (int i = 1; i < 8; ++i) {
+    yaml += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 16; ++j) {
+      yaml += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    }
+    yaml += "]\n";
+  }
+  EXPECT_FALSE(ParseMeshConfig(yaml, "mesh.yaml").ok());
+}
+
+TEST(MeshConfigRateTest, ParsesAndFormatsRates) {
+  EXPECT_EQ(*ParseRate("20/s"), (Rate{20, core::Seconds(1)}));
+  EXPECT_EQ(*ParseRate("600/m"), (Rate{600, core::Seconds(60)}));
+  EXPECT_DOUBLE_EQ(ParseRate("600/m")->PerSecond(), 10.0);
+  EXPECT_DOUBLE_EQ(ParseRate("36/h")->PerSecond(), 0.01);
+  EXPECT_EQ(FormatRate(*ParseRate("600/m")), "600/m");
+  EXPECT_EQ(Message(ParseRate("20").status()),
+            "rate '20' must be <count>/<unit> (as in 20/s or 600/m)");
+  EXPECT_EQ(Message(ParseRate("x/s").status()),
+            "rate 'x/s' must start with a whole number of requests");
+  EXPECT_EQ(Message(ParseRate("0/s").status()),
+            "rate '0/s' must count between 1 and 1000000000 requests");
+  EXPECT_EQ(Message(ParseRate("99999999999999999999/s").status()),
+            "rate '99999999999999999999/s' must start with a whole number of requests");
+  EXPECT_EQ(Message(ParseRate("5/d").status()),
+            "rate '5/d' needs a unit after '/': s, m or h (as in 20/s)");
+}
+
+TEST(MeshConfigHostPortTest, ParsesAddresses) {
+  EXPECT_EQ(*ParseHostPort("127.0.0.1:7443"), (HostPort{"127.0.0.1", 7443}));
+  EXPECT_EQ(*ParseHostPort("localhost:0"), (HostPort{"localhost", 0}));
+  EXPECT_EQ(*ParseHostPort("[::1]:15001"), (HostPort{"::1", 15001}));
+  EXPECT_TRUE(ParseHostPort("0.0.0.0:8443")->IsWildcard());
+  EXPECT_EQ(Message(ParseHostPort(":80").status()), "address ':80' has an invalid host ''");
+  EXPECT_EQ(Message(ParseHostPort("a:65536").status()),
+            "address 'a:65536' has port 65536 outside 0-65535");
+  EXPECT_EQ(Message(ParseHostPort("a:http").status()),
+            "address 'a:http' needs a numeric port after ':' (as in 127.0.0.1:8443)");
+  EXPECT_EQ(Message(ParseHostPort("::1:80").status()),
+            "address '::1:80': write an IPv6 host in brackets (as in [::1]:8443)");
+  EXPECT_EQ(Message(ParseHostPort("[zz]:80").status()),
+            "address '[zz]:80' has an invalid IPv6 host 'zz'");
+}
+
+}  // namespace
+}  // namespace bulwark::mesh
