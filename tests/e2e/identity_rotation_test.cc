@@ -102,6 +102,7 @@ TEST(IdentityRotationTest, RenewsThroughAuthorityRestartAndCaRotation) {
   ASSERT_TRUE(client.ok()) << client.status();
   auto svid = client->FetchWithJoinToken(token.out);
   ASSERT_TRUE(svid.ok()) << svid.status();
+  std::string first_serial = svid->leaf().SerialHex();
 
   identity::RotatorOptions options;
   options.min_backoff = milliseconds(100);
@@ -119,12 +120,22 @@ TEST(IdentityRotationTest, RenewsThroughAuthorityRestartAndCaRotation) {
   std::this_thread::sleep_for(seconds(4));
   auto rotate = Cli(dir, {"authority", "ca", "rotate"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
-  std::this_thread::sleep_for(seconds(5));
+  std::this_thread::sleep_for(seconds(4));
+  // The rotator follows the revocation list: revoking one of its past SVIDs shows up in it.
+  std::string old_serial = first_serial;
+  auto revoke = Cli(dir, {"authority", "revoke", "--serial", old_serial});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  for (int i = 0; i < 40 && !rotator.IsRevoked(old_serial); ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_TRUE(rotator.IsRevoked(old_serial)) << "revocation not seen within 2 s";
+  EXPECT_GT(rotator.revocation_version(), 0);
+  std::this_thread::sleep_for(seconds(1));
   watchdog.Stop();
   rotator.Stop();
 
   EXPECT_GE(before_restart, 2);
-  EXPECT_GE(rotator.renewals(), 7) << "3 s SVIDs over 14 s renew every ~1.5 s";
+  EXPECT_GE(rotator.renewals(), 7) << "3 s SVIDs over 15 s renew every ~1.5 s";
   EXPECT_GT(watchdog.checks(), 300);
   EXPECT_EQ(watchdog.failures(), 0) << watchdog.first_failure();
   EXPECT_GE(watchdog.signing_cas().size(), 2u) << "renewals after the rotation use the new CA";

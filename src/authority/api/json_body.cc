@@ -1,5 +1,6 @@
 #include "authority/api/json_body.h"
 
+#include <algorithm>
 #include <set>
 
 #include "fmt/format.h"
@@ -46,7 +47,9 @@ absl::StatusOr<std::map<std::string, std::string>> ParseStringFields(
   }
   if (!doc.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
   std::map<std::string, std::string> out;
-  for (auto& [key, value] : doc.items()) {
+  for (auto& item : doc.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     auto spec = std::find_if(fields.begin(), fields.end(),
                              [&key](const FieldSpec& f) { return f.name == key; });
     if (spec == fields.end()) {
