@@ -25,13 +25,14 @@ int main(int argc, char** argv) {
   int threads = argc > 3 ? std::atoi(argv[3]) : 2;
   testing::TempDir dir;
   std::string data = dir.File("data");
-  if (testing::RunCommand({binary, "authority", "init", "--data-dir", data, "--trust-domain",
-                           "bench"}).exit_code != 0) {
+  if (testing::RunCommand(
+          {binary, "authority", "init", "--data-dir", data, "--trust-domain", "bench"})
+          .exit_code != 0) {
     return 1;
   }
-  testing::ChildProcess serve({binary, "authority", "serve", "--data-dir", data, "--listen",
-                               "127.0.0.1:0"},
-                              dir.File("serve.log"));
+  testing::ChildProcess serve(
+      {binary, "authority", "serve", "--data-dir", data, "--listen", "127.0.0.1:0"},
+      dir.File("serve.log"));
   std::string url = testing::WaitForFile(data + "/endpoint", 10'000);
   if (url.empty()) return 1;
   url.pop_back();

@@ -34,10 +34,10 @@ absl::StatusOr<std::string> NormalizeSerial(std::string_view text) {
   for (char c : rest) {
     if (c == ':') continue;
     if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(fmt::format(
-          "serial '{}' is not hexadecimal (as printed by 'bulwark authority list' or "
-          "'openssl x509 -serial')",
-          text));
+      return absl::InvalidArgumentError(
+          fmt::format("serial '{}' is not hexadecimal (as printed by 'bulwark authority list' or "
+                      "'openssl x509 -serial')",
+                      text));
     }
     if (out.empty() && c == '0') continue;
     out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -56,10 +56,10 @@ absl::StatusOr<crypto::PublicKey> AuthorityService::CheckCsr(std::string_view cs
   absl::StatusOr<crypto::PublicKey> key = csr->SubjectPublicKey();
   if (!key.ok() || key->type() != crypto::KeyType::kP256) {
     // The crypto layer names the key it found; the authority's own rule is P-256 only.
-    std::string found = key.ok() ? "Ed25519 keys are not accepted"
-                                 : std::string(key.status().message());
-    return absl::InvalidArgumentError(
-        fmt::format("CSR key refused: {}; X.509-SVIDs use ECDSA P-256", found.substr(0, found.find(';'))));
+    std::string found =
+        key.ok() ? "Ed25519 keys are not accepted" : std::string(key.status().message());
+    return absl::InvalidArgumentError(fmt::format(
+        "CSR key refused: {}; X.509-SVIDs use ECDSA P-256", found.substr(0, found.find(';'))));
   }
   if (absl::Status s = csr->VerifySelfSignature(); !s.ok()) {
     return absl::InvalidArgumentError(

@@ -67,15 +67,15 @@ class Certificate {
 // What to put in a new certificate. The serial is random (128 bits) when empty.
 struct CertificateTemplate {
   Bytes serial;
-  std::string common_name;        // empty: no subject CN
-  std::string organization;       // empty: no O
+  std::string common_name;   // empty: no subject CN
+  std::string organization;  // empty: no O
   std::vector<std::string> uri_sans;
   std::vector<std::string> dns_sans;
   std::vector<std::string> ip_sans;  // textual IPv4 or IPv6 addresses
   core::TimePoint not_before;
   core::TimePoint not_after;
   bool is_ca = false;
-  int path_length = -1;           // for CAs: -1 means no pathLenConstraint
+  int path_length = -1;  // for CAs: -1 means no pathLenConstraint
   // Leaf usage: digitalSignature, keyAgreement; extendedKeyUsage serverAuth + clientAuth.
   // CA usage: keyCertSign, cRLSign. URI SANs are marked critical only if the subject is empty.
 };
@@ -84,8 +84,7 @@ struct CertificateTemplate {
 // `issuer_key` (which must then match `subject_key`); otherwise the issuer name and authority
 // key identifier come from `issuer`. P-256 issuers sign with ECDSA-SHA256, Ed25519 with EdDSA.
 absl::StatusOr<Certificate> SignCertificate(const CertificateTemplate& tmpl,
-                                            const PublicKey& subject_key,
-                                            const Certificate* issuer,
+                                            const PublicKey& subject_key, const Certificate* issuer,
                                             const PrivateKey& issuer_key);
 
 // Verifies that `leaf` chains through `intermediates` to one of `roots`, valid at `at`

@@ -93,11 +93,12 @@ TEST(IdentityRotationTest, RenewsThroughAuthorityRestartAndCaRotation) {
   ASSERT_FALSE(authority->url().empty()) << core::ReadFile(dir.File("authority.log")).value_or("");
   std::string listen = authority->url().substr(std::string("https://").size());
 
-  auto token = Cli(dir, {"authority", "token", "create", "--spiffe-id",
-                         "spiffe://example.org/svc/rotating"});
+  auto token = Cli(
+      dir, {"authority", "token", "create", "--spiffe-id", "spiffe://example.org/svc/rotating"});
   ASSERT_EQ(token.exit_code, 0) << token.err;
   token.out.pop_back();
-  auto bundle = crypto::Certificate::ChainFromPem(core::ReadFile(dir.File("data/bundle.pem")).value());
+  auto bundle =
+      crypto::Certificate::ChainFromPem(core::ReadFile(dir.File("data/bundle.pem")).value());
   auto client = identity::AuthorityClient::Create(authority->url(), *bundle, seconds(3));
   ASSERT_TRUE(client.ok()) << client.status();
   auto svid = client->FetchWithJoinToken(token.out);

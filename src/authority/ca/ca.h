@@ -47,8 +47,8 @@ class CertificateAuthority {
                                                                     CaOptions options);
 
   // Signs a leaf certificate for `subject_key` with `id` as its only URI SAN, valid from
-  // min(kBackdate, ttl/10) before now until now + ttl (but never past the signing CA). `dns_sans` and
-  // `ip_sans` are for server certificates.
+  // min(kBackdate, ttl/10) before now until now + ttl (but never past the signing CA). `dns_sans`
+  // and `ip_sans` are for server certificates.
   absl::StatusOr<SignedSvid> Sign(const crypto::PublicKey& subject_key,
                                   const identity::SpiffeId& id, core::Seconds ttl,
                                   const std::vector<std::string>& dns_sans = {},

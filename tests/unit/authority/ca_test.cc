@@ -48,7 +48,8 @@ TEST_F(CaTest, SignsSvidsWithExactlyTheGivenIdAndTtl) {
   EXPECT_EQ(svid.chain[0].UriSans(), std::vector<std::string>{"spiffe://example.org/svc/api"});
   EXPECT_FALSE(svid.chain[0].IsCa());
   EXPECT_TRUE(svid.chain[1].IsCa());
-  EXPECT_EQ(svid.chain[0].NotAfter(), std::chrono::time_point_cast<seconds>(clock_.Now()) + hours(1));
+  EXPECT_EQ(svid.chain[0].NotAfter(),
+            std::chrono::time_point_cast<seconds>(clock_.Now()) + hours(1));
   EXPECT_TRUE(Verify(svid).ok());
   EXPECT_EQ(ca_->trust_domain(), "example.org");
 }

@@ -40,8 +40,11 @@ class ServiceTest : public ::testing::Test {
   std::size_t IssuedCount() { return store_->ListIssued(std::nullopt)->size(); }
   // Returns a CSR made by the openssl CLI with `args` after "openssl req -new -nodes".
   std::string OpensslCsr(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"openssl", "req", "-new", "-nodes", "-subj", "/CN=x",
-                                     "-keyout", dir_.File("k.pem"), "-out", dir_.File("r.pem")};
+    std::vector<std::string> argv = {"openssl", "req",
+                                     "-new",    "-nodes",
+                                     "-subj",   "/CN=x",
+                                     "-keyout", dir_.File("k.pem"),
+                                     "-out",    dir_.File("r.pem")};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = testing::RunCommand(argv);
     EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -103,8 +106,7 @@ TEST_F(ServiceTest, RefusesBadCsrsWithClearReasons) {
     auto issued = service_->IssueWithJoinToken(token, c.csr, "");
     ASSERT_FALSE(issued.ok());
     EXPECT_TRUE(absl::IsInvalidArgument(issued.status())) << issued.status();
-    EXPECT_NE(issued.status().message().find(c.reason), absl::string_view::npos)
-        << issued.status();
+    EXPECT_NE(issued.status().message().find(c.reason), absl::string_view::npos) << issued.status();
   }
   EXPECT_EQ(IssuedCount(), 0u);
 }
@@ -134,8 +136,8 @@ TEST_F(ServiceTest, AdminNeedsAnAdminIdentity) {
   EXPECT_TRUE(absl::IsUnauthenticated(service_->AuthenticateAdmin(std::nullopt).status()));
   auto workload = service_->IssueWithJoinToken(Token(), Csr(NewKey()), "");
   ASSERT_TRUE(workload.ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(
-      service_->AuthenticateAdmin(workload->svid.chain[0]).status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(service_->AuthenticateAdmin(workload->svid.chain[0]).status()));
   auto admin_id = identity::SpiffeId::Parse("spiffe://example.org/admin/alice").value();
   auto admin = service_->IssueDirect(NewKey().Public(), admin_id, minutes(5), "admin");
   ASSERT_TRUE(admin.ok());
@@ -158,7 +160,8 @@ namespace bulwark::authority {
 namespace {
 
 TEST(NormalizeSerialTest, AcceptsTheFormsPeoplePaste) {
-  EXPECT_EQ(*NormalizeSerial("622C92488323E1C75D400BABE7B339C3"), "622c92488323e1c75d400babe7b339c3");
+  EXPECT_EQ(*NormalizeSerial("622C92488323E1C75D400BABE7B339C3"),
+            "622c92488323e1c75d400babe7b339c3");
   EXPECT_EQ(*NormalizeSerial("00ab"), "ab");
   EXPECT_EQ(*NormalizeSerial("0xAB"), "ab");
   EXPECT_EQ(*NormalizeSerial("0a:bc"), "abc");
