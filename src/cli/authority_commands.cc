@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -35,7 +36,12 @@ absl::Status ApplyConfig(AuthorityFlags& flags, const CLI::App& app) {
   absl::StatusOr<mesh::MeshConfig> config = mesh::LoadMeshConfig(flags.config);
   if (!config.ok()) return config.status();
   if (flags.trust_domain.empty()) flags.trust_domain = config->trust_domain;
-  if (app.count("--data-dir") == 0) flags.data_dir = config->authority.data_dir;
+  if (app.count("--data-dir") == 0) {
+    // Relative paths in mesh.yaml are relative to the file, not to the working directory.
+    std::filesystem::path dir(config->authority.data_dir);
+    if (dir.is_relative()) dir = std::filesystem::path(flags.config).parent_path() / dir;
+    flags.data_dir = dir.lexically_normal().string();
+  }
   if (flags.listen.empty()) flags.listen = config->authority.listen.ToString();
   if (flags.svid_ttl.empty()) flags.svid_ttl = core::FormatDuration(config->authority.svid_ttl);
   return absl::OkStatus();

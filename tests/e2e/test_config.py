@@ -1,0 +1,76 @@
+"""`bulwark authority init|serve --config mesh.yaml`: the authority section of mesh.yaml drives
+the authority, relative paths resolve against the file, and a bad file is refused with its
+file:line:column before anything starts."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ConfigTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="bulwark-config-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.port = free_port()
+        self.mesh = os.path.join(self.dir, "conf", "mesh.yaml")
+        os.makedirs(os.path.dirname(self.mesh))
+        harness.write(self.mesh,
+                      "trust_domain: cfg.example\n"
+                      "authority:\n"
+                      f"  listen: 127.0.0.1:{self.port}\n"
+                      "  data_dir: state/authority\n"
+                      "  svid_ttl: 2m\n")
+
+    def test_init_and_serve_take_the_authority_section(self):
+        rc, out, err = harness.cli("authority", "init", "--config", self.mesh)
+        self.assertEqual(rc, 0, err)
+        data = os.path.join(self.dir, "conf", "state", "authority")
+        self.assertTrue(os.path.exists(os.path.join(data, "kek.key")), out)
+        self.assertIn("trust domain cfg.example", out)
+        proc = subprocess.Popen([harness.BINARY, "authority", "serve", "--config", self.mesh],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, cwd="/")
+        self.addCleanup(harness.stop_process, proc)
+        endpoint = os.path.join(data, "endpoint")
+        deadline = time.monotonic() + harness.STARTUP_TIMEOUT
+        while time.monotonic() < deadline and not os.path.exists(endpoint):
+            time.sleep(0.05)
+        self.assertEqual(harness.read(endpoint).strip(), f"https://127.0.0.1:{self.port}")
+        token = os.path.join(self.dir, "tok")
+        rc, out, err = harness.cli("authority", "token", "create", "--data-dir", data,
+                                   "--spiffe-id", "spiffe://cfg.example/svc/a", "--out", token)
+        self.assertEqual(rc, 0, err)
+        work = os.path.join(self.dir, "w")
+        rc, out, err = harness.cli("identity", "fetch", "--authority",
+                                   f"https://127.0.0.1:{self.port}", "--bundle",
+                                   os.path.join(data, "bundle.pem"), "--token-file", token,
+                                   "--out", work)
+        self.assertEqual(rc, 0, err)
+        # svid_ttl: 2m from the file.
+        remaining = harness.not_after(os.path.join(work, "svid.pem")) - time.time()
+        self.assertGreater(remaining, 100)
+        self.assertLess(remaining, 135)
+
+    def test_bad_file_is_refused_with_its_position(self):
+        harness.write(self.mesh, "trust_domain: cfg.example\nauthority:\n  listn: 127.0.0.1:1\n")
+        for command in ("init", "serve"):
+            rc, out, err = harness.cli("authority", command, "--config", self.mesh)
+            self.assertNotEqual(rc, 0)
+            self.assertIn("mesh.yaml:3:3: authority.listn: unknown key 'listn'", err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "conf", ".bulwark")))
+
+
+if __name__ == "__main__":
+    unittest.main()
