@@ -1,50 +1,21 @@
 #include "authority/api/json_body.h"
 
 #include <algorithm>
-#include <set>
 
+#include "core/status.h"
+#include "core/strict_json.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
 namespace bulwark::authority::api {
-namespace {
-
-// Detects duplicate keys while nlohmann parses: one set of seen keys per open object.
-struct DuplicateKeyDetector {
-  std::vector<std::set<std::string>> seen;
-  std::string duplicate;
-
-  bool operator()(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    (void)depth;
-    using Event = nlohmann::json::parse_event_t;
-    if (event == Event::object_start) {
-      seen.emplace_back();
-    } else if (event == Event::object_end && !seen.empty()) {
-      seen.pop_back();
-    } else if (event == Event::key && !seen.empty()) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!seen.back().insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  }
-};
-
-}  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> ParseStringFields(
     std::string_view body, const std::vector<FieldSpec>& fields) {
-  DuplicateKeyDetector detector;
-  nlohmann::json doc = nlohmann::json::parse(
-      body.begin(), body.end(),
-      [&detector](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        return detector(depth, event, parsed);
-      },
-      /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return absl::InvalidArgumentError("request body is not valid JSON");
-  if (!detector.duplicate.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("request body repeats the field '{}'", detector.duplicate));
+  absl::StatusOr<nlohmann::json> parsed = core::ParseStrictJson(body);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(fmt::format("request body: {}", parsed.status().message()));
   }
+  const nlohmann::json& doc = *parsed;
   if (!doc.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
   std::map<std::string, std::string> out;
   for (auto& item : doc.items()) {

@@ -24,14 +24,14 @@ TEST(JsonBodyTest, RefusesEverythingElseWithTheReason) {
       {"{", "not valid JSON"},
       {"[]", "JSON object"},
       {R"("csr")", "JSON object"},
-      {R"({"csr":"a","csr":"b"})", "repeats the field 'csr'"},
+      {R"({"csr":"a","csr":"b"})", "repeats the key 'csr'"},
       {R"({"csr":"a","extra":"b"})", "unknown field 'extra'"},
       {R"({"csr":1})", "field 'csr' must be a string"},
       {R"({"csr":null})", "must be a string"},
       {R"({"spiffe_id":"x"})", "missing field 'csr'"},
       {R"({"csr":"01234567890123456"})", "longer than 16 bytes"},
       {R"({"csr":"a"} trailing)", "not valid JSON"},
-      {R"({"csr":"a","nested":{"csr":"b","csr":"c"}})", "repeats the field 'csr'"},
+      {R"({"csr":"a","nested":{"csr":"b","csr":"c"}})", "repeats the key 'csr'"},
   };
   for (const Case& c : cases) {
     auto fields = ParseStringFields(c.body, kFields);
