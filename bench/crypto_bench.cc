@@ -18,7 +18,9 @@ using crypto::PrivateKey;
 void BM_Sign(benchmark::State& state, KeyType type) {
   PrivateKey key = PrivateKey::Generate(type).value();
   std::string message(32, 'm');  // as openssl speed: a 32-byte digest-sized input
-  for (auto _ : state) benchmark::DoNotOptimize(key.Sign(message));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(key.Sign(message));
+  }
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -27,7 +29,9 @@ void BM_Verify(benchmark::State& state, KeyType type) {
   crypto::PublicKey pub = key.Public();
   std::string message(32, 'm');
   crypto::Bytes signature = key.Sign(message).value();
-  for (auto _ : state) benchmark::DoNotOptimize(pub.Verify(message, signature));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pub.Verify(message, signature));
+  }
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -39,7 +43,9 @@ BENCHMARK_CAPTURE(BM_Verify, ed25519, KeyType::kEd25519);
 void BM_ParseCsr(benchmark::State& state) {
   PrivateKey key = PrivateKey::Generate(KeyType::kP256).value();
   std::string pem = crypto::CertificateRequest::Create(key, "w").value().ToPem();
-  for (auto _ : state) benchmark::DoNotOptimize(crypto::CertificateRequest::FromPem(pem));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crypto::CertificateRequest::FromPem(pem));
+  }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ParseCsr);
@@ -53,7 +59,9 @@ void BM_SignSvid(benchmark::State& state) {
                 .value();
   crypto::PublicKey subject = PrivateKey::Generate(KeyType::kP256).value().Public();
   auto id = identity::SpiffeId::Parse("spiffe://bench/svc/a").value();
-  for (auto _ : state) benchmark::DoNotOptimize(ca->Sign(subject, id, std::chrono::hours(1)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ca->Sign(subject, id, std::chrono::hours(1)));
+  }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SignSvid);

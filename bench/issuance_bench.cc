@@ -34,13 +34,17 @@ int main(int argc, char** argv) {
       {binary, "authority", "serve", "--data-dir", data, "--listen", "127.0.0.1:0"},
       dir.File("serve.log"));
   std::string url = testing::WaitForFile(data + "/endpoint", 10'000);
-  if (url.empty()) return 1;
+  if (url.empty()) {
+    return 1;
+  }
   url.pop_back();
   std::vector<std::string> tokens;
   for (int i = 0; i < count; ++i) {
     auto created = testing::RunCommand({binary, "authority", "token", "create", "--data-dir", data,
                                         "--spiffe-id", "spiffe://bench/svc/w" + std::to_string(i)});
-    if (created.exit_code != 0) return 1;
+    if (created.exit_code != 0) {
+      return 1;
+    }
     created.out.pop_back();
     tokens.push_back(created.out);
   }
@@ -52,11 +56,15 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       for (int i = next++; i < count; i = next++) {
-        if (!client.FetchWithJoinToken(tokens[i]).ok()) ++failures;
+        if (!client.FetchWithJoinToken(tokens[i]).ok()) {
+          ++failures;
+        }
       }
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers) {
+    w.join();
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("issuance: %d SVIDs in %.2f s with %d client threads: %.1f issuances/s (%d failed)\n",
               count, seconds, threads, count / seconds, failures.load());

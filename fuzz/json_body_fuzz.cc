@@ -14,16 +14,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body(reinterpret_cast<const char*>(data), size);
   for (const auto* specs : {&kIssue, &kRevoke}) {
     auto fields = bulwark::authority::api::ParseStringFields(body, *specs);
-    if (!fields.ok()) continue;
+    if (!fields.ok()) {
+      continue;
+    }
     for (const auto& [name, value] : *fields) {
       bool known = false;
       for (const FieldSpec& spec : *specs) {
         if (spec.name == name) {
           known = true;
-          if (value.size() > spec.max_bytes) std::abort();
+          if (value.size() > spec.max_bytes) {
+            std::abort();
+          }
         }
       }
-      if (!known) std::abort();
+      if (!known) {
+        std::abort();
+      }
     }
   }
   return 0;

@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
     };
     if (std::filesystem::is_directory(root)) {
       for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-        if (entry.is_regular_file()) run(entry.path());
+        if (entry.is_regular_file()) {
+          run(entry.path());
+        }
       }
     } else {
       run(root);

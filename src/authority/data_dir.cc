@@ -40,9 +40,13 @@ absl::StatusOr<crypto::Bytes> ReadKek(const std::string& path) {
         "{} is missing: this is not an authority data directory (run 'bulwark authority init')",
         path));
   }
-  if (!text.ok()) return text.status();
+  if (!text.ok()) {
+    return text.status();
+  }
   std::string_view hex(*text);
-  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.remove_suffix(1);
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) {
+    hex.remove_suffix(1);
+  }
   absl::StatusOr<crypto::Bytes> kek = crypto::HexDecode(hex);
   if (!kek.ok() || kek->size() != 32) {
     return absl::DataLossError(fmt::format("{} does not hold a 256-bit key in hex", path));
@@ -85,7 +89,9 @@ absl::StatusOr<OpenAuthority> OpenDataDir(const std::string& dir, const core::Cl
 
 absl::Status WriteBundle(const DataDirLayout& layout, const CertificateAuthority& ca) {
   std::string pem;
-  for (const crypto::Certificate& root : ca.Roots()) pem += root.ToPem();
+  for (const crypto::Certificate& root : ca.Roots()) {
+    pem += root.ToPem();
+  }
   return core::WriteFileAtomic(layout.bundle(), pem, 0644);
 }
 

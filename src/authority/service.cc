@@ -30,20 +30,30 @@ IssuedSvid ToIssued(SignedSvid svid) {
 absl::StatusOr<std::string> NormalizeSerial(std::string_view text) {
   std::string out;
   std::string_view rest = text;
-  if (rest.starts_with("0x") || rest.starts_with("0X")) rest.remove_prefix(2);
+  if (rest.starts_with("0x") || rest.starts_with("0X")) {
+    rest.remove_prefix(2);
+  }
   for (char c : rest) {
-    if (c == ':') continue;
+    if (c == ':') {
+      continue;
+    }
     if (!std::isxdigit(static_cast<unsigned char>(c))) {
       return absl::InvalidArgumentError(
           fmt::format("serial '{}' is not hexadecimal (as printed by 'bulwark authority list' or "
                       "'openssl x509 -serial')",
                       text));
     }
-    if (out.empty() && c == '0') continue;
+    if (out.empty() && c == '0') {
+      continue;
+    }
     out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  if (out.empty()) out = "0";
-  if (out.size() > 40) return absl::InvalidArgumentError("serial is longer than 20 bytes");
+  if (out.empty()) {
+    out = "0";
+  }
+  if (out.size() > 40) {
+    return absl::InvalidArgumentError("serial is longer than 20 bytes");
+  }
   return out;
 }
 
@@ -87,10 +97,16 @@ absl::StatusOr<IssuedSvid> AuthorityService::IssueWithJoinToken(std::string_view
   if (absl::IsNotFound(record.status())) {
     return absl::UnauthenticatedError("unknown join token");
   }
-  if (!record.ok()) return record.status();
+  if (!record.ok()) {
+    return record.status();
+  }
   core::TimePoint now = clock_.Now();
-  if (record->used_at) return absl::UnauthenticatedError("join token has already been used");
-  if (record->expires_at <= now) return absl::UnauthenticatedError("join token has expired");
+  if (record->used_at) {
+    return absl::UnauthenticatedError("join token has already been used");
+  }
+  if (record->expires_at <= now) {
+    return absl::UnauthenticatedError("join token has expired");
+  }
   if (!requested_id.empty() && requested_id != record->spiffe_id) {
     return absl::PermissionDeniedError(
         fmt::format("this join token is bound to another SPIFFE ID than '{}'", requested_id));
@@ -107,7 +123,9 @@ absl::StatusOr<IssuedSvid> AuthorityService::IssueWithJoinToken(std::string_view
   if (absl::IsFailedPrecondition(consumed)) {
     return absl::UnauthenticatedError("join token has already been used");
   }
-  if (!consumed.ok()) return consumed;
+  if (!consumed.ok()) {
+    return consumed;
+  }
   return issued;
 }
 
@@ -202,7 +220,9 @@ absl::StatusOr<std::vector<RevocationRecord>> AuthorityService::Revoke(const std
   } else {
     BULWARK_ASSIGN_OR_RETURN(std::vector<IssuedRecord> valid, store_.ListIssued(clock_.Now()));
     for (IssuedRecord& record : valid) {
-      if (record.spiffe_id == spiffe_id) targets.push_back(std::move(record));
+      if (record.spiffe_id == spiffe_id) {
+        targets.push_back(std::move(record));
+      }
     }
     if (targets.empty()) {
       return absl::NotFoundError(fmt::format("no unexpired certificate for {}", spiffe_id));
@@ -227,13 +247,17 @@ absl::StatusOr<identity::SpiffeId> AuthorityService::AuthenticatePeer(
     return absl::UnauthenticatedError("client certificate is not valid now");
   }
   BULWARK_ASSIGN_OR_RETURN(bool revoked, store_.IsRevoked(peer.SerialHex()));
-  if (revoked) return absl::UnauthenticatedError("client certificate has been revoked");
+  if (revoked) {
+    return absl::UnauthenticatedError("client certificate has been revoked");
+  }
   return *id;
 }
 
 absl::StatusOr<identity::SpiffeId> AuthorityService::AuthenticateAdmin(
     const std::optional<crypto::Certificate>& peer) {
-  if (!peer) return absl::UnauthenticatedError("this operation needs an admin client certificate");
+  if (!peer) {
+    return absl::UnauthenticatedError("this operation needs an admin client certificate");
+  }
   BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId id, AuthenticatePeer(*peer));
   if (!id.IsAdmin()) {
     return absl::PermissionDeniedError(

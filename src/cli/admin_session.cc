@@ -19,7 +19,9 @@ std::string AdminName() {
   for (char& c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '-' || c == '_';
-    if (!ok) c = '_';
+    if (!ok) {
+      c = '_';
+    }
   }
   return name.empty() || name == "." || name == ".." ? "cli" : name;
 }
@@ -34,7 +36,9 @@ absl::StatusOr<std::string> EndpointUrl(const std::string& data_dir) {
         path));
   }
   std::string url = *text;
-  while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+  while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) {
+    url.pop_back();
+  }
   return url;
 }
 

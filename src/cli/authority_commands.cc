@@ -32,18 +32,30 @@ struct AuthorityFlags {
 
 // Fills unset flags from mesh.yaml's authority section when --config was given.
 absl::Status ApplyConfig(AuthorityFlags& flags, const CLI::App& app) {
-  if (flags.config.empty()) return absl::OkStatus();
+  if (flags.config.empty()) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<mesh::MeshConfig> config = mesh::LoadMeshConfig(flags.config);
-  if (!config.ok()) return config.status();
-  if (flags.trust_domain.empty()) flags.trust_domain = config->trust_domain;
+  if (!config.ok()) {
+    return config.status();
+  }
+  if (flags.trust_domain.empty()) {
+    flags.trust_domain = config->trust_domain;
+  }
   if (app.count("--data-dir") == 0) {
     // Relative paths in mesh.yaml are relative to the file, not to the working directory.
     std::filesystem::path dir(config->authority.data_dir);
-    if (dir.is_relative()) dir = std::filesystem::path(flags.config).parent_path() / dir;
+    if (dir.is_relative()) {
+      dir = std::filesystem::path(flags.config).parent_path() / dir;
+    }
     flags.data_dir = dir.lexically_normal().string();
   }
-  if (flags.listen.empty()) flags.listen = config->authority.listen.ToString();
-  if (flags.svid_ttl.empty()) flags.svid_ttl = core::FormatDuration(config->authority.svid_ttl);
+  if (flags.listen.empty()) {
+    flags.listen = config->authority.listen.ToString();
+  }
+  if (flags.svid_ttl.empty()) {
+    flags.svid_ttl = core::FormatDuration(config->authority.svid_ttl);
+  }
   return absl::OkStatus();
 }
 
@@ -51,21 +63,30 @@ absl::StatusOr<authority::CaOptions> CaOptionsFrom(const AuthorityFlags& flags) 
   authority::CaOptions options;
   if (!flags.ca_ttl.empty()) {
     absl::StatusOr<core::Seconds> ttl = core::ParseDuration(flags.ca_ttl);
-    if (!ttl.ok())
+    if (!ttl.ok()) {
       return absl::InvalidArgumentError(fmt::format("--ca-ttl: {}", ttl.status().message()));
+    }
     options.signing_ttl = *ttl;
   }
   return options;
 }
 
 int RunInit(AuthorityFlags& flags, const CLI::App& app) {
-  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) return Fail(std::string(s.message()));
-  if (flags.trust_domain.empty()) return Fail("--trust-domain is required (or --config mesh.yaml)");
+  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (flags.trust_domain.empty()) {
+    return Fail("--trust-domain is required (or --config mesh.yaml)");
+  }
   absl::StatusOr<authority::CaOptions> ca = CaOptionsFrom(flags);
-  if (!ca.ok()) return Fail(std::string(ca.status().message()));
+  if (!ca.ok()) {
+    return Fail(std::string(ca.status().message()));
+  }
   absl::StatusOr<authority::OpenAuthority> opened =
       authority::InitializeDataDir(flags.data_dir, flags.trust_domain, core::SystemClock(), *ca);
-  if (!opened.ok()) return Fail(std::string(opened.status().message()));
+  if (!opened.ok()) {
+    return Fail(std::string(opened.status().message()));
+  }
   authority::DataDirLayout layout{flags.data_dir};
   crypto::Certificate root = opened->ca->Roots().front();
   crypto::Certificate signing = opened->ca->ActiveSigningCa();
@@ -81,21 +102,33 @@ int RunInit(AuthorityFlags& flags, const CLI::App& app) {
 }
 
 int RunServe(AuthorityFlags& flags, const CLI::App& app) {
-  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) return Fail(std::string(s.message()));
+  if (absl::Status s = ApplyConfig(flags, app); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
   authority::ServeOptions options;
-  if (!flags.listen.empty()) options.listen = flags.listen;
+  if (!flags.listen.empty()) {
+    options.listen = flags.listen;
+  }
   if (!flags.svid_ttl.empty()) {
     absl::StatusOr<core::Seconds> ttl = core::ParseDuration(flags.svid_ttl);
-    if (!ttl.ok()) return Fail(fmt::format("--svid-ttl: {}", ttl.status().message()));
+    if (!ttl.ok()) {
+      return Fail(fmt::format("--svid-ttl: {}", ttl.status().message()));
+    }
     options.service.svid_ttl = *ttl;
   }
   absl::StatusOr<authority::CaOptions> ca = CaOptionsFrom(flags);
-  if (!ca.ok()) return Fail(std::string(ca.status().message()));
+  if (!ca.ok()) {
+    return Fail(std::string(ca.status().message()));
+  }
   options.ca = *ca;
-  if (flags.threads < 1 || flags.threads > 256) return Fail("--threads must be 1..256");
+  if (flags.threads < 1 || flags.threads > 256) {
+    return Fail("--threads must be 1..256");
+  }
   options.threads = flags.threads;
   absl::Status served = authority::ServeAuthority(flags.data_dir, options);
-  if (!served.ok()) return Fail(std::string(served.message()));
+  if (!served.ok()) {
+    return Fail(std::string(served.message()));
+  }
   return 0;
 }
 
@@ -103,10 +136,14 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
 int AdminCall(const AuthorityFlags& flags, const std::string& method, const std::string& path,
               const nlohmann::json& body) {
   absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
-  if (!session.ok()) return Fail(std::string(session.status().message()));
+  if (!session.ok()) {
+    return Fail(std::string(session.status().message()));
+  }
   absl::StatusOr<nlohmann::json> answer =
       session->client.CallJson(method, path, body, &session->credentials, std::chrono::seconds(30));
-  if (!answer.ok()) return Fail(std::string(answer.status().message()));
+  if (!answer.ok()) {
+    return Fail(std::string(answer.status().message()));
+  }
   std::printf("%s\n", answer->dump(2).c_str());
   return 0;
 }
@@ -135,12 +172,18 @@ void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action
   create->callback([&flags, &action, spiffe_id, ttl, out] {
     action = [&flags, spiffe_id, ttl, out] {
       nlohmann::json body = {{"spiffe_id", *spiffe_id}};
-      if (!ttl->empty()) body["ttl"] = *ttl;
+      if (!ttl->empty()) {
+        body["ttl"] = *ttl;
+      }
       absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
-      if (!session.ok()) return Fail(std::string(session.status().message()));
+      if (!session.ok()) {
+        return Fail(std::string(session.status().message()));
+      }
       absl::StatusOr<nlohmann::json> answer = session->client.CallJson(
           "POST", "/v1/admin/join-tokens", body, &session->credentials, std::chrono::seconds(30));
-      if (!answer.ok()) return Fail(std::string(answer.status().message()));
+      if (!answer.ok()) {
+        return Fail(std::string(answer.status().message()));
+      }
       std::string token = (*answer)["join_token"].get<std::string>();
       if (out->empty()) {
         std::printf("%s\n", token.c_str());
@@ -197,7 +240,9 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   AddCommonAdminFlags(*revoke, flags);
   revoke->callback([&action] {
     action = [] {
-      if (serial.empty() == spiffe_id.empty()) return Fail("give one of --serial or --spiffe-id");
+      if (serial.empty() == spiffe_id.empty()) {
+        return Fail("give one of --serial or --spiffe-id");
+      }
       nlohmann::json body = serial.empty() ? nlohmann::json{{"spiffe_id", spiffe_id}}
                                            : nlohmann::json{{"serial", serial}};
       return AdminCall(flags, "POST", "/v1/admin/revocations", body);
@@ -213,8 +258,9 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   AddCommonAdminFlags(*list, flags);
   list->callback([&action] {
     action = [] {
-      if (audit > 0)
+      if (audit > 0) {
         return AdminCall(flags, "GET", fmt::format("/v1/admin/audit?limit={}", audit), nullptr);
+      }
       return AdminCall(flags, "GET", all ? "/v1/admin/svids?all=true" : "/v1/admin/svids", nullptr);
     };
   });

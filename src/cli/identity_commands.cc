@@ -37,7 +37,9 @@ absl::StatusOr<std::string> ReadJoinToken(const IdentityFlags& flags) {
     ::close(flags.token_fd);
   } else if (!flags.token_file.empty()) {
     absl::StatusOr<std::string> read = core::ReadSecretFile(flags.token_file);
-    if (!read.ok()) return read.status();
+    if (!read.ok()) {
+      return read.status();
+    }
     text = *read;
   } else {
     return absl::InvalidArgumentError("give --token-file FILE (mode 0600) or --token-fd N");
@@ -45,7 +47,9 @@ absl::StatusOr<std::string> ReadJoinToken(const IdentityFlags& flags) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
   }
-  if (text.empty()) return absl::InvalidArgumentError("the join token is empty");
+  if (text.empty()) {
+    return absl::InvalidArgumentError("the join token is empty");
+  }
   return text;
 }
 
@@ -60,15 +64,25 @@ void PrintSvid(const char* verb, const identity::Svid& svid, const std::string& 
 
 int RunFetch(const IdentityFlags& flags) {
   absl::StatusOr<std::string> bundle_pem = core::ReadFile(flags.bundle, 256 * 1024);
-  if (!bundle_pem.ok()) return Fail(std::string(bundle_pem.status().message()));
+  if (!bundle_pem.ok()) {
+    return Fail(std::string(bundle_pem.status().message()));
+  }
   auto bundle = crypto::Certificate::ChainFromPem(*bundle_pem);
-  if (!bundle.ok()) return Fail(fmt::format("{}: {}", flags.bundle, bundle.status().message()));
+  if (!bundle.ok()) {
+    return Fail(fmt::format("{}: {}", flags.bundle, bundle.status().message()));
+  }
   absl::StatusOr<std::string> token = ReadJoinToken(flags);
-  if (!token.ok()) return Fail(std::string(token.status().message()));
+  if (!token.ok()) {
+    return Fail(std::string(token.status().message()));
+  }
   auto client = identity::AuthorityClient::Create(flags.authority_url, std::move(*bundle));
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) {
+    return Fail(std::string(client.status().message()));
+  }
   absl::StatusOr<identity::Svid> svid = client->FetchWithJoinToken(*token);
-  if (!svid.ok()) return Fail(std::string(svid.status().message()));
+  if (!svid.ok()) {
+    return Fail(std::string(svid.status().message()));
+  }
   std::error_code ec;
   std::filesystem::create_directories(flags.out, ec);
   ::chmod(flags.out.c_str(), 0700);
@@ -81,11 +95,17 @@ int RunFetch(const IdentityFlags& flags) {
 
 int RunRenew(const IdentityFlags& flags) {
   absl::StatusOr<identity::Svid> current = identity::ReadSvidFiles(flags.dir);
-  if (!current.ok()) return Fail(fmt::format("{}: {}", flags.dir, current.status().message()));
+  if (!current.ok()) {
+    return Fail(fmt::format("{}: {}", flags.dir, current.status().message()));
+  }
   auto client = identity::AuthorityClient::Create(flags.authority_url, current->bundle);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) {
+    return Fail(std::string(client.status().message()));
+  }
   absl::StatusOr<identity::Svid> renewed = client->Renew(*current);
-  if (!renewed.ok()) return Fail(std::string(renewed.status().message()));
+  if (!renewed.ok()) {
+    return Fail(std::string(renewed.status().message()));
+  }
   if (absl::Status s = identity::WriteSvidFiles(flags.dir, *renewed); !s.ok()) {
     return Fail(std::string(s.message()));
   }

@@ -15,8 +15,12 @@ namespace {
 absl::Status ErrnoError(std::string_view what, const std::string& path) {
   int err = errno;
   std::string message = fmt::format("{} {}: {}", what, path, std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  if (err == ENOENT) {
+    return absl::NotFoundError(message);
+  }
+  if (err == EACCES || err == EPERM) {
+    return absl::PermissionDeniedError(message);
+  }
   return absl::InternalError(message);
 }
 
@@ -26,13 +30,17 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, std::size_t
   char buffer[8192];
   while (true) {
     ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n < 0) {
       absl::Status status = ErrnoError("cannot read", path);
       ::close(fd);
       return status;
     }
-    if (n == 0) break;
+    if (n == 0) {
+      break;
+    }
     data.append(buffer, static_cast<std::size_t>(n));
     if (data.size() > max_bytes) {
       ::close(fd);
@@ -48,13 +56,17 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path, std::size_t
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, std::size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path);
+  if (fd < 0) {
+    return ErrnoError("cannot open", path);
+  }
   return ReadAll(fd, path, max_bytes);
 }
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, std::size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return ErrnoError("cannot open", path);
+  if (fd < 0) {
+    return ErrnoError("cannot open", path);
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
@@ -72,13 +84,17 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, uns
   std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
                   static_cast<mode_t>(mode));
-  if (fd < 0) return ErrnoError("cannot create", tmp);
+  if (fd < 0) {
+    return ErrnoError("cannot create", tmp);
+  }
   // The umask may have narrowed the mode; an explicit fchmod makes it exact.
   ::fchmod(fd, static_cast<mode_t>(mode));
   std::size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
     if (n < 0) {
       absl::Status status = ErrnoError("cannot write", tmp);
       ::close(fd);

@@ -26,7 +26,9 @@ class StrictnessChecker {
       seen_.pop_back();
     } else if (event == Event::key && !seen_.empty()) {
       const std::string& key = parsed.get_ref<const std::string&>();
-      if (!seen_.back().insert(key).second && duplicate_.empty()) duplicate_ = key;
+      if (!seen_.back().insert(key).second && duplicate_.empty()) {
+        duplicate_ = key;
+      }
     }
     return true;
   }
@@ -53,7 +55,9 @@ absl::StatusOr<nlohmann::json> ParseStrictJson(std::string_view text, std::size_
   if (checker.too_deep()) {
     return absl::InvalidArgumentError(fmt::format("JSON nests deeper than {} levels", max_depth));
   }
-  if (doc.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
+  if (doc.is_discarded()) {
+    return absl::InvalidArgumentError("not valid JSON");
+  }
   if (!checker.duplicate().empty()) {
     return absl::InvalidArgumentError(
         fmt::format("JSON object repeats the key '{}'", checker.duplicate()));

@@ -27,7 +27,9 @@ absl::StatusOr<std::pair<std::uint64_t, std::string_view>> SplitNumber(std::stri
 
 absl::StatusOr<Seconds> ParseDuration(std::string_view text) {
   auto split = SplitNumber(text, "duration");
-  if (!split.ok()) return split.status();
+  if (!split.ok()) {
+    return split.status();
+  }
   auto [value, unit] = *split;
   std::uint64_t factor = 0;
   if (unit == "s") {
@@ -54,15 +56,23 @@ absl::StatusOr<Seconds> ParseDuration(std::string_view text) {
 
 std::string FormatDuration(Seconds d) {
   long long s = d.count();
-  if (s != 0 && s % 86400 == 0) return fmt::format("{}d", s / 86400);
-  if (s != 0 && s % 3600 == 0) return fmt::format("{}h", s / 3600);
-  if (s != 0 && s % 60 == 0) return fmt::format("{}m", s / 60);
+  if (s != 0 && s % 86400 == 0) {
+    return fmt::format("{}d", s / 86400);
+  }
+  if (s != 0 && s % 3600 == 0) {
+    return fmt::format("{}h", s / 3600);
+  }
+  if (s != 0 && s % 60 == 0) {
+    return fmt::format("{}m", s / 60);
+  }
   return fmt::format("{}s", s);
 }
 
 absl::StatusOr<std::uint64_t> ParseSize(std::string_view text) {
   auto split = SplitNumber(text, "size");
-  if (!split.ok()) return split.status();
+  if (!split.ok()) {
+    return split.status();
+  }
   auto [value, unit] = *split;
   std::uint64_t factor = 0;
   if (unit == "B") {

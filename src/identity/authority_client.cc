@@ -32,7 +32,9 @@ absl::StatusOr<AuthorityClient> AuthorityClient::Create(std::string url,
                                                         std::vector<crypto::Certificate> bundle,
                                                         std::chrono::milliseconds timeout) {
   BULWARK_ASSIGN_OR_RETURN(std::string trust_domain, BundleTrustDomain(bundle));
-  while (url.ends_with("/")) url.pop_back();
+  while (url.ends_with("/")) {
+    url.pop_back();
+  }
   return AuthorityClient(std::move(url), std::move(bundle),
                          fmt::format("{}/authority", TrustDomainId(trust_domain)), timeout);
 }
@@ -101,7 +103,9 @@ absl::StatusOr<Svid> AuthorityClient::Renew(const Svid& current) const {
 absl::StatusOr<RevocationList> AuthorityClient::Revocations(const Svid& current, std::int64_t since,
                                                             std::chrono::seconds wait) const {
   std::string path = fmt::format("/v1/revocations?since={}", since);
-  if (wait.count() > 0) path += fmt::format("&wait={}s", wait.count());
+  if (wait.count() > 0) {
+    path += fmt::format("&wait={}s", wait.count());
+  }
   BULWARK_ASSIGN_OR_RETURN(
       nlohmann::json answer,
       CallJson("GET", path, nullptr, &current.credentials,

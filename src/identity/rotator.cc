@@ -32,8 +32,12 @@ void SvidRotator::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (renew_thread_.joinable()) renew_thread_.join();
-  if (revocation_thread_.joinable()) revocation_thread_.join();
+  if (renew_thread_.joinable()) {
+    renew_thread_.join();
+  }
+  if (revocation_thread_.joinable()) {
+    revocation_thread_.join();
+  }
 }
 
 bool SvidRotator::IsRevoked(const std::string& serial) const {
@@ -77,7 +81,9 @@ void SvidRotator::RenewLoop() {
                     std::chrono::system_clock::now() + options_.min_backoff);
     current_.store(fresh);
     renewals_.fetch_add(1);
-    if (options_.on_renewed) options_.on_renewed(*fresh);
+    if (options_.on_renewed) {
+      options_.on_renewed(*fresh);
+    }
   }
 }
 
@@ -86,19 +92,25 @@ void SvidRotator::RevocationLoop() {
   while (true) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) {
+        return;
+      }
     }
     absl::StatusOr<RevocationList> list =
         client_.Revocations(*Current(), revocation_version_.load(), options_.revocation_wait);
     if (!list.ok()) {
       spdlog::warn("revocation list fetch failed: {}", list.status().ToString());
-      if (!SleepUntil(std::chrono::system_clock::now() + backoff)) return;
+      if (!SleepUntil(std::chrono::system_clock::now() + backoff)) {
+        return;
+      }
       backoff = std::min(backoff * 2, options_.max_backoff);
       continue;
     }
     backoff = options_.min_backoff;
     std::lock_guard lock(mutex_);
-    for (const RevocationEntry& entry : list->entries) revoked_serials_.insert(entry.serial);
+    for (const RevocationEntry& entry : list->entries) {
+      revoked_serials_.insert(entry.serial);
+    }
     revocation_version_.store(std::max(revocation_version_.load(), list->version));
   }
 }

@@ -40,7 +40,9 @@ absl::Status ValidatePath(std::string_view path) {
             "SPIFFE ID path '{}' may only contain letters, digits, '.', '-', '_' and '/'", path));
       }
     }
-    if (end == std::string_view::npos) return absl::OkStatus();
+    if (end == std::string_view::npos) {
+      return absl::OkStatus();
+    }
     start = end + 1;
   }
 }
@@ -75,8 +77,12 @@ absl::StatusOr<SpiffeId> SpiffeId::Parse(std::string_view text) {
     return absl::InvalidArgumentError(fmt::format(
         "SPIFFE ID '{}' has no path: workload IDs look like spiffe://domain/svc/name", text));
   }
-  if (absl::Status s = ValidateTrustDomain(rest.substr(0, slash)); !s.ok()) return s;
-  if (absl::Status s = ValidatePath(rest.substr(slash)); !s.ok()) return s;
+  if (absl::Status s = ValidateTrustDomain(rest.substr(0, slash)); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidatePath(rest.substr(slash)); !s.ok()) {
+    return s;
+  }
   return SpiffeId(std::string(text), kScheme.size() + slash);
 }
 

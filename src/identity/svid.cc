@@ -19,7 +19,9 @@ absl::StatusOr<Svid> SvidFromPem(std::string_view chain_pem, std::string_view ke
     return absl::InvalidArgumentError("the private key does not belong to the SVID");
   }
   std::vector<std::string> uris = chain.front().UriSans();
-  if (uris.size() != 1) return absl::InvalidArgumentError("an SVID carries exactly one URI SAN");
+  if (uris.size() != 1) {
+    return absl::InvalidArgumentError("an SVID carries exactly one URI SAN");
+  }
   BULWARK_ASSIGN_OR_RETURN(SpiffeId id, SpiffeId::Parse(uris.front()));
   std::vector<crypto::Certificate> intermediates(chain.begin() + 1, chain.end());
   absl::Status verified =
@@ -33,8 +35,12 @@ absl::StatusOr<Svid> SvidFromPem(std::string_view chain_pem, std::string_view ke
 
 absl::Status WriteSvidFiles(const std::string& dir, const Svid& svid) {
   std::string chain, bundle;
-  for (const crypto::Certificate& cert : svid.credentials.chain) chain += cert.ToPem();
-  for (const crypto::Certificate& cert : svid.bundle) bundle += cert.ToPem();
+  for (const crypto::Certificate& cert : svid.credentials.chain) {
+    chain += cert.ToPem();
+  }
+  for (const crypto::Certificate& cert : svid.bundle) {
+    bundle += cert.ToPem();
+  }
   BULWARK_RETURN_IF_ERROR(core::WriteFileAtomic(dir + "/bundle.pem", bundle, 0644));
   BULWARK_RETURN_IF_ERROR(
       core::WriteFileAtomic(dir + "/key.pem", svid.credentials.key.ToPem(), 0600));

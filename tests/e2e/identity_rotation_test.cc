@@ -29,7 +29,9 @@ class AuthorityProcess {
                                  dir_.File("data"), "--listen", listen, "--svid-ttl", "3s"},
         dir_.File("authority.log"));
     url_ = testing::WaitForFile(dir_.File("data/endpoint"), 10'000);
-    while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+    while (!url_.empty() && url_.back() == '\n') {
+      url_.pop_back();
+    }
   }
   const std::string& url() const { return url_; }
   void Stop() { process_->Stop(); }
@@ -56,7 +58,9 @@ class Watchdog {
   ~Watchdog() { Stop(); }
   void Stop() {
     stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
   }
   int checks() const { return checks_; }
   int failures() const { return failures_; }
@@ -71,8 +75,12 @@ class Watchdog {
       absl::Status valid = crypto::VerifyChain(chain[0], {chain.begin() + 1, chain.end()},
                                                svid->bundle, std::chrono::system_clock::now());
       ++checks_;
-      if (!valid.ok() && failures_++ == 0) first_failure_ = valid.ToString();
-      if (chain.size() > 1) signing_cas_.insert(chain[1].SerialHex());
+      if (!valid.ok() && failures_++ == 0) {
+        first_failure_ = valid.ToString();
+      }
+      if (chain.size() > 1) {
+        signing_cas_.insert(chain[1].SerialHex());
+      }
       std::this_thread::sleep_for(milliseconds(20));
     }
   }

@@ -21,7 +21,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
       ::dup2(fd, 2);
     }
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
@@ -29,7 +31,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 }
 
 int ChildProcess::Stop(int signal) {
-  if (pid_ <= 0) return 0;
+  if (pid_ <= 0) {
+    return 0;
+  }
   ::kill(pid_, signal);
   int status = 0;
   for (int i = 0; i < 500; ++i) {
@@ -51,7 +55,9 @@ std::string WaitForFile(const std::string& path, int timeout_ms) {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
-    if (in && !text.str().empty()) return text.str();
+    if (in && !text.str().empty()) {
+      return text.str();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return "";

@@ -9,7 +9,9 @@ namespace bulwark::testing {
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "bulwark-test-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed");
+  }
   path_ = tmpl;
 }
 

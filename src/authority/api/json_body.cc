@@ -16,7 +16,9 @@ absl::StatusOr<std::map<std::string, std::string>> ParseStringFields(
     return absl::InvalidArgumentError(fmt::format("request body: {}", parsed.status().message()));
   }
   const nlohmann::json& doc = *parsed;
-  if (!doc.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
+  if (!doc.is_object()) {
+    return absl::InvalidArgumentError("request body must be a JSON object");
+  }
   std::map<std::string, std::string> out;
   for (auto& item : doc.items()) {
     const std::string& key = item.key();

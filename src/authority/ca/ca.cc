@@ -63,7 +63,9 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::Load
   std::unique_ptr<Signer> root;
   std::shared_ptr<const Signer> active, prepared;
   for (CaRecord& record : records) {
-    if (record.state == CaState::kRetired) continue;
+    if (record.state == CaState::kRetired) {
+      continue;
+    }
     BULWARK_ASSIGN_OR_RETURN(crypto::Certificate cert,
                              crypto::Certificate::FromPem(record.cert_pem));
     absl::StatusOr<std::string> pem =
@@ -162,7 +164,9 @@ absl::StatusOr<bool> CertificateAuthority::Rotate(bool force, std::string_view a
     BULWARK_RETURN_IF_ERROR(Persist(*next, CaState::kPrepared, "ca.prepare", actor));
     prepared_ = std::move(next);
   }
-  if (prepared_ == nullptr || !(force || now >= current.not_after - life / 6)) return false;
+  if (prepared_ == nullptr || !(force || now >= current.not_after - life / 6)) {
+    return false;
+  }
   BULWARK_RETURN_IF_ERROR(Persist(*prepared_, CaState::kActive, "ca.activate", actor));
   BULWARK_RETURN_IF_ERROR(Persist(*active_, CaState::kRetired, "ca.retire", actor));
   active_ = std::move(prepared_);

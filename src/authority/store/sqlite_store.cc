@@ -48,8 +48,12 @@ const char* StateName(CaState state) {
   return "retired";
 }
 CaState StateFromName(const std::string& name) {
-  if (name == "prepared") return CaState::kPrepared;
-  if (name == "active") return CaState::kActive;
+  if (name == "prepared") {
+    return CaState::kPrepared;
+  }
+  if (name == "active") {
+    return CaState::kActive;
+  }
   return CaState::kRetired;
 }
 
@@ -76,7 +80,9 @@ class SqliteStore final : public Store {
     std::vector<CaRecord> out;
     while (true) {
       BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      if (!row) {
+        break;
+      }
       CaRecord r;
       r.id = st.Text(0);
       r.role = st.Text(1) == "root" ? CaRole::kRoot : CaRole::kSigning;
@@ -107,13 +113,17 @@ class SqliteStore final : public Store {
                              Prepare(db_.get(), "SELECT * FROM join_tokens WHERE hash = ?"));
     st.Bind(1, hash);
     BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return absl::NotFoundError("unknown join token");
+    if (!row) {
+      return absl::NotFoundError("unknown join token");
+    }
     JoinTokenRecord t;
     t.hash = st.Blob(0);
     t.spiffe_id = st.Text(1);
     t.created_at = Time(st.Int(2));
     t.expires_at = Time(st.Int(3));
-    if (!st.IsNull(4)) t.used_at = Time(st.Int(4));
+    if (!st.IsNull(4)) {
+      t.used_at = Time(st.Int(4));
+    }
     return t;
   }
 
@@ -151,7 +161,9 @@ class SqliteStore final : public Store {
                              Prepare(db_.get(), "SELECT * FROM issued WHERE serial = ?"));
     st.Bind(1, serial);
     BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return std::optional<IssuedRecord>();
+    if (!row) {
+      return std::optional<IssuedRecord>();
+    }
     return std::optional<IssuedRecord>(ReadIssued(st));
   }
 
@@ -165,7 +177,9 @@ class SqliteStore final : public Store {
     std::vector<IssuedRecord> out;
     while (true) {
       BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      if (!row) {
+        break;
+      }
       out.push_back(ReadIssued(st));
     }
     return out;
@@ -194,7 +208,9 @@ class SqliteStore final : public Store {
       }
       return absl::OkStatus();
     });
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      return status;
+    }
     return added;
   }
 
@@ -207,7 +223,9 @@ class SqliteStore final : public Store {
     std::vector<RevocationRecord> out;
     while (true) {
       BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      if (!row) {
+        break;
+      }
       out.push_back({st.Int(0), st.Text(1), st.Text(2), Time(st.Int(3)), Time(st.Int(4))});
     }
     return out;
@@ -229,7 +247,9 @@ class SqliteStore final : public Store {
     std::vector<AuditEntry> out;
     while (true) {
       BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      if (!row) {
+        break;
+      }
       out.push_back({st.Int(0), Time(st.Int(1)), st.Text(2), st.Text(3), st.Text(4), st.Text(5)});
     }
     return out;
@@ -241,8 +261,12 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     BULWARK_RETURN_IF_ERROR(internal::Exec(db_.get(), "BEGIN IMMEDIATE"));
     absl::Status status = body();
-    if (status.ok()) status = internal::Exec(db_.get(), "COMMIT");
-    if (!status.ok()) (void)internal::Exec(db_.get(), "ROLLBACK");
+    if (status.ok()) {
+      status = internal::Exec(db_.get(), "COMMIT");
+    }
+    if (!status.ok()) {
+      (void)internal::Exec(db_.get(), "ROLLBACK");
+    }
     return status;
   }
 

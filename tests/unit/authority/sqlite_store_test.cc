@@ -84,7 +84,9 @@ TEST_F(SqliteStoreTest, ConcurrentConsumersGetExactlyOneSuccess) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   EXPECT_EQ(successes.load(), 1);
   EXPECT_EQ(store_->ListIssued(std::nullopt)->size(), 1u);
 }

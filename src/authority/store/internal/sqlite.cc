@@ -40,23 +40,35 @@ Statement& Statement::Bind(int index, const crypto::Bytes& value) {
 }
 
 Statement& Statement::BindNull(int index) {
-  if (sqlite3_bind_null(stmt_.get(), index) != SQLITE_OK) bind_status_ = SqliteError(db_, "bind");
+  if (sqlite3_bind_null(stmt_.get(), index) != SQLITE_OK) {
+    bind_status_ = SqliteError(db_, "bind");
+  }
   return *this;
 }
 
 absl::StatusOr<bool> Statement::Step() {
-  if (!bind_status_.ok()) return bind_status_;
+  if (!bind_status_.ok()) {
+    return bind_status_;
+  }
   int rc = sqlite3_step(stmt_.get());
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
   return SqliteError(db_, "step");
 }
 
 absl::Status Statement::Run() {
   while (true) {
     absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
+    if (!row.ok()) {
+      return row.status();
+    }
+    if (!*row) {
+      return absl::OkStatus();
+    }
   }
 }
 
@@ -92,7 +104,9 @@ absl::StatusOr<SqliteDbPtr> OpenDatabase(const std::string& path) {
   absl::Status pragmas = Exec(db.get(),
                               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                               "PRAGMA foreign_keys=ON;");
-  if (!pragmas.ok()) return pragmas;
+  if (!pragmas.ok()) {
+    return pragmas;
+  }
   sqlite3_busy_timeout(db.get(), 10'000);
   return db;
 }
