@@ -4,6 +4,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "core/status.h"
 #include "crypto/internal/handles.h"
@@ -119,6 +120,44 @@ absl::StatusOr<EvpPkeyPtr> P256FromPoint(const Bytes& point) {
   return key;
 }
 
+constexpr int kRsaMinBits = 2048;
+constexpr int kRsaMaxBits = 8192;
+
+// Builds an RSA public EVP_PKEY from n and e and runs OpenSSL's public-key check.
+absl::StatusOr<EvpPkeyPtr> RsaFromComponents(const Bytes& n, const Bytes& e) {
+  BignumPtr bn_n(BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr));
+  BignumPtr bn_e(BN_bin2bn(e.data(), static_cast<int>(e.size()), nullptr));
+  OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bn_n || !bn_e || !bld ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+    return OpenSslError("cannot build RSA key parameters", absl::StatusCode::kInternal);
+  }
+  OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return OpenSslError("RSA public key is not valid");
+  }
+  EvpPkeyPtr key(raw);
+  EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    return OpenSslError("RSA public key fails the public-key check");
+  }
+  return key;
+}
+
+// Sets PKCS#1 v1.5 or PSS (MGF1-SHA-256, salt = digest length, as RFC 7518 §3.5 requires).
+bool SetRsaPadding(EVP_PKEY_CTX* pctx, PublicKey::RsaPadding padding) {
+  if (padding == PublicKey::RsaPadding::kPkcs1v15) {
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  }
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+}
+
 }  // namespace
 
 std::string_view KeyTypeName(KeyType type) {
@@ -127,6 +166,8 @@ std::string_view KeyTypeName(KeyType type) {
       return "P-256";
     case KeyType::kEd25519:
       return "Ed25519";
+    case KeyType::kRsa:
+      return "RSA";
   }
   return "unknown";
 }
@@ -181,6 +222,24 @@ absl::StatusOr<PublicKey> PublicKey::FromEd25519Raw(const Bytes& raw) {
     return OpenSslError("invalid Ed25519 public key");
   }
   return PublicKey(std::move(key), KeyType::kEd25519);
+}
+
+absl::StatusOr<PublicKey> PublicKey::FromRsaComponents(const Bytes& n, const Bytes& e) {
+  if (n.empty() || e.empty() || n.front() == 0 || e.front() == 0) {
+    return absl::InvalidArgumentError("RSA n and e must be non-empty without leading zero octets");
+  }
+  if (n.size() * 8 > static_cast<std::size_t>(kRsaMaxBits) || e.size() > 8) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RSA key too large: {}-byte modulus, {}-byte exponent (at most {} bits, 8 bytes)", n.size(),
+        e.size(), kRsaMaxBits));
+  }
+  BULWARK_ASSIGN_OR_RETURN(EvpPkeyPtr key, RsaFromComponents(n, e));
+  if (EVP_PKEY_get_bits(key.get()) < kRsaMinBits) {
+    return absl::InvalidArgumentError(
+        fmt::format("RSA {}-bit keys are not accepted; at least {} bits are required",
+                    EVP_PKEY_get_bits(key.get()), kRsaMinBits));
+  }
+  return PublicKey(std::move(key), KeyType::kRsa);
 }
 
 absl::StatusOr<PublicKey> PublicKey::FromEvp(EvpPkeyPtr key) {
@@ -256,6 +315,9 @@ absl::Status PublicKey::Verify(std::string_view message, const Bytes& signature,
                                SignatureFormat format) const {
   Bytes der_storage;
   const Bytes* sig = &signature;
+  if (type_ == KeyType::kRsa) {
+    return absl::FailedPreconditionError("RSA keys verify only through VerifyRsa");
+  }
   if (type_ == KeyType::kEd25519 && signature.size() != kEd25519SignatureBytes) {
     return absl::InvalidArgumentError(
         fmt::format("Ed25519 signature must be 64 bytes, got {}", signature.size()));
@@ -278,6 +340,31 @@ absl::Status PublicKey::Verify(std::string_view message, const Bytes& signature,
   return absl::OkStatus();
 }
 
+absl::Status PublicKey::VerifyRsa(std::string_view message, const Bytes& signature,
+                                  RsaPadding padding) const {
+  if (type_ != KeyType::kRsa) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} key cannot verify an RSA signature", KeyTypeName(type_)));
+  }
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by `ctx`
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key_.get()) != 1 ||
+      !SetRsaPadding(pctx, padding)) {
+    return OpenSslError("cannot start RSA verification", absl::StatusCode::kInternal);
+  }
+  if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                       reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) != 1) {
+    return OpenSslError(fmt::format("RSA {} signature does not verify",
+                                    padding == RsaPadding::kPss ? "PSS" : "PKCS#1 v1.5"));
+  }
+  return absl::OkStatus();
+}
+
+int PublicKey::RsaBits() const {
+  return type_ == KeyType::kRsa ? EVP_PKEY_get_bits(key_.get()) : 0;
+}
+
 bool PublicKey::Equals(const PublicKey& other) const {
   return EVP_PKEY_eq(key_.get(), other.key_.get()) == 1;
 }
@@ -285,6 +372,9 @@ bool PublicKey::Equals(const PublicKey& other) const {
 // ----- PrivateKey
 
 absl::StatusOr<PrivateKey> PrivateKey::Generate(KeyType type) {
+  if (type == KeyType::kRsa) {
+    return absl::InvalidArgumentError("RSA keys are not generated; use ECDSA P-256 or Ed25519");
+  }
   EVP_PKEY* raw = type == KeyType::kP256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
                                          : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (raw == nullptr) {

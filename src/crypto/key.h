@@ -1,4 +1,5 @@
-// Asymmetric keys: ECDSA P-256 and Ed25519, as RAII wrappers over OpenSSL EVP_PKEY.
+// Asymmetric keys: ECDSA P-256 and Ed25519, as RAII wrappers over OpenSSL EVP_PKEY, plus RSA
+// public keys for verifying external JOSE signatures only (never for identities or CSRs).
 // Objects are immutable after creation; const methods are safe to call from several threads.
 #pragma once
 
@@ -14,9 +15,11 @@ struct evp_pkey_st;
 
 namespace bulwark::crypto {
 
-enum class KeyType { kP256, kEd25519 };
+// kRsa exists only as a PublicKey built by FromRsaComponents (external JWKS verification); PEM,
+// DER and EVP imports, key generation and CSRs refuse RSA.
+enum class KeyType { kP256, kEd25519, kRsa };
 
-// Returns "P-256" or "Ed25519".
+// Returns "P-256", "Ed25519" or "RSA".
 std::string_view KeyTypeName(KeyType type);
 
 struct EvpPkeyDeleter {
@@ -35,7 +38,11 @@ class PublicKey {
   static absl::StatusOr<PublicKey> FromP256Coordinates(const Bytes& x, const Bytes& y);
   // Builds an Ed25519 key from its 32 raw bytes.
   static absl::StatusOr<PublicKey> FromEd25519Raw(const Bytes& raw);
-  // Takes ownership of `key` after checking its type is supported.
+  // Builds an RSA public key from its big-endian modulus and public exponent (as in a JWK), for
+  // verification only. Refuses a modulus outside [2048, 8192] bits, leading zero octets and
+  // keys that fail OpenSSL's public-key check.
+  static absl::StatusOr<PublicKey> FromRsaComponents(const Bytes& n, const Bytes& e);
+  // Takes ownership of `key` after checking its type is supported (P-256 or Ed25519).
   static absl::StatusOr<PublicKey> FromEvp(EvpPkeyPtr key);
 
   PublicKey(const PublicKey& other);
@@ -54,10 +61,18 @@ class PublicKey {
   absl::StatusOr<Bytes> Ed25519Raw() const;
   // Verifies `signature` over `message`. P-256: ECDSA with SHA-256, signature in DER
   // (kDer) or raw 64-byte R||S (kRaw, as JOSE uses it; r and s must be in [1, n-1]).
-  // Ed25519: pure EdDSA, 64-byte signature; `format` is ignored.
+  // Ed25519: pure EdDSA, 64-byte signature; `format` is ignored. RSA keys refuse
+  // (FailedPrecondition): use VerifyRsa, which names the padding.
   enum class SignatureFormat { kDer, kRaw };
   absl::Status Verify(std::string_view message, const Bytes& signature,
                       SignatureFormat format = SignatureFormat::kDer) const;
+  // Verifies an RSA signature with SHA-256 over `message`: PKCS#1 v1.5 (RS256) or PSS with
+  // MGF1-SHA-256 and a 32-byte salt (PS256). FailedPrecondition for non-RSA keys.
+  enum class RsaPadding { kPkcs1v15, kPss };
+  absl::Status VerifyRsa(std::string_view message, const Bytes& signature,
+                         RsaPadding padding) const;
+  // Returns the RSA modulus size in bits (0 for other key types).
+  int RsaBits() const;
   // Returns whether both keys are the same public key.
   bool Equals(const PublicKey& other) const;
   // Returns the underlying key for the TLS module; ownership stays here.
@@ -71,7 +86,7 @@ class PublicKey {
 
 class PrivateKey {
  public:
-  // Generates a fresh key of `type`.
+  // Generates a fresh key of `type` (P-256 or Ed25519; RSA is refused).
   static absl::StatusOr<PrivateKey> Generate(KeyType type);
   // Parses an unencrypted PKCS#8 PEM "PRIVATE KEY" (or a SEC1 "EC PRIVATE KEY"). Only P-256 and
   // Ed25519 are accepted.
