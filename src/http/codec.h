@@ -16,6 +16,9 @@ struct Limits {
   std::size_t max_header_bytes = 16 * 1024;  // request/status line plus all headers
   std::size_t max_headers = 100;
   std::size_t max_body_bytes = 1024 * 1024;
+  // Also accept absolute-form "http://host/path" request targets (for forward-proxy listeners
+  // only, such as the sidecar's outbound one); the target is then kept verbatim.
+  bool allow_absolute_form = false;
 };
 
 enum class ParseState {
