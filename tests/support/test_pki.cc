@@ -44,6 +44,16 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth,clientAuth
 subjectAltName = URI:spiffe://example.org/svc/b
+[foreign_td]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = URI:spiffe://other.org/svc/a
+[two_ids]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = URI:spiffe://example.org/svc/a,URI:spiffe://example.org/svc/b
 )";
 
 }  // namespace
@@ -58,6 +68,8 @@ TestPki::TestPki() {
   MakeLeaf("stranger", "other_root", "client");
   MakeLeaf("svc_a", "root", "svc_a");
   MakeLeaf("svc_b", "root", "svc_b");
+  MakeLeaf("foreign_td", "root", "foreign_td");
+  MakeLeaf("two_ids", "root", "two_ids");
 }
 
 crypto::Certificate TestPki::Cert(const std::string& name) const {

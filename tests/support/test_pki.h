@@ -1,7 +1,8 @@
 // A test PKI made with the openssl CLI (an independent implementation) in a temporary
 // directory: roots "root" and "other_root"; leaves "server" (URI spiffe://example.org/authority,
 // DNS localhost, IP 127.0.0.1), "server_dns_only", "client" (svc/a, clientAuth only),
-// "stranger" (svc/a under other_root), "svc_a" and "svc_b" (server and client auth).
+// "stranger" (svc/a under other_root), "svc_a" and "svc_b" (server and client auth),
+// "foreign_td" (spiffe://other.org/svc/a) and "two_ids" (svc/a and svc/b), both under root.
 // Construction reports failures with ADD_FAILURE; check ok(). Not thread-safe.
 #pragma once
 

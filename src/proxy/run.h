@@ -1,0 +1,26 @@
+// `bulwark sidecar`: obtains the service's identity (a join token redeemed at the authority and
+// kept fresh by an SvidRotator, or the identity files named in mesh.yaml), then runs the
+// Sidecar on `workers` io threads until SIGINT or SIGTERM.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "proxy/handlers.h"
+
+namespace bulwark::proxy {
+
+struct RunOptions {
+  std::string config;         // mesh.yaml
+  std::string service;        // a key of services
+  std::string authority_url;  // "https://127.0.0.1:7443"; unused with identity files
+  std::string bundle;         // the authority's bundle.pem; unused with identity files
+  std::string join_token;     // read by the caller from a 0600 file or a descriptor
+  SidecarOptions sidecar;
+};
+
+// Runs the sidecar until SIGINT or SIGTERM. Errors: mesh.yaml does not load, the service is
+// not in it, the join token is refused or names another identity, a listener cannot bind.
+absl::Status RunSidecar(const RunOptions& options);
+
+}  // namespace bulwark::proxy
