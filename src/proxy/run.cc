@@ -2,7 +2,9 @@
 #include "proxy/run.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -85,6 +87,26 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   return absl::OkStatus();
 }
 
+// Stops the rotator, waiting at most `limit`: its revocation long-poll is a blocking call that
+// may stay open for up to RotatorOptions::revocation_wait. Past the limit the process ends at
+// once; the sidecar keeps no state, so there is nothing to flush but the log.
+void StopRotatorOrExit(std::unique_ptr<identity::SvidRotator> rotator,
+                       std::chrono::milliseconds limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> stopped = done->get_future();
+  std::thread stopper([r = std::move(rotator), done]() mutable {
+    r.reset();  // ~SvidRotator stops and joins its threads
+    done->set_value();
+  });
+  if (stopped.wait_for(limit) == std::future_status::ready) {
+    stopper.join();
+    return;
+  }
+  spdlog::info("sidecar: not waiting for the open revocation long-poll; exiting");
+  spdlog::shutdown();
+  std::_Exit(0);
+}
+
 }  // namespace
 
 absl::Status RunSidecar(const RunOptions& options) {
@@ -112,7 +134,7 @@ absl::Status RunSidecar(const RunOptions& options) {
   IdentitySource source{[r] { return r->Current(); },
                         [r](const std::string& serial) { return r->IsRevoked(serial); }};
   absl::Status served = Serve(std::move(mesh), options, std::move(source));
-  rotator->Stop();
+  StopRotatorOrExit(std::move(rotator), std::chrono::seconds(1));
   return served;
 }
 

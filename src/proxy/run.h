@@ -19,7 +19,9 @@ struct RunOptions {
   SidecarOptions sidecar;
 };
 
-// Runs the sidecar until SIGINT or SIGTERM. Errors: mesh.yaml does not load, the service is
+// Runs the sidecar until SIGINT or SIGTERM. On a signal it stops within about a second: if the
+// rotator's revocation long-poll is still open then, it ends the process (exit status 0) rather
+// than wait for it. Errors: mesh.yaml does not load, the service is
 // not in it, the join token is refused or names another identity, a listener cannot bind.
 absl::Status RunSidecar(const RunOptions& options);
 
