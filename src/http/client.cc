@@ -139,12 +139,12 @@ asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
 
 // Reads until a final (non-1xx) response parses; the server may delimit it by closing.
 asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url& url,
-                                                       const Limits& limits) {
+                                                       const Limits& limits, bool head) {
   std::string buffer;
   bool eof = false;
   std::array<char, kReadChunkBytes> chunk;
   for (;;) {
-    ParseResult<Response> parsed = ParseResponse(buffer, limits, eof);
+    ParseResult<Response> parsed = ParseResponse(buffer, limits, eof, head);
     if (parsed.state == ParseState::kComplete && parsed.message.status < 200) {
       buffer.erase(0, parsed.consumed);  // interim response (100 Continue): wait for the final
       continue;
@@ -189,7 +189,7 @@ asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, const Url& ur
     co_return absl::UnavailableError(fmt::format("cannot send the request to {}: {}",
                                                  Authority(url), TlsReason(ec, stream.ssl())));
   }
-  co_return co_await ReadResponse(stream, url, options.limits);
+  co_return co_await ReadResponse(stream, url, options.limits, request.method == "HEAD");
 }
 
 // Parses `url` and makes the TLS context it needs (null for http://).

@@ -396,14 +396,15 @@ Step ReadUntilEof(Parser& p, const Limits& limits, bool at_eof, std::string& bod
   return Step::kOk;
 }
 
-Step ParseResponseMessage(Parser& p, const Limits& limits, bool at_eof, Response& response) {
+Step ParseResponseMessage(Parser& p, const Limits& limits, bool at_eof, bool head_request,
+                          Response& response) {
   std::string_view line;
   const char* too_long = "response head too large";
   BULWARK_STEP(p.ReadLine(line, limits.max_header_bytes, 431, too_long));
   BULWARK_STEP(ParseStatusLine(p, line, response));
   BULWARK_STEP(
       ParseFields(p, response.headers, limits.max_header_bytes, limits.max_headers, too_long));
-  if (StatusHasNoBody(response.status)) {
+  if (StatusHasNoBody(response.status) || head_request) {
     return Step::kOk;
   }
   Framing framing = Framing::kNone;
@@ -478,10 +479,11 @@ ParseResult<Request> ParseRequest(std::string_view buffer, const Limits& limits)
   return Finish(p, step, std::move(request));
 }
 
-ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits, bool at_eof) {
+ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits, bool at_eof,
+                                    bool head_request) {
   Parser p(buffer);
   Response response;
-  Step step = ParseResponseMessage(p, limits, at_eof, response);
+  Step step = ParseResponseMessage(p, limits, at_eof, head_request, response);
   return Finish(p, step, std::move(response));
 }
 

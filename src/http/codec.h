@@ -43,8 +43,10 @@ struct ParseResult {
 ParseResult<Request> ParseRequest(std::string_view buffer, const Limits& limits);
 // Parses one response from the start of `buffer`. A response without Content-Length or chunked
 // coding is delimited by the end of the connection: pass `at_eof` once the peer has closed.
+// Pass `head_request` when the response answers a HEAD request: it then has no content, whatever
+// its Content-Length says (RFC 9110 §9.3.2).
 ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits,
-                                    bool at_eof = false);
+                                    bool at_eof = false, bool head_request = false);
 
 // Serializes a request; sets Content-Length from the body (and removes Transfer-Encoding).
 std::string SerializeRequest(const Request& request);

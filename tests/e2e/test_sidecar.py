@@ -62,6 +62,12 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "123")
+        self.end_headers()
+
     def log_message(self, *args):
         pass
 
@@ -245,6 +251,12 @@ class SidecarTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual((body["service"], body["path"]), ("b", "/fixed"))
         self.assertEqual(body["headers"]["x-bulwark-peer-id"], sid("a"))
+
+    def test_head_request_is_relayed(self):
+        started = time.monotonic()
+        status, _, body = http_request(self.ports["a"][1], "HEAD", "/", headers={"Host": "b"})
+        self.assertEqual(status, 200, body)
+        self.assertLess(time.monotonic() - started, 5)
 
     def test_admin_endpoints(self):
         for sidecar in self.sidecars.values():

@@ -185,6 +185,18 @@ TEST_F(AsyncClientTest, HandlerAwaitingAsyncSendDoesNotBlockTheIoThread) {
   EXPECT_LT(Clock::now() - start, 2500ms);
 }
 
+TEST_F(AsyncClientTest, HeadResponseEndsAfterItsHeaders) {
+  RunningServer server(nullptr, Echo());
+  ASSERT_TRUE(server.ok());
+  Request head{"HEAD"};
+  ClientOptions options = Plain();
+  options.timeout = 2s;
+  absl::StatusOr<Response> r = RunAsync(server.Url("/h", "127.0.0.1", "http"), head, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+}
+
 TEST_F(AsyncClientTest, BlockingSendStillRefusesPlainHttp) {
   EXPECT_EQ(Send("http://127.0.0.1:1/", Post("a"), Plain()).status().code(),
             absl::StatusCode::kInvalidArgument);

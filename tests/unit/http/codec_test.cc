@@ -356,3 +356,19 @@ TEST(CodecTest, AbsoluteFormOnlyWhenAllowed) {
 
 }  // namespace
 }  // namespace bulwark::http
+
+namespace bulwark::http {
+namespace {
+
+TEST(CodecTest, ResponseToHeadHasNoContent) {
+  constexpr std::string_view kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+  EXPECT_EQ(ParseResponse(kResponse, {}).state, ParseState::kIncomplete);
+  ParseResult<Response> parsed = ParseResponse(kResponse, {}, false, /*head_request=*/true);
+  ASSERT_EQ(parsed.state, ParseState::kComplete) << parsed.error;
+  EXPECT_EQ(parsed.consumed, kResponse.size());
+  EXPECT_EQ(parsed.message.headers.Get("Content-Length"), "42");
+  EXPECT_EQ(parsed.message.body, "");
+}
+
+}  // namespace
+}  // namespace bulwark::http
