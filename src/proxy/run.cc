@@ -4,12 +4,17 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "asio/co_spawn.hpp"
+#include "asio/detached.hpp"
 #include "asio/signal_set.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/use_awaitable.hpp"
 #include "core/files.h"
 #include "core/status.h"
 #include "fmt/format.h"
@@ -17,25 +22,12 @@
 #include "identity/rotator.h"
 #include "mesh/config.h"
 #include "proxy/headers.h"
+#include "proxy/identity_files.h"
 #include "proxy/sidecar.h"
 #include "spdlog/spdlog.h"
 
 namespace bulwark::proxy {
 namespace {
-
-// Resolves a path from mesh.yaml relative to the file's directory.
-std::string FromConfig(const std::string& config, const std::string& path) {
-  std::filesystem::path p(path);
-  return p.is_absolute() ? path : (std::filesystem::path(config).parent_path() / p).string();
-}
-
-absl::StatusOr<identity::Svid> LoadIdentityFiles(const std::string& config,
-                                                 const mesh::IdentityFiles& files) {
-  BULWARK_ASSIGN_OR_RETURN(std::string chain, core::ReadFile(FromConfig(config, files.svid)));
-  BULWARK_ASSIGN_OR_RETURN(std::string key, core::ReadSecretFile(FromConfig(config, files.key)));
-  BULWARK_ASSIGN_OR_RETURN(std::string bundle, core::ReadFile(FromConfig(config, files.bundle)));
-  return identity::SvidFromPem(chain, key, bundle);
-}
 
 // Redeems the join token and checks that it was for this service.
 absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOptions& options,
@@ -59,7 +51,19 @@ absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOp
                                                  identity::RotatorOptions{});
 }
 
-absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source) {
+// Calls `tick` once a second on the io_context until it stops.
+asio::awaitable<void> EverySecond(std::function<void()> tick) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+    tick();
+  }
+}
+
+// Runs the sidecar until a signal; `tick` (may be empty) runs once a second.
+absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source,
+                   std::function<void()> tick) {
   int workers = static_cast<int>(
       std::max<std::uint32_t>(1, mesh.FindService(options.service)->sidecar.workers));
   asio::io_context io;
@@ -67,6 +71,9 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
       std::unique_ptr<Sidecar> sidecar,
       Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
   sidecar->Start();
+  if (tick) {
+    asio::co_spawn(io, EverySecond(std::move(tick)), asio::detached);
+  }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code&, int signal) {
     spdlog::info("sidecar: received signal {}, stopping", signal);
@@ -107,6 +114,21 @@ void StopRotatorOrExit(std::unique_ptr<identity::SvidRotator> rotator,
   std::_Exit(0);
 }
 
+// Serves with the SVID from mesh.yaml's identity files, rereading them when they change.
+absl::Status ServeWithIdentityFiles(mesh::MeshConfig mesh, const RunOptions& options,
+                                    const mesh::IdentityFiles& files, std::string expected) {
+  std::string base_dir = std::filesystem::path(options.config).parent_path().string();
+  BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<IdentityFileWatcher> watcher,
+                           IdentityFileWatcher::Create(files, base_dir, expected));
+  spdlog::info("sidecar: loaded {} from identity files (serial {})", expected,
+               watcher->Current()->leaf().SerialHex());
+  // The files' provider handles revocation by not renewing; there is no list to follow here.
+  IdentitySource source{[watcher] { return watcher->Current(); },
+                        [](const std::string&) { return false; }};
+  return Serve(std::move(mesh), options, std::move(source),
+               [watcher] { watcher->ReloadIfChanged(); });
+}
+
 }  // namespace
 
 absl::Status RunSidecar(const RunOptions& options) {
@@ -118,22 +140,15 @@ absl::Status RunSidecar(const RunOptions& options) {
   }
   std::string expected = ServiceId(mesh.trust_domain, options.service);
   if (self->identity.has_value()) {
-    BULWARK_ASSIGN_OR_RETURN(identity::Svid loaded,
-                             LoadIdentityFiles(options.config, *self->identity));
-    if (loaded.spiffe_id != expected) {
-      return absl::InvalidArgumentError(
-          fmt::format("the identity files hold {}, not {}", loaded.spiffe_id, expected));
-    }
-    auto svid = std::make_shared<const identity::Svid>(std::move(loaded));
-    IdentitySource source{[svid] { return svid; }, [](const std::string&) { return false; }};
-    return Serve(std::move(mesh), options, std::move(source));
+    mesh::IdentityFiles files = *self->identity;
+    return ServeWithIdentityFiles(std::move(mesh), options, files, expected);
   }
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SvidRotator> rotator,
                            FetchIdentity(options, expected));
   identity::SvidRotator* r = rotator.get();
   IdentitySource source{[r] { return r->Current(); },
                         [r](const std::string& serial) { return r->IsRevoked(serial); }};
-  absl::Status served = Serve(std::move(mesh), options, std::move(source));
+  absl::Status served = Serve(std::move(mesh), options, std::move(source), nullptr);
   StopRotatorOrExit(std::move(rotator), std::chrono::seconds(1));
   return served;
 }

@@ -1,6 +1,6 @@
 // `bulwark sidecar`: obtains the service's identity (a join token redeemed at the authority and
-// kept fresh by an SvidRotator, or the identity files named in mesh.yaml), then runs the
-// Sidecar on `workers` io threads until SIGINT or SIGTERM.
+// kept fresh by an SvidRotator, or the identity files named in mesh.yaml, reread once a second
+// when they change), then runs the Sidecar on `workers` io threads until SIGINT or SIGTERM.
 #pragma once
 
 #include <string>

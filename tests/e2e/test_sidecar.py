@@ -130,21 +130,32 @@ def refused(call):
     return f"403 {body}" if status == 403 else None
 
 
+def peer_serial(port, cafile, svid_dir):
+    """The serial (hex, as Python prints it) of the certificate a sidecar's inbound presents."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    ctx.check_hostname = False
+    ctx.load_cert_chain(os.path.join(svid_dir, "svid.pem"), os.path.join(svid_dir, "key.pem"))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            return tls.getpeercert()["serialNumber"]
+
+
 class Sidecar:
     """A running `bulwark sidecar` for one service, stopped by PID in the class cleanup."""
 
-    def __init__(self, test_cls, auth, config, name, ports):
+    def __init__(self, test_cls, auth, config, name, ports, join_token=True):
         self.name = name
         self.inbound, self.outbound, self.admin = ports
-        token = auth.token_file(sid(name))
         self.log_path = os.path.join(auth.tmpdir("sidecar-log"), f"{name}.log")
         log = open(self.log_path, "wb")
         test_cls.addClassCleanup(log.close)
-        self.proc = subprocess.Popen(
-            [harness.BINARY, "sidecar", "--config", config, "--service", name, "--authority",
-             auth.url, "--bundle", auth.bundle, "--token-file", token,
-             "--upstream-timeout", "10s"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        argv = [harness.BINARY, "sidecar", "--config", config, "--service", name,
+                "--upstream-timeout", "10s"]
+        if join_token:  # else: the identity files named in mesh.yaml
+            argv += ["--authority", auth.url, "--bundle", auth.bundle,
+                     "--token-file", auth.token_file(sid(name))]
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
         test_cls.addClassCleanup(harness.stop_process, self.proc)
 
     def wait_ready(self):
@@ -166,9 +177,12 @@ class Sidecar:
             return f.read()[-4000:].decode(errors="replace")
 
 
-def service_yaml(name, port, sidecar_ports, calls=()):
+def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None):
     inbound, outbound, admin = sidecar_ports
     lines = [f"  {name}:", f"    port: {port}"]
+    if identity_dir:  # relative to mesh.yaml's directory
+        lines.append(f"    identity: {{ svid: {identity_dir}/svid.pem, key: {identity_dir}/key.pem,"
+                     f" bundle: {identity_dir}/bundle.pem }}")
     if calls:
         lines.append("    calls:")
         lines += [f"      - {c}" for c in calls]
@@ -183,17 +197,26 @@ class SidecarTest(unittest.TestCase):
         cls.auth = Authority(cls.addClassCleanup,
                              serve_args=("--svid-ttl", f"{SVID_TTL}s")).init().start()
         cls.root = cls.auth.tmpdir("mesh")
-        ports = free_ports(14)
-        cls.ports = {n: tuple(ports[i * 3:i * 3 + 3]) for i, n in enumerate(["a", "b", "c", "x"])}
-        cls.b_listen = ports[12]
-        c_port = ports[13]  # nothing listens there: c's service is down
-        cls.backend = {n: start_backend(cls.addClassCleanup, n) for n in ["a", "b"]}
+        ports = free_ports(17)
+        names = ["a", "b", "c", "x", "d"]
+        cls.ports = {n: tuple(ports[i * 3:i * 3 + 3]) for i, n in enumerate(names)}
+        cls.b_listen = ports[15]
+        c_port = ports[16]  # nothing listens there: c's service is down
+        cls.backend = {n: start_backend(cls.addClassCleanup, n) for n in ["a", "b", "d"]}
+        # d takes its identity from files that another provider (here: the CLI) keeps fresh.
+        cls.d_identity = os.path.join(cls.root, "d-id")
+        rc, out, err = harness.cli("identity", "fetch", "--authority", cls.auth.url,
+                                   "--bundle", cls.auth.bundle, "--token-file",
+                                   cls.auth.token_file(sid("d")), "--out", cls.d_identity)
+        if rc != 0:
+            raise AssertionError(f"identity fetch for d failed: {out}{err}")
         mesh = "\n".join([
             f"trust_domain: {TD}", "services:",
             service_yaml("a", cls.backend["a"], cls.ports["a"],
-                         calls=[f"{{ service: b, listen: \"127.0.0.1:{cls.b_listen}\" }}"]),
+                         calls=[f"{{ service: b, listen: \"127.0.0.1:{cls.b_listen}\" }}", "d"]),
             service_yaml("b", cls.backend["b"], cls.ports["b"]),
-            service_yaml("c", c_port, cls.ports["c"]), ""])
+            service_yaml("c", c_port, cls.ports["c"]),
+            service_yaml("d", cls.backend["d"], cls.ports["d"], identity_dir="d-id"), ""])
         cls.mesh = harness.write(os.path.join(cls.root, "mesh.yaml"), mesh)
         # The impostor's view of the mesh: "b" lives where c's sidecar really is.
         c_in = cls.ports["c"][0]
@@ -206,6 +229,8 @@ class SidecarTest(unittest.TestCase):
         cls.evil_mesh = harness.write(os.path.join(cls.root, "mesh-evil.yaml"), evil)
         cls.sidecars = {n: Sidecar(cls, cls.auth, cls.mesh, n, cls.ports[n]) for n in "abc"}
         cls.sidecars["x"] = Sidecar(cls, cls.auth, cls.evil_mesh, "a", cls.ports["x"])
+        cls.sidecars["d"] = Sidecar(cls, cls.auth, cls.mesh, "d", cls.ports["d"],
+                                    join_token=False)
         for sidecar in cls.sidecars.values():
             sidecar.wait_ready()
 
@@ -349,20 +374,35 @@ class SidecarTest(unittest.TestCase):
         self.assertIsNotNone(why, "b still accepts a revoked certificate after 5 s")
         self.assertIn("revoked", why)
 
+    def test_identity_files_are_used_and_reloaded(self):
+        svid_dir, _ = self.fetch_svid("a")
+        status, _, body = http_request(self.ports["a"][1], headers={"Host": "d"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["service"], "d")
+        self.assertEqual(body["headers"]["x-bulwark-peer-id"], sid("a"))
+        first = peer_serial(self.ports["d"][0], self.auth.bundle, svid_dir)
+        self.assertEqual(first, harness.x509(os.path.join(self.d_identity, "svid.pem"),
+                                             "-serial").strip().split("=", 1)[1].upper())
+        rc, out, err = harness.cli("identity", "renew", "--authority", self.auth.url,
+                                   "--dir", self.d_identity)
+        self.assertEqual(rc, 0, out + err)
+        deadline = time.monotonic() + 5
+        current = first
+        while current == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+            current = peer_serial(self.ports["d"][0], self.auth.bundle, svid_dir)
+        self.assertNotEqual(current, first, "d's sidecar did not pick up the renewed files")
+        status, _, body = http_request(self.ports["a"][1], headers={"Host": "d"})
+        self.assertEqual(status, 200, body)
+
     def test_inbound_tls_follows_svid_rotation(self):
         """b's sidecar renews at ~half of the 60 s lifetime; new handshakes then present the
         new certificate, and calls keep working."""
-        def serial():
-            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.auth.bundle)
-            ctx.check_hostname = False
-            svid_dir, _ = self.cached_svid
-            ctx.load_cert_chain(os.path.join(svid_dir, "svid.pem"),
-                                os.path.join(svid_dir, "key.pem"))
-            with socket.create_connection(("127.0.0.1", self.ports["b"][0]), timeout=5) as raw:
-                with ctx.wrap_socket(raw) as tls:
-                    return tls.getpeercert()["serialNumber"]
+        svid_dir, _ = self.fetch_svid("a")
 
-        self.cached_svid = self.fetch_svid("a")
+        def serial():
+            return peer_serial(self.ports["b"][0], self.auth.bundle, svid_dir)
+
         first = serial()
         deadline = time.monotonic() + SVID_TTL
         current = first
