@@ -49,11 +49,13 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
   sidecar->add_option("--config", flags.run.config, "mesh.yaml describing the mesh")->required();
   sidecar->add_option("--service", flags.run.service, "This sidecar's service (a key of services)")
       ->required();
-  sidecar->add_option("--authority", flags.run.authority_url,
-                      "Authority URL, e.g. https://127.0.0.1:7443 (not needed when the service has "
-                      "identity: files in mesh.yaml)");
+  sidecar->add_option(
+      "--authority", flags.run.authority_url,
+      "Authority URL, e.g. https://127.0.0.1:7443 (default: https://<authority.listen> "
+      "from mesh.yaml; unused when the service has identity: files)");
   sidecar->add_option("--bundle", flags.run.bundle,
-                      "Trust bundle to authenticate the authority (its bundle.pem)");
+                      "Trust bundle to authenticate the authority (its bundle.pem); required "
+                      "unless the service has identity: files");
   sidecar->add_option("--token-file", flags.token_file,
                       "File (mode 0600) holding a join token for spiffe://<td>/svc/<service>");
   sidecar->add_option("--token-fd", flags.token_fd,

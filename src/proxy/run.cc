@@ -29,18 +29,32 @@
 namespace bulwark::proxy {
 namespace {
 
+// Returns --authority, or https://<authority.listen> from mesh.yaml.
+std::string AuthorityUrl(const RunOptions& options, const mesh::MeshConfig& mesh) {
+  if (!options.authority_url.empty()) {
+    return options.authority_url;
+  }
+  mesh::HostPort listen = mesh.authority.listen;
+  if (listen.IsWildcard()) {
+    listen.host = listen.host == "::" ? "::1" : "127.0.0.1";
+  }
+  return "https://" + listen.ToString();
+}
+
 // Redeems the join token and checks that it was for this service.
 absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOptions& options,
-                                                                     const std::string& expected) {
-  if (options.authority_url.empty() || options.bundle.empty() || options.join_token.empty()) {
+                                                                     const std::string& expected,
+                                                                     const std::string& url) {
+  if (options.bundle.empty() || options.join_token.empty()) {
     return absl::InvalidArgumentError(
-        "without identity files in mesh.yaml, give --authority, --bundle and a join token");
+        "without identity files in mesh.yaml, give --bundle and a join token (--token-file or "
+        "--token-fd)");
   }
   BULWARK_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(options.bundle, 256 * 1024));
   BULWARK_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> bundle,
                            crypto::Certificate::ChainFromPem(pem));
   BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient client,
-                           identity::AuthorityClient::Create(options.authority_url, bundle));
+                           identity::AuthorityClient::Create(url, bundle));
   BULWARK_ASSIGN_OR_RETURN(identity::Svid svid, client.FetchWithJoinToken(options.join_token));
   if (svid.spiffe_id != expected) {
     return absl::PermissionDeniedError(
@@ -144,7 +158,7 @@ absl::Status RunSidecar(const RunOptions& options) {
     return ServeWithIdentityFiles(std::move(mesh), options, files, expected);
   }
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SvidRotator> rotator,
-                           FetchIdentity(options, expected));
+                           FetchIdentity(options, expected, AuthorityUrl(options, mesh)));
   identity::SvidRotator* r = rotator.get();
   IdentitySource source{[r] { return r->Current(); },
                         [r](const std::string& serial) { return r->IsRevoked(serial); }};

@@ -7,6 +7,7 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -143,7 +144,8 @@ def peer_serial(port, cafile, svid_dir):
 class Sidecar:
     """A running `bulwark sidecar` for one service, stopped by PID in the class cleanup."""
 
-    def __init__(self, test_cls, auth, config, name, ports, join_token=True):
+    def __init__(self, test_cls, auth, config, name, ports, join_token=True,
+                 authority_flag=True):
         self.name = name
         self.inbound, self.outbound, self.admin = ports
         self.log_path = os.path.join(auth.tmpdir("sidecar-log"), f"{name}.log")
@@ -152,8 +154,9 @@ class Sidecar:
         argv = [harness.BINARY, "sidecar", "--config", config, "--service", name,
                 "--upstream-timeout", "10s"]
         if join_token:  # else: the identity files named in mesh.yaml
-            argv += ["--authority", auth.url, "--bundle", auth.bundle,
-                     "--token-file", auth.token_file(sid(name))]
+            argv += ["--bundle", auth.bundle, "--token-file", auth.token_file(sid(name))]
+            if authority_flag:  # else: authority.listen from mesh.yaml
+                argv += ["--authority", auth.url]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         test_cls.addClassCleanup(harness.stop_process, self.proc)
@@ -221,14 +224,16 @@ class SidecarTest(unittest.TestCase):
         # The impostor's view of the mesh: "b" lives where c's sidecar really is.
         c_in = cls.ports["c"][0]
         x_in, x_out, x_admin = cls.ports["x"]
+        host, port = cls.auth.host_port
         evil = "\n".join([
-            f"trust_domain: {TD}", "services:",
+            f"trust_domain: {TD}", f"authority: {{ listen: \"{host}:{port}\" }}", "services:",
             service_yaml("a", cls.backend["a"], cls.ports["x"], calls=["b"]),
             f"  b:\n    port: {cls.backend['b']}\n"
             f"    sidecar: {{ inbound: \"127.0.0.1:{c_in}\" }}", ""])
         cls.evil_mesh = harness.write(os.path.join(cls.root, "mesh-evil.yaml"), evil)
         cls.sidecars = {n: Sidecar(cls, cls.auth, cls.mesh, n, cls.ports[n]) for n in "abc"}
-        cls.sidecars["x"] = Sidecar(cls, cls.auth, cls.evil_mesh, "a", cls.ports["x"])
+        cls.sidecars["x"] = Sidecar(cls, cls.auth, cls.evil_mesh, "a", cls.ports["x"],
+                                    authority_flag=False)
         cls.sidecars["d"] = Sidecar(cls, cls.auth, cls.mesh, "d", cls.ports["d"],
                                     join_token=False)
         for sidecar in cls.sidecars.values():
@@ -282,6 +287,17 @@ class SidecarTest(unittest.TestCase):
         status, _, body = http_request(self.ports["a"][1], "HEAD", "/", headers={"Host": "b"})
         self.assertEqual(status, 200, body)
         self.assertLess(time.monotonic() - started, 5)
+
+    @unittest.skipUnless(shutil.which("curl"), "curl is not installed")
+    def test_curl_uses_the_outbound_listener_as_http_proxy(self):
+        rc, out, err = harness.run(["curl", "-sS", "--max-time", "10", "--noproxy", "",
+                                    "--proxy", f"http://127.0.0.1:{self.ports['a'][1]}",
+                                    "http://b/via-curl"])
+        self.assertEqual(rc, 0, err)
+        body = json.loads(out)
+        self.assertEqual((body["service"], body["path"]), ("b", "/via-curl"))
+        self.assertEqual(body["headers"]["x-bulwark-peer-id"], sid("a"))
+        self.assertNotIn("proxy-connection", body["headers"])
 
     def test_admin_endpoints(self):
         for sidecar in self.sidecars.values():
