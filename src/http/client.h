@@ -33,7 +33,9 @@ struct ClientOptions {
 // the response, on the calling coroutine's executor without blocking it. `url` is https://
 // (TLS 1.3, authenticated as `options` says) or http:// (plain TCP, for loopback backends; then
 // `credentials` and `expected_server_id` must be unset). The whole call, from resolving to the
-// last byte, is bounded by `options.timeout`. `options` must outlive the call. Errors:
+// last byte, is bounded by `options.timeout`. `options` must outlive the call. Run it on a
+// strand or a single-threaded executor (as http::Server handlers are): its deadline timer runs
+// on the same executor as the exchange. Errors:
 // InvalidArgument for a bad URL or options, Unavailable when the server cannot be reached, the
 // TLS handshake fails (with OpenSSL's reason) or the server is not `expected_server_id`,
 // DeadlineExceeded on timeout.
