@@ -97,10 +97,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     roomy.max_headers += 1;
     CheckRoundTrip(request.message, roomy);
   }
+  // Accepting absolute-form targets (forward-proxy listeners) only widens what parses.
+  bulwark::http::Limits proxy = limits;
+  proxy.allow_absolute_form = true;
+  auto permissive = ParseRequest(input, proxy);
+  if (request.state == ParseState::kComplete &&
+      (permissive.state != ParseState::kComplete || permissive.consumed != request.consumed)) {
+    Fail("allow_absolute_form changed the parse of an origin-form request");
+  }
+  if (permissive.state == ParseState::kComplete && permissive.consumed > size) {
+    Fail("consumed beyond the input (absolute form allowed)");
+  }
   for (bool at_eof : {false, true}) {
-    auto response = ParseResponse(input, limits, at_eof);
-    if (response.state == ParseState::kComplete && response.consumed > size) {
-      Fail("response consumed beyond the input");
+    for (bool head : {false, true}) {
+      auto response = ParseResponse(input, limits, at_eof, head);
+      if (response.state == ParseState::kComplete && response.consumed > size) {
+        Fail("response consumed beyond the input");
+      }
+      if (head && response.state == ParseState::kComplete && !response.message.body.empty()) {
+        Fail("a response to HEAD has content");
+      }
     }
   }
   return 0;

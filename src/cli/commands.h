@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 
 namespace bulwark::cli {
 
@@ -16,6 +18,14 @@ using Action = std::function<int()>;
 void AddAuthorityCommands(CLI::App& app, Action& action);
 // Adds `bulwark identity ...` (fetch, renew).
 void AddIdentityCommands(CLI::App& app, Action& action);
+
+// Adds `bulwark sidecar` (the per-service mTLS proxy).
+void AddSidecarCommands(CLI::App& app, Action& action);
+
+// Reads a join token from inherited descriptor `fd` (when >= 0, then closed) or from `file`
+// (which must be mode 0600); never from argv or the environment. Trailing whitespace is dropped.
+// Errors: neither given, unreadable, empty.
+absl::StatusOr<std::string> ReadJoinToken(const std::string& file, int fd);
 
 // Prints "bulwark: <message>" to stderr and returns exit code 1.
 int Fail(const std::string& message);

@@ -1,6 +1,5 @@
 // `bulwark identity ...`: obtain an SVID with a join token, and renew it over mTLS.
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -25,34 +24,6 @@ struct IdentityFlags {
   std::string dir;
 };
 
-// Reads the join token from a 0600 file or an inherited descriptor; never from argv or env.
-absl::StatusOr<std::string> ReadJoinToken(const IdentityFlags& flags) {
-  std::string text;
-  if (flags.token_fd >= 0) {
-    char buffer[512];
-    ssize_t n = 0;
-    while ((n = ::read(flags.token_fd, buffer, sizeof buffer)) > 0 && text.size() < 4096) {
-      text.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(flags.token_fd);
-  } else if (!flags.token_file.empty()) {
-    absl::StatusOr<std::string> read = core::ReadSecretFile(flags.token_file);
-    if (!read.ok()) {
-      return read.status();
-    }
-    text = *read;
-  } else {
-    return absl::InvalidArgumentError("give --token-file FILE (mode 0600) or --token-fd N");
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  if (text.empty()) {
-    return absl::InvalidArgumentError("the join token is empty");
-  }
-  return text;
-}
-
 void PrintSvid(const char* verb, const identity::Svid& svid, const std::string& dir) {
   std::printf("%s %s\n", verb, svid.spiffe_id.c_str());
   std::printf("  serial   %s\n", svid.leaf().SerialHex().c_str());
@@ -71,7 +42,7 @@ int RunFetch(const IdentityFlags& flags) {
   if (!bundle.ok()) {
     return Fail(fmt::format("{}: {}", flags.bundle, bundle.status().message()));
   }
-  absl::StatusOr<std::string> token = ReadJoinToken(flags);
+  absl::StatusOr<std::string> token = ReadJoinToken(flags.token_file, flags.token_fd);
   if (!token.ok()) {
     return Fail(std::string(token.status().message()));
   }

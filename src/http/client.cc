@@ -1,6 +1,7 @@
-// Blocking HTTPS/1.1 client: each call runs one coroutine on a private io_context for at most
-// the call's timeout. Server authentication is either an exact SPIFFE ID (URI SAN) or the URL's
-// host name / IP address, always on top of chain verification against the given roots.
+// HTTP(S)/1.1 client: AsyncSend is one coroutine per call, bounded by a timer that closes the
+// socket at the deadline; Send runs it on a private io_context. Server authentication is either an
+// exact SPIFFE ID (URI SAN) or the URL's host name / IP address, always on top of chain
+// verification against the given roots.
 #include "http/client.h"
 
 #include <openssl/err.h>
@@ -18,18 +19,21 @@
 #include "asio/ip/tcp.hpp"
 #include "asio/redirect_error.hpp"
 #include "asio/ssl.hpp"
+#include "asio/steady_timer.hpp"
 #include "asio/use_awaitable.hpp"
 #include "asio/write.hpp"
+#include "core/status.h"
 #include "crypto/internal/openssl_error.h"
 #include "fmt/format.h"
 #include "http/codec.h"
+#include "http/internal/stream.h"
 #include "http/url.h"
 
 namespace bulwark::http {
 namespace {
 
 using asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using internal::Stream;
 
 constexpr std::size_t kReadChunkBytes = 16 * 1024;
 
@@ -47,9 +51,12 @@ std::string Authority(const Url& url) {
                                                  : fmt::format("{}:{}", url.host, url.port);
 }
 
-// Describes a TLS failure: OpenSSL's reason plus, for verification failures, why.
+// Describes an I/O failure: the error plus, for TLS verification failures, why.
 std::string TlsReason(const std::error_code& ec, SSL* ssl) {
   std::string reason = ec.message();
+  if (ssl == nullptr) {
+    return reason;
+  }
   long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
     reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
@@ -59,8 +66,8 @@ std::string TlsReason(const std::error_code& ec, SSL* ssl) {
 }
 
 // Arranges SNI and, without an expected SPIFFE ID, host name or IP verification.
-absl::Status PrepareTls(TlsStream& stream, const Url& url, const ClientOptions& options) {
-  SSL* ssl = stream.native_handle();
+absl::Status PrepareTls(Stream& stream, const Url& url, const ClientOptions& options) {
+  SSL* ssl = stream.ssl();
   bool ip = IsIpLiteral(url.host);
   if (!ip && SSL_set_tlsext_host_name(ssl, url.host.c_str()) != 1) {
     return crypto::internal::OpenSslError("cannot set TLS server name",
@@ -80,8 +87,8 @@ absl::Status PrepareTls(TlsStream& stream, const Url& url, const ClientOptions& 
 }
 
 // Checks that the server's leaf certificate carries exactly the expected SPIFFE ID.
-absl::Status CheckServerId(TlsStream& stream, const Url& url, const std::string& expected) {
-  std::optional<crypto::Certificate> peer = tls::PeerCertificate(stream.native_handle());
+absl::Status CheckServerId(Stream& stream, const Url& url, const std::string& expected) {
+  std::optional<crypto::Certificate> peer = tls::PeerCertificate(stream.ssl());
   if (!peer.has_value()) {
     return absl::UnavailableError(
         fmt::format("server {} presented no certificate", Authority(url)));
@@ -98,7 +105,7 @@ absl::Status CheckServerId(TlsStream& stream, const Url& url, const std::string&
                                             Authority(url), expected, names));
 }
 
-asio::awaitable<absl::Status> Connect(TlsStream& stream, const Url& url,
+asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
                                       const ClientOptions& options) {
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
@@ -107,19 +114,22 @@ asio::awaitable<absl::Status> Connect(TlsStream& stream, const Url& url,
   if (ec) {
     co_return absl::UnavailableError(fmt::format("cannot resolve {}: {}", url.host, ec.message()));
   }
-  co_await asio::async_connect(stream.lowest_layer(), endpoints, Ec(ec));
+  co_await asio::async_connect(stream.socket(), endpoints, Ec(ec));
   if (ec) {
     co_return absl::UnavailableError(
         fmt::format("cannot connect to {}: {}", Authority(url), ec.message()));
   }
-  stream.lowest_layer().set_option(tcp::no_delay(true), ec);
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!stream.is_tls()) {
+    co_return absl::OkStatus();
+  }
   if (absl::Status s = PrepareTls(stream, url, options); !s.ok()) {
     co_return s;
   }
-  co_await stream.async_handshake(asio::ssl::stream_base::client, Ec(ec));
+  co_await stream.Handshake(asio::ssl::stream_base::client, ec);
   if (ec) {
     co_return absl::UnavailableError(fmt::format("TLS handshake with {} failed: {}", Authority(url),
-                                                 TlsReason(ec, stream.native_handle())));
+                                                 TlsReason(ec, stream.ssl())));
   }
   if (!options.expected_server_id.empty()) {
     co_return CheckServerId(stream, url, options.expected_server_id);
@@ -128,13 +138,13 @@ asio::awaitable<absl::Status> Connect(TlsStream& stream, const Url& url,
 }
 
 // Reads until a final (non-1xx) response parses; the server may delimit it by closing.
-asio::awaitable<absl::StatusOr<Response>> ReadResponse(TlsStream& stream, const Url& url,
-                                                       const Limits& limits) {
+asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url& url,
+                                                       const Limits& limits, bool head) {
   std::string buffer;
   bool eof = false;
   std::array<char, kReadChunkBytes> chunk;
   for (;;) {
-    ParseResult<Response> parsed = ParseResponse(buffer, limits, eof);
+    ParseResult<Response> parsed = ParseResponse(buffer, limits, eof, head);
     if (parsed.state == ParseState::kComplete && parsed.message.status < 200) {
       buffer.erase(0, parsed.consumed);  // interim response (100 Continue): wait for the final
       continue;
@@ -151,22 +161,19 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(TlsStream& stream, const 
           fmt::format("connection to {} closed before the response was complete", Authority(url)));
     }
     std::error_code ec;
-    std::size_t n = co_await stream.async_read_some(asio::buffer(chunk), Ec(ec));
+    std::size_t n = co_await stream.ReadSome(asio::buffer(chunk), ec);
     buffer.append(chunk.data(), n);
     if (ec == asio::error::eof) {
-      eof = true;  // a clean TLS close_notify; a truncated stream is an error below
+      eof = true;  // a clean TLS close_notify (or TCP FIN); a truncated TLS stream is an error
     } else if (ec) {
       co_return absl::UnavailableError(fmt::format("cannot read the response from {}: {}",
-                                                   Authority(url),
-                                                   TlsReason(ec, stream.native_handle())));
+                                                   Authority(url), TlsReason(ec, stream.ssl())));
     }
   }
 }
 
-asio::awaitable<absl::StatusOr<Response>> Exchange(Url url, Request request,
-                                                   const ClientOptions& options,
-                                                   asio::ssl::context& context) {
-  TlsStream stream(co_await asio::this_coro::executor, context);
+asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, const Url& url, Request request,
+                                                   const ClientOptions& options) {
   if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
     co_return s;
   }
@@ -177,46 +184,82 @@ asio::awaitable<absl::StatusOr<Response>> Exchange(Url url, Request request,
   request.headers.Set("Connection", "close");  // one exchange per connection
   std::string wire = SerializeRequest(request);
   std::error_code ec;
-  co_await asio::async_write(stream, asio::buffer(wire), Ec(ec));
+  co_await stream.Write(asio::buffer(wire), ec);
   if (ec) {
     co_return absl::UnavailableError(fmt::format("cannot send the request to {}: {}",
-                                                 Authority(url),
-                                                 TlsReason(ec, stream.native_handle())));
+                                                 Authority(url), TlsReason(ec, stream.ssl())));
   }
-  co_return co_await ReadResponse(stream, url, options.limits);
+  co_return co_await ReadResponse(stream, url, options.limits, request.method == "HEAD");
+}
+
+// Parses `url` and makes the TLS context it needs (null for http://).
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> PrepareCall(const std::string& url_text,
+                                                                const ClientOptions& options,
+                                                                Url& url) {
+  BULWARK_ASSIGN_OR_RETURN(url, ParseUrl(url_text));
+  if (url.scheme == "https") {
+    return tls::MakeClientContext(options.roots, options.credentials);
+  }
+  if (options.credentials != nullptr || !options.expected_server_id.empty()) {
+    // Never send a request meant for an authenticated peer over plain TCP.
+    return absl::InvalidArgumentError(fmt::format(
+        "'{}' is not https but client credentials or a server ID were given", url_text));
+  }
+  return std::shared_ptr<asio::ssl::context>();
 }
 
 }  // namespace
 
+asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Request request,
+                                                    const ClientOptions& options) {
+  Url parsed;
+  absl::StatusOr<std::shared_ptr<asio::ssl::context>> context = PrepareCall(url, options, parsed);
+  if (!context.ok()) {
+    co_return context.status();
+  }
+  auto executor = co_await asio::this_coro::executor;
+  auto stream = std::make_shared<Stream>(tcp::socket(executor), *std::move(context));
+  // The deadline closes the socket, which completes whatever operation is pending.
+  auto expired = std::make_shared<bool>(false);
+  asio::steady_timer deadline(executor, options.timeout);
+  deadline.async_wait([weak = std::weak_ptr<Stream>(stream), expired](std::error_code ec) {
+    std::shared_ptr<Stream> alive = weak.lock();
+    if (!ec && alive != nullptr) {
+      *expired = true;
+      alive->Close();
+    }
+  });
+  absl::StatusOr<Response> response =
+      co_await Exchange(*stream, parsed, std::move(request), options);
+  deadline.cancel();
+  stream->Close();
+  if (*expired) {
+    co_return absl::DeadlineExceededError(
+        fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));
+  }
+  co_return response;
+}
+
 absl::StatusOr<Response> Send(const std::string& url, Request request,
                               const ClientOptions& options) {
-  absl::StatusOr<Url> parsed = ParseUrl(url);
-  if (!parsed.ok()) {
-    return parsed.status();
-  }
-  if (parsed->scheme != "https") {
-    return absl::InvalidArgumentError(fmt::format("refusing non-https URL '{}'", url));
-  }
-  absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
-      tls::MakeClientContext(options.roots, options.credentials);
-  if (!context.ok()) {
-    return context.status();
+  if (!url.starts_with("https://")) {
+    // Control-plane calls are always authenticated; plain http is for AsyncSend to loopback.
+    absl::StatusOr<Url> parsed = ParseUrl(url);
+    return parsed.ok() ? absl::InvalidArgumentError(fmt::format("refusing non-https URL '{}'", url))
+                       : parsed.status();
   }
   std::optional<absl::StatusOr<Response>> result;
-  {
-    // Declared after `context`: destroying the io_context destroys an unfinished coroutine
-    // (and its TLS stream) while the context is still alive.
-    asio::io_context io;
-    asio::co_spawn(io, Exchange(*std::move(parsed), std::move(request), options, **context),
-                   [&result](std::exception_ptr e, absl::StatusOr<Response> response) {
-                     if (e) {
-                       result = absl::InternalError("HTTP client coroutine failed");
-                     } else {
-                       result = std::move(response);
-                     }
-                   });
-    io.run_for(options.timeout);
-  }
+  asio::io_context io;
+  asio::co_spawn(io, AsyncSend(url, std::move(request), options),
+                 [&result](std::exception_ptr e, absl::StatusOr<Response> response) {
+                   if (e) {
+                     result = absl::InternalError("HTTP client coroutine failed");
+                   } else {
+                     result = std::move(response);
+                   }
+                 });
+  // AsyncSend bounds itself; the margin only guards against a bug there.
+  io.run_for(options.timeout + std::chrono::seconds(5));
   if (!result.has_value()) {
     return absl::DeadlineExceededError(
         fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));

@@ -1,6 +1,7 @@
-// A small blocking HTTPS/1.1 client for bulwark's own control-plane calls (identity fetch and
-// renewal, admin commands, long-polls). One TLS connection per call; every call has a deadline.
-// Thread-compatible: calls from several threads are independent.
+// A small HTTP(S)/1.1 client: AsyncSend for coroutines (the sidecar's calls, which must not
+// block an io thread), and the blocking Send, a wrapper over it, for bulwark's own control-plane
+// calls (identity fetch and renewal, admin commands, long-polls). One connection per call; every
+// call has a deadline. Thread-compatible: calls from several threads are independent.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "asio/awaitable.hpp"
 #include "crypto/x509.h"
 #include "http/codec.h"
 #include "http/message.h"
@@ -28,8 +30,20 @@ struct ClientOptions {
 };
 
 // Sends `request` (method, headers, body; its target is taken from `url`) to `url` and returns
-// the response. Errors: InvalidArgument for a bad URL, Unavailable when the server cannot be
-// reached or the TLS handshake fails (with OpenSSL's reason), DeadlineExceeded on timeout.
+// the response, on the calling coroutine's executor without blocking it. `url` is https://
+// (TLS 1.3, authenticated as `options` says) or http:// (plain TCP, for loopback backends; then
+// `credentials` and `expected_server_id` must be unset). The whole call, from resolving to the
+// last byte, is bounded by `options.timeout`. `options` must outlive the call. Run it on a
+// strand or a single-threaded executor (as http::Server handlers are): its deadline timer runs
+// on the same executor as the exchange. Errors:
+// InvalidArgument for a bad URL or options, Unavailable when the server cannot be reached, the
+// TLS handshake fails (with OpenSSL's reason) or the server is not `expected_server_id`,
+// DeadlineExceeded on timeout.
+asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Request request,
+                                                    const ClientOptions& options);
+
+// Sends like AsyncSend, blocking the calling thread on a private io_context. Only https:// URLs
+// (control-plane calls are always authenticated); an http:// URL is InvalidArgument.
 absl::StatusOr<Response> Send(const std::string& url, Request request,
                               const ClientOptions& options);
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "absl/strings/ascii.h"
 #include "fmt/format.h"
 
 namespace bulwark::http {
@@ -168,7 +169,7 @@ Step ParseVersion(Parser& p, std::string_view version, bool& http10) {
   return p.Fail(400, "malformed HTTP version");
 }
 
-Step ParseTarget(Parser& p, std::string_view method, std::string_view target) {
+Step ParseTarget(Parser& p, std::string_view method, std::string_view target, bool allow_absolute) {
   bool visible = std::all_of(target.begin(), target.end(), [](char ch) {
     auto c = static_cast<unsigned char>(ch);
     return c > 0x20 && c < 0x7f;
@@ -179,10 +180,16 @@ Step ParseTarget(Parser& p, std::string_view method, std::string_view target) {
   if (target.front() == '/' || (target == "*" && method == "OPTIONS")) {
     return Step::kOk;
   }
+  // Absolute-form (RFC 9112 §3.2.2), as sent to a forward proxy; the proxy parses the URL.
+  if (allow_absolute && target.size() > 7 &&
+      absl::AsciiStrToLower(std::string(target.substr(0, 7))) == "http://") {
+    return Step::kOk;
+  }
   return p.Fail(400, "request target must be in origin-form");
 }
 
-Step ParseRequestLine(Parser& p, std::string_view line, Request& request, bool& http10) {
+Step ParseRequestLine(Parser& p, std::string_view line, Request& request, bool& http10,
+                      bool allow_absolute) {
   std::size_t sp1 = line.find(' ');
   std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
@@ -193,7 +200,7 @@ Step ParseRequestLine(Parser& p, std::string_view line, Request& request, bool& 
   if (!IsToken(method)) {
     return p.Fail(400, "invalid method");
   }
-  BULWARK_STEP(ParseTarget(p, method, target));
+  BULWARK_STEP(ParseTarget(p, method, target, allow_absolute));
   BULWARK_STEP(ParseVersion(p, line.substr(sp2 + 1), http10));
   request.method = std::string(method);
   request.target = std::string(target);
@@ -365,7 +372,7 @@ Step ParseRequestMessage(Parser& p, const Limits& limits, Request& request) {
   std::string_view line;
   const char* too_long = "request head too large";
   BULWARK_STEP(p.ReadLine(line, limits.max_header_bytes, 431, too_long));
-  BULWARK_STEP(ParseRequestLine(p, line, request, p.http10));
+  BULWARK_STEP(ParseRequestLine(p, line, request, p.http10, limits.allow_absolute_form));
   BULWARK_STEP(
       ParseFields(p, request.headers, limits.max_header_bytes, limits.max_headers, too_long));
   BULWARK_STEP(CheckHost(p, request.headers, p.http10));
@@ -389,14 +396,15 @@ Step ReadUntilEof(Parser& p, const Limits& limits, bool at_eof, std::string& bod
   return Step::kOk;
 }
 
-Step ParseResponseMessage(Parser& p, const Limits& limits, bool at_eof, Response& response) {
+Step ParseResponseMessage(Parser& p, const Limits& limits, bool at_eof, bool head_request,
+                          Response& response) {
   std::string_view line;
   const char* too_long = "response head too large";
   BULWARK_STEP(p.ReadLine(line, limits.max_header_bytes, 431, too_long));
   BULWARK_STEP(ParseStatusLine(p, line, response));
   BULWARK_STEP(
       ParseFields(p, response.headers, limits.max_header_bytes, limits.max_headers, too_long));
-  if (StatusHasNoBody(response.status)) {
+  if (StatusHasNoBody(response.status) || head_request) {
     return Step::kOk;
   }
   Framing framing = Framing::kNone;
@@ -471,10 +479,11 @@ ParseResult<Request> ParseRequest(std::string_view buffer, const Limits& limits)
   return Finish(p, step, std::move(request));
 }
 
-ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits, bool at_eof) {
+ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits, bool at_eof,
+                                    bool head_request) {
   Parser p(buffer);
   Response response;
-  Step step = ParseResponseMessage(p, limits, at_eof, response);
+  Step step = ParseResponseMessage(p, limits, at_eof, head_request, response);
   return Finish(p, step, std::move(response));
 }
 

@@ -16,6 +16,9 @@ struct Limits {
   std::size_t max_header_bytes = 16 * 1024;  // request/status line plus all headers
   std::size_t max_headers = 100;
   std::size_t max_body_bytes = 1024 * 1024;
+  // Also accept absolute-form "http://host/path" request targets (for forward-proxy listeners
+  // only, such as the sidecar's outbound one); the target is then kept verbatim.
+  bool allow_absolute_form = false;
 };
 
 enum class ParseState {
@@ -40,8 +43,10 @@ struct ParseResult {
 ParseResult<Request> ParseRequest(std::string_view buffer, const Limits& limits);
 // Parses one response from the start of `buffer`. A response without Content-Length or chunked
 // coding is delimited by the end of the connection: pass `at_eof` once the peer has closed.
+// Pass `head_request` when the response answers a HEAD request: it then has no content, whatever
+// its Content-Length says (RFC 9110 §9.3.2).
 ParseResult<Response> ParseResponse(std::string_view buffer, const Limits& limits,
-                                    bool at_eof = false);
+                                    bool at_eof = false, bool head_request = false);
 
 // Serializes a request; sets Content-Length from the body (and removes Transfer-Encoding).
 std::string SerializeRequest(const Request& request);

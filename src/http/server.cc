@@ -1,4 +1,4 @@
-// HTTPS/1.1 server: an accept loop on its own strand, and one coroutine per connection on the
+// HTTP(S)/1.1 server: an accept loop on its own strand, and one coroutine per connection on the
 // connection's strand (its socket, timer and handler all run there, so several io_context
 // threads never touch one connection at once). Parsing is the sans-I/O codec's job.
 #include "http/server.h"
@@ -20,6 +20,7 @@
 #include "asio/write.hpp"
 #include "crypto/internal/openssl_error.h"
 #include "fmt/format.h"
+#include "http/internal/stream.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 #include "tls/context.h"
@@ -28,8 +29,6 @@ namespace bulwark::http {
 namespace {
 
 using asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
-
 constexpr std::size_t kReadChunkBytes = 16 * 1024;
 constexpr std::chrono::milliseconds kShutdownTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -55,17 +54,17 @@ void LogException(std::exception_ptr e, std::string_view where) {
   }
 }
 
-// One accepted connection: the TLS stream and the watchdog timer that closes it.
+// One accepted connection: the (TLS or plain) stream and the watchdog timer that closes it.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  // A null `tls` makes a plain TCP connection.
   Connection(std::uint64_t id, tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
       : id_(id),
-        tls_(std::move(tls)),
-        stream_(std::move(socket), *tls_),
-        timer_(stream_.get_executor()) {}
+        stream_(std::move(socket), std::move(tls)),
+        timer_(stream_.socket().get_executor()) {}
 
   std::uint64_t id() const { return id_; }
-  TlsStream& stream() { return stream_; }
+  internal::Stream& stream() { return stream_; }
 
   // Closes the socket once `timeout` elapses unless re-armed or disarmed first. On the strand.
   void Arm(std::chrono::milliseconds timeout) {
@@ -81,15 +80,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Disarm() { timer_.cancel(); }
   // Closes the socket; pending operations complete with an error. On the strand.
   void Close() {
-    std::error_code ec;
-    stream_.lowest_layer().close(ec);
+    stream_.Close();
     timer_.cancel();
   }
 
  private:
   std::uint64_t id_;
-  std::shared_ptr<asio::ssl::context> tls_;  // outlives stream_
-  TlsStream stream_;
+  internal::Stream stream_;
   asio::steady_timer timer_;
 };
 
@@ -126,16 +123,19 @@ std::string Finalize(Response response, bool keep_alive, bool head, const Server
 asio::awaitable<bool> Handshake(Connection& conn, const ServerOptions& options,
                                 ConnectionInfo& info) {
   std::error_code ec;
-  info.remote = conn.stream().lowest_layer().remote_endpoint(ec);
+  info.remote = conn.stream().socket().remote_endpoint(ec);
+  if (!conn.stream().is_tls()) {
+    co_return true;
+  }
   conn.Arm(options.handshake_timeout);
-  co_await conn.stream().async_handshake(asio::ssl::stream_base::server, Ec(ec));
+  co_await conn.stream().Handshake(asio::ssl::stream_base::server, ec);
   if (ec) {
     spdlog::debug("http server: TLS handshake with {} failed: {}", EndpointText(info.remote),
                   ec.message());
     crypto::internal::ClearOpenSslErrors();
     co_return false;
   }
-  info.peer_certificate = tls::PeerCertificate(conn.stream().native_handle());
+  info.peer_certificate = tls::PeerCertificate(conn.stream().ssl());
   co_return true;
 }
 
@@ -155,7 +155,7 @@ asio::awaitable<ParseResult<Request>> ReadRequest(Connection& conn, const Server
       }
     }
     std::error_code ec;
-    std::size_t n = co_await conn.stream().async_read_some(asio::buffer(chunk), Ec(ec));
+    std::size_t n = co_await conn.stream().ReadSome(asio::buffer(chunk), ec);
     if (ec) {
       closed = true;
       co_return ParseResult<Request>{};
@@ -186,7 +186,7 @@ asio::awaitable<Response> CallHandler(const Handler& handler, Request request,
 asio::awaitable<void> GracefulClose(Connection& conn) {
   conn.Arm(kShutdownTimeout);
   std::error_code ec;
-  co_await conn.stream().async_shutdown(Ec(ec));
+  co_await conn.stream().Shutdown(ec);
   conn.Close();
 }
 
@@ -195,7 +195,7 @@ asio::awaitable<bool> Respond(Connection& conn, Response response, bool keep_ali
   std::string wire = Finalize(std::move(response), keep_alive, head, options);
   conn.Arm(options.idle_timeout);
   std::error_code ec;
-  co_await asio::async_write(conn.stream(), asio::buffer(wire), Ec(ec));
+  co_await conn.stream().Write(asio::buffer(wire), ec);
   if (ec) {
     co_return false;
   }
@@ -333,7 +333,7 @@ asio::awaitable<void> Server::State::AcceptLoop(std::shared_ptr<State> self) {
 void Server::State::Admit(tcp::socket socket) {
   std::shared_ptr<asio::ssl::context> context;
   try {
-    context = tls ? tls() : nullptr;
+    context = tls ? tls() : nullptr;  // no provider: plain TCP
   } catch (const std::exception& e) {
     spdlog::error("http server: TLS context provider threw: {}", e.what());
   }
@@ -342,7 +342,8 @@ void Server::State::Admit(tcp::socket socket) {
   std::shared_ptr<Connection> conn;
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (!stopped && context != nullptr && live.size() < options.max_connections) {
+    bool tls_ok = !tls || context != nullptr;
+    if (!stopped && tls_ok && live.size() < options.max_connections) {
       conn = std::make_shared<Connection>(next_id++, std::move(socket), std::move(context));
       live.emplace(conn->id(), conn);
     }
@@ -352,7 +353,7 @@ void Server::State::Admit(tcp::socket socket) {
     socket.close(ec);  // over the limit, stopping, or no TLS context: refuse at once
     return;
   }
-  asio::co_spawn(conn->stream().get_executor(), Serve(shared_from_this(), conn),
+  asio::co_spawn(conn->stream().socket().get_executor(), Serve(shared_from_this(), conn),
                  [](std::exception_ptr e) { LogException(e, "connection"); });
 }
 
@@ -390,7 +391,7 @@ void Server::State::Stop() {
     self->acceptor.close(ec);
   });
   for (const std::shared_ptr<Connection>& conn : open) {
-    asio::post(conn->stream().get_executor(), [conn] { conn->Close(); });
+    asio::post(conn->stream().socket().get_executor(), [conn] { conn->Close(); });
   }
 }
 

@@ -1,7 +1,8 @@
-// An HTTPS/1.1 server on Asio with C++20 coroutines: accepts connections, runs the TLS
-// handshake, parses requests with the codec, and answers each with the handler's response
-// (keep-alive, timeouts, limits). The handler may suspend (long-poll). Create and Start/Stop
-// from one thread; the handler runs on the io_context's threads, one coroutine per connection.
+// An HTTP(S)/1.1 server on Asio with C++20 coroutines: accepts connections, runs the TLS
+// handshake (or none, for plain TCP), parses requests with the codec, and answers each with the
+// handler's response (keep-alive, timeouts, limits). The handler may suspend (long-poll). Create
+// and Start/Stop from one thread; the handler runs on the io_context's threads, one coroutine per
+// connection.
 #pragma once
 
 #include <chrono>
@@ -31,7 +32,9 @@ struct ConnectionInfo {
 };
 
 using Handler = std::function<asio::awaitable<Response>(Request, const ConnectionInfo&)>;
-// Returns the TLS context for the next connection (lets the server certificate rotate).
+// Returns the TLS context for the next connection (lets the server certificate rotate); a
+// connection is refused when it returns null. A null provider makes a plain TCP server (meant
+// for loopback listeners only).
 using TlsContextProvider = std::function<std::shared_ptr<asio::ssl::context>()>;
 
 struct ServerOptions {

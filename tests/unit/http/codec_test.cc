@@ -335,3 +335,40 @@ TEST(CodecTest, HeadersSetAndRemoveAreCaseInsensitive) {
 
 }  // namespace
 }  // namespace bulwark::http
+
+namespace bulwark::http {
+namespace {
+
+TEST(CodecTest, AbsoluteFormOnlyWhenAllowed) {
+  constexpr std::string_view kRequest = "GET http://b/hello?x=1 HTTP/1.1\r\nHost: b\r\n\r\n";
+  Limits limits;
+  EXPECT_EQ(ParseRequest(kRequest, limits).state, ParseState::kError);
+  limits.allow_absolute_form = true;
+  ParseResult<Request> parsed = ParseRequest(kRequest, limits);
+  ASSERT_EQ(parsed.state, ParseState::kComplete) << parsed.error;
+  EXPECT_EQ(parsed.message.target, "http://b/hello?x=1");
+  // Only http://: other schemes and authority-form stay refused.
+  EXPECT_EQ(ParseRequest("GET https://b/ HTTP/1.1\r\nHost: b\r\n\r\n", limits).state,
+            ParseState::kError);
+  EXPECT_EQ(ParseRequest("CONNECT b:443 HTTP/1.1\r\nHost: b\r\n\r\n", limits).state,
+            ParseState::kError);
+}
+
+}  // namespace
+}  // namespace bulwark::http
+
+namespace bulwark::http {
+namespace {
+
+TEST(CodecTest, ResponseToHeadHasNoContent) {
+  constexpr std::string_view kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+  EXPECT_EQ(ParseResponse(kResponse, {}).state, ParseState::kIncomplete);
+  ParseResult<Response> parsed = ParseResponse(kResponse, {}, false, /*head_request=*/true);
+  ASSERT_EQ(parsed.state, ParseState::kComplete) << parsed.error;
+  EXPECT_EQ(parsed.consumed, kResponse.size());
+  EXPECT_EQ(parsed.message.headers.Get("Content-Length"), "42");
+  EXPECT_EQ(parsed.message.body, "");
+}
+
+}  // namespace
+}  // namespace bulwark::http

@@ -27,145 +27,18 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "tests/support/run_command.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/running_server.h"
+#include "tests/support/test_pki.h"
 #include "tls/context.h"
 
 namespace bulwark::http {
 namespace {
 
+using bulwark::testing::RunningServer;
+using bulwark::testing::TestPki;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-constexpr char kExtensions[] = R"([req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth,clientAuth
-subjectAltName = URI:spiffe://example.org/authority,DNS:localhost,IP:127.0.0.1
-[server_dns_only]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = URI:spiffe://example.org/authority,DNS:localhost
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectAltName = URI:spiffe://example.org/svc/a
-)";
-
-// Certificates and keys made with the openssl CLI in a temporary directory.
-class TestPki {
- public:
-  TestPki() {
-    std::ofstream(dir_.File("ext.cnf")) << kExtensions;
-    MakeRoot("root");
-    MakeRoot("other_root");
-    MakeLeaf("server", "root", "server");
-    MakeLeaf("server_dns_only", "root", "server_dns_only");
-    MakeLeaf("client", "root", "client");
-    MakeLeaf("stranger", "other_root", "client");
-  }
-
-  std::string Path(const std::string& name) const { return dir_.File(name + ".pem"); }
-  crypto::Certificate Cert(const std::string& name) const {
-    absl::StatusOr<std::string> pem = core::ReadFile(Path(name));
-    BULWARK_CHECK(pem.ok());
-    absl::StatusOr<crypto::Certificate> cert = crypto::Certificate::FromPem(*pem);
-    BULWARK_CHECK(cert.ok());
-    return *std::move(cert);
-  }
-  tls::Credentials Credentials(const std::string& name) const {
-    absl::StatusOr<std::string> pem = core::ReadFile(dir_.File(name + ".key"));
-    BULWARK_CHECK(pem.ok());
-    absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::FromPem(*pem);
-    BULWARK_CHECK(key.ok());
-    return tls::Credentials{{Cert(name)}, *std::move(key)};
-  }
-  bool ok() const { return ok_; }
-
- private:
-  void Run(const std::vector<std::string>& argv) {
-    testing::CommandResult r = testing::RunCommand(argv);
-    if (r.exit_code != 0) {
-      ADD_FAILURE() << argv[0] << " " << argv[1] << " failed: " << r.err;
-      ok_ = false;
-    }
-  }
-  void MakeKey(const std::string& name) {
-    Run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
-         dir_.File(name + ".key")});
-  }
-  void MakeRoot(const std::string& name) {
-    MakeKey(name);
-    Run({"openssl", "req", "-x509", "-new", "-key", dir_.File(name + ".key"), "-subj",
-         "/CN=" + name, "-days", "2", "-config", dir_.File("ext.cnf"), "-extensions", "ca", "-out",
-         Path(name)});
-  }
-  void MakeLeaf(const std::string& name, const std::string& issuer, const std::string& ext) {
-    MakeKey(name);
-    Run({"openssl", "req", "-new", "-key", dir_.File(name + ".key"), "-subj", "/CN=" + name,
-         "-config", dir_.File("ext.cnf"), "-out", dir_.File(name + ".csr")});
-    Run({"openssl", "x509", "-req", "-in", dir_.File(name + ".csr"), "-CA", Path(issuer), "-CAkey",
-         dir_.File(issuer + ".key"), "-set_serial", "0x" + std::to_string(++serial_), "-days", "2",
-         "-extfile", dir_.File("ext.cnf"), "-extensions", ext, "-out", Path(name)});
-  }
-
-  bulwark::testing::TempDir dir_;
-  int serial_ = 4096;
-  bool ok_ = true;
-};
-
-// A started Server with an io_context on two threads; stops and joins on destruction, also
-// when an assertion failed.
-class RunningServer {
- public:
-  RunningServer(std::shared_ptr<asio::ssl::context> context, Handler handler,
-                ServerOptions options = {}) {
-    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(
-        io_, "127.0.0.1:0", [context] { return context; }, std::move(handler), std::move(options));
-    EXPECT_TRUE(server.ok()) << server.status();
-    if (!server.ok()) {
-      return;
-    }
-    server_ = *std::move(server);
-    server_->Start();
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
-  }
-  ~RunningServer() {
-    if (server_ != nullptr) {
-      server_->Stop();
-    }
-    guard_.reset();
-    io_.stop();
-    for (std::thread& t : threads_) {
-      t.join();
-    }
-    server_.reset();  // after the io_context stopped
-  }
-
-  bool ok() const { return server_ != nullptr; }
-  std::uint16_t port() const { return server_->local_endpoint().port(); }
-  std::string Url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return fmt::format("https://{}:{}{}", host, port(), path);
-  }
-  Server& server() { return *server_; }
-
- private:
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
-      asio::make_work_guard(io_)};
-  std::unique_ptr<Server> server_;
-  std::vector<std::thread> threads_;
-};
 
 // A TLS client driven by hand, for what Send() will not do (partial requests, raw bytes).
 // Every operation is bounded in time.

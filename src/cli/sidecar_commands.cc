@@ -1,0 +1,68 @@
+// `bulwark sidecar`: the per-service proxy (docs/sidecar.md).
+#include <string>
+
+#include "cli/commands.h"
+#include "core/status.h"
+#include "core/units.h"
+#include "fmt/format.h"
+#include "proxy/run.h"
+
+namespace bulwark::cli {
+namespace {
+
+struct SidecarFlags {
+  proxy::RunOptions run;
+  std::string token_file;
+  int token_fd = -1;
+  std::string timeout = "30s";
+};
+
+int RunSidecarCommand(SidecarFlags& flags) {
+  absl::StatusOr<core::Seconds> timeout = core::ParseDuration(flags.timeout);
+  if (!timeout.ok()) {
+    return Fail(fmt::format("--upstream-timeout: {}", timeout.status().message()));
+  }
+  flags.run.sidecar.upstream_timeout = *timeout;
+  if (flags.token_fd >= 0 || !flags.token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadJoinToken(flags.token_file, flags.token_fd);
+    if (!token.ok()) {
+      return Fail(std::string(token.status().message()));
+    }
+    flags.run.join_token = *token;
+  }
+  if (absl::Status s = proxy::RunSidecar(flags.run); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddSidecarCommands(CLI::App& app, Action& action) {
+  static SidecarFlags flags;
+  CLI::App* sidecar = app.add_subcommand(
+      "sidecar",
+      "Run the mTLS sidecar of one service: inbound (mTLS, verified SPIFFE ID passed as\n"
+      "X-Bulwark-Peer-Id to the service on 127.0.0.1:<port>), outbound (plain loopback listener;\n"
+      "the service calls http://<service>/path through it), admin (/healthz, /readyz).\n"
+      "Runs until SIGINT or SIGTERM. See docs/sidecar.md.");
+  sidecar->add_option("--config", flags.run.config, "mesh.yaml describing the mesh")->required();
+  sidecar->add_option("--service", flags.run.service, "This sidecar's service (a key of services)")
+      ->required();
+  sidecar->add_option(
+      "--authority", flags.run.authority_url,
+      "Authority URL, e.g. https://127.0.0.1:7443 (default: https://<authority.listen> "
+      "from mesh.yaml; unused when the service has identity: files)");
+  sidecar->add_option("--bundle", flags.run.bundle,
+                      "Trust bundle to authenticate the authority (its bundle.pem); required "
+                      "unless the service has identity: files");
+  sidecar->add_option("--token-file", flags.token_file,
+                      "File (mode 0600) holding a join token for spiffe://<td>/svc/<service>");
+  sidecar->add_option("--token-fd", flags.token_fd,
+                      "Inherited descriptor to read the join token from (instead of --token-file)");
+  sidecar->add_option("--upstream-timeout", flags.timeout,
+                      "Bound on each forwarded exchange, e.g. 30s, 2m (default 30s)");
+  sidecar->callback([&action] { action = [] { return RunSidecarCommand(flags); }; });
+}
+
+}  // namespace bulwark::cli

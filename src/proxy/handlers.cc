@@ -1,0 +1,152 @@
+// Inbound, outbound and admin handlers. Every forwarded exchange is one AsyncSend on the
+// connection's strand, so a slow upstream never holds an io thread.
+#include "proxy/handlers.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "http/client.h"
+#include "identity/spiffe_id.h"
+#include "nlohmann/json.hpp"
+#include "proxy/headers.h"
+#include "spdlog/spdlog.h"
+
+namespace bulwark::proxy {
+namespace {
+
+// Returns the peer's verified SPIFFE ID, or why it is not acceptable.
+absl::StatusOr<std::string> VerifyPeer(const ProxyContext& context,
+                                       const http::ConnectionInfo& info) {
+  if (!info.peer_certificate.has_value()) {
+    return absl::PermissionDeniedError("a client certificate is required");
+  }
+  std::vector<std::string> sans = info.peer_certificate->UriSans();
+  if (sans.size() != 1) {
+    return absl::PermissionDeniedError(fmt::format(
+        "the client certificate must carry exactly one SPIFFE ID, it has {}", sans.size()));
+  }
+  absl::StatusOr<identity::SpiffeId> id = identity::SpiffeId::Parse(sans[0]);
+  if (!id.ok() || id->trust_domain() != context.mesh.trust_domain) {
+    return absl::PermissionDeniedError(fmt::format("'{}' is not a SPIFFE ID in trust domain {}",
+                                                   sans[0], context.mesh.trust_domain));
+  }
+  std::string serial = info.peer_certificate->SerialHex();
+  if (context.identity.is_revoked(serial)) {
+    return absl::PermissionDeniedError(
+        fmt::format("the client certificate (serial {}) is revoked", serial));
+  }
+  return id->str();
+}
+
+// Maps a failed upstream exchange to 502/504 with a message naming `what`.
+http::Response UpstreamError(const absl::Status& status, std::string_view what) {
+  spdlog::warn("sidecar: {}: {}", what, status.message());
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return JsonError(504, "upstream_timeout", fmt::format("{}: {}", what, status.message()));
+  }
+  return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
+}
+
+// Relays `request` to `url` and the answer back, without hop-by-hop headers either way.
+asio::awaitable<http::Response> Relay(std::string url, http::Request request,
+                                      const http::ClientOptions& options, std::string what) {
+  RemoveHopByHop(request.headers);
+  absl::StatusOr<http::Response> response =
+      co_await http::AsyncSend(url, std::move(request), options);
+  if (!response.ok()) {
+    co_return UpstreamError(response.status(), what);
+  }
+  RemoveHopByHop(response->headers);
+  co_return *std::move(response);
+}
+
+bool MayCall(const mesh::ServiceConfig& self, const std::string& target) {
+  return std::any_of(self.calls.begin(), self.calls.end(),
+                     [&](const mesh::CallConfig& call) { return call.service == target; });
+}
+
+}  // namespace
+
+http::Response JsonError(int status, std::string_view code, std::string_view description) {
+  http::Response response;
+  response.status = status;
+  response.headers.Set("Content-Type", "application/json");
+  response.body =
+      nlohmann::json{{"error", code}, {"error_description", description}}.dump(-1, ' ', true);
+  return response;
+}
+
+asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
+                                              const http::ConnectionInfo& info) {
+  absl::StatusOr<std::string> peer = VerifyPeer(*context, info);
+  if (!peer.ok()) {
+    spdlog::warn("sidecar: refused a request from {}: {}", info.remote.address().to_string(),
+                 peer.status().message());
+    co_return JsonError(403, "forbidden", std::string(peer.status().message()));
+  }
+  request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
+  RemoveHopByHop(request.headers);
+  request.headers.Set(kPeerIdHeader, *peer);
+  http::ClientOptions options;
+  options.timeout = context->options.upstream_timeout;
+  options.limits = context->options.limits;
+  std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
+  co_return co_await Relay(std::move(url), std::move(request), options,
+                           fmt::format("service '{}' on 127.0.0.1:{} is unavailable",
+                                       context->service, context->self().port));
+}
+
+asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
+                                               std::optional<std::string> fixed_target,
+                                               http::Request request) {
+  absl::StatusOr<std::string> target =
+      fixed_target.has_value() ? *fixed_target : TargetService(request);
+  if (!target.ok()) {
+    co_return JsonError(400, "bad_request", std::string(target.status().message()));
+  }
+  if (!MayCall(context->self(), *target)) {
+    co_return JsonError(
+        403, "forbidden",
+        fmt::format("service '{}' may not call '{}': it is not in services.{}.calls",
+                    context->service, *target, context->service));
+  }
+  const mesh::ServiceConfig* peer = context->mesh.FindService(*target);
+  if (peer == nullptr || !peer->sidecar.inbound.has_value()) {
+    co_return JsonError(
+        502, "bad_gateway",
+        fmt::format("mesh.yaml gives no services.{}.sidecar.inbound address", *target));
+  }
+  std::shared_ptr<const identity::Svid> svid = context->identity.current();  // held for the call
+  http::ClientOptions options;
+  options.roots = svid->bundle;
+  options.credentials = &svid->credentials;
+  options.expected_server_id = ServiceId(context->mesh.trust_domain, *target);
+  options.timeout = context->options.upstream_timeout;
+  options.limits = context->options.limits;
+  request.headers.Remove(kPeerIdHeader);
+  std::string address = peer->sidecar.inbound->ToString();
+  std::string url = fmt::format("https://{}{}", address, request.target);
+  co_return co_await Relay(std::move(url), std::move(request), options,
+                           fmt::format("cannot call service '{}' at {}", *target, address));
+}
+
+asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
+  http::Response response;
+  if (request.Path() == "/healthz") {
+    response.body = R"({"status":"ok"})";
+    co_return response;
+  }
+  if (request.Path() != "/readyz") {
+    co_return JsonError(404, "not_found", "try /healthz or /readyz");
+  }
+  std::shared_ptr<const identity::Svid> svid = context->identity.current();
+  if (svid->leaf().NotAfter() <= core::SystemClock().Now()) {
+    co_return JsonError(503, "not_ready", "the SVID has expired");
+  }
+  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid->spiffe_id}}.dump();
+  co_return response;
+}
+
+}  // namespace bulwark::proxy

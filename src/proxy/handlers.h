@@ -1,0 +1,65 @@
+// The sidecar's three request handlers, as plain coroutines over an immutable ProxyContext:
+// inbound (verified mTLS peer -> local service), outbound (local service -> the target's
+// sidecar over mTLS, pinning its SPIFFE ID) and admin (/healthz, /readyz). Thread-safe: the
+// context is shared read-only; each call runs on its connection's strand.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "asio/awaitable.hpp"
+#include "http/codec.h"
+#include "http/message.h"
+#include "http/server.h"
+#include "identity/svid.h"
+#include "mesh/config.h"
+#include "proxy/tls_context_cache.h"
+
+namespace bulwark::proxy {
+
+// Where the workload's identity comes from: the SVID rotator or identity files.
+struct IdentitySource {
+  SvidSource current;                                  // never returns null
+  std::function<bool(const std::string&)> is_revoked;  // by certificate serial (hex)
+};
+
+struct SidecarOptions {
+  // Bound on each forwarded exchange (connect, request, response).
+  std::chrono::milliseconds upstream_timeout{30'000};
+  http::Limits limits;
+};
+
+struct ProxyContext {
+  mesh::MeshConfig mesh;
+  std::string service;  // this sidecar's service, a key of mesh.services
+  IdentitySource identity;
+  SidecarOptions options;
+
+  const mesh::ServiceConfig& self() const { return *mesh.FindService(service); }
+};
+
+using ProxyContextPtr = std::shared_ptr<const ProxyContext>;
+
+// Answers a request from a verified mTLS peer: checks its SPIFFE ID (one, in the trust domain,
+// not revoked; else 403), replaces X-Bulwark-Peer-Id with it, strips hop-by-hop headers and
+// relays the exchange with http://127.0.0.1:<port>. 502 when the service is down, 504 on timeout.
+asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
+                                              const http::ConnectionInfo& info);
+
+// Answers a request from the local service for `fixed_target`, or when unset for the service
+// its Host header or absolute-form target names (400 when none). 403 when this service may not
+// call the target; 502 when the target's sidecar is unreachable or is not the target's SPIFFE ID.
+asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
+                                               std::optional<std::string> fixed_target,
+                                               http::Request request);
+
+// Answers /healthz (200) and /readyz (200 while the SVID is unexpired, else 503); 404 otherwise.
+asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request);
+
+// Returns a JSON error response {"error": code, "error_description": description}.
+http::Response JsonError(int status, std::string_view code, std::string_view description);
+
+}  // namespace bulwark::proxy

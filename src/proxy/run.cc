@@ -1,0 +1,170 @@
+// Process setup for the sidecar: identity first (nothing listens without one), then listeners.
+#include "proxy/run.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "asio/co_spawn.hpp"
+#include "asio/detached.hpp"
+#include "asio/signal_set.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/use_awaitable.hpp"
+#include "core/files.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "identity/authority_client.h"
+#include "identity/rotator.h"
+#include "mesh/config.h"
+#include "proxy/headers.h"
+#include "proxy/identity_files.h"
+#include "proxy/sidecar.h"
+#include "spdlog/spdlog.h"
+
+namespace bulwark::proxy {
+namespace {
+
+// Returns --authority, or https://<authority.listen> from mesh.yaml.
+std::string AuthorityUrl(const RunOptions& options, const mesh::MeshConfig& mesh) {
+  if (!options.authority_url.empty()) {
+    return options.authority_url;
+  }
+  mesh::HostPort listen = mesh.authority.listen;
+  if (listen.IsWildcard()) {
+    listen.host = listen.host == "::" ? "::1" : "127.0.0.1";
+  }
+  return "https://" + listen.ToString();
+}
+
+// Redeems the join token and checks that it was for this service.
+absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOptions& options,
+                                                                     const std::string& expected,
+                                                                     const std::string& url) {
+  if (options.bundle.empty() || options.join_token.empty()) {
+    return absl::InvalidArgumentError(
+        "without identity files in mesh.yaml, give --bundle and a join token (--token-file or "
+        "--token-fd)");
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(options.bundle, 256 * 1024));
+  BULWARK_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> bundle,
+                           crypto::Certificate::ChainFromPem(pem));
+  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient client,
+                           identity::AuthorityClient::Create(url, bundle));
+  BULWARK_ASSIGN_OR_RETURN(identity::Svid svid, client.FetchWithJoinToken(options.join_token));
+  if (svid.spiffe_id != expected) {
+    return absl::PermissionDeniedError(
+        fmt::format("the join token is for {}, not {}", svid.spiffe_id, expected));
+  }
+  spdlog::info("sidecar: obtained {} (serial {})", svid.spiffe_id, svid.leaf().SerialHex());
+  return std::make_unique<identity::SvidRotator>(std::move(client), std::move(svid),
+                                                 identity::RotatorOptions{});
+}
+
+// Calls `tick` once a second on the io_context until it stops.
+asio::awaitable<void> EverySecond(std::function<void()> tick) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+    tick();
+  }
+}
+
+// Runs the sidecar until a signal; `tick` (may be empty) runs once a second.
+absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source,
+                   std::function<void()> tick) {
+  int workers = static_cast<int>(
+      std::max<std::uint32_t>(1, mesh.FindService(options.service)->sidecar.workers));
+  asio::io_context io;
+  BULWARK_ASSIGN_OR_RETURN(
+      std::unique_ptr<Sidecar> sidecar,
+      Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
+  sidecar->Start();
+  if (tick) {
+    asio::co_spawn(io, EverySecond(std::move(tick)), asio::detached);
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code&, int signal) {
+    spdlog::info("sidecar: received signal {}, stopping", signal);
+    sidecar->Stop();
+    io.stop();
+  });
+  for (const std::string& listener : sidecar->Describe()) {
+    spdlog::info("sidecar for {}: listening {}", options.service, listener);
+  }
+  std::vector<std::thread> threads;
+  for (int i = 1; i < workers; ++i) {
+    threads.emplace_back([&io] { io.run(); });
+  }
+  io.run();
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  return absl::OkStatus();
+}
+
+// Stops the rotator, waiting at most `limit`: its revocation long-poll is a blocking call that
+// may stay open for up to RotatorOptions::revocation_wait. Past the limit the process ends at
+// once; the sidecar keeps no state, so there is nothing to flush but the log.
+void StopRotatorOrExit(std::unique_ptr<identity::SvidRotator> rotator,
+                       std::chrono::milliseconds limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> stopped = done->get_future();
+  std::thread stopper([r = std::move(rotator), done]() mutable {
+    r.reset();  // ~SvidRotator stops and joins its threads
+    done->set_value();
+  });
+  if (stopped.wait_for(limit) == std::future_status::ready) {
+    stopper.join();
+    return;
+  }
+  spdlog::info("sidecar: not waiting for the open revocation long-poll; exiting");
+  spdlog::shutdown();
+  std::_Exit(0);
+}
+
+// Serves with the SVID from mesh.yaml's identity files, rereading them when they change.
+absl::Status ServeWithIdentityFiles(mesh::MeshConfig mesh, const RunOptions& options,
+                                    const mesh::IdentityFiles& files, std::string expected) {
+  std::string base_dir = std::filesystem::path(options.config).parent_path().string();
+  BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<IdentityFileWatcher> watcher,
+                           IdentityFileWatcher::Create(files, base_dir, expected));
+  spdlog::info("sidecar: loaded {} from identity files (serial {})", expected,
+               watcher->Current()->leaf().SerialHex());
+  // The files' provider handles revocation by not renewing; there is no list to follow here.
+  IdentitySource source{[watcher] { return watcher->Current(); },
+                        [](const std::string&) { return false; }};
+  return Serve(std::move(mesh), options, std::move(source),
+               [watcher] { watcher->ReloadIfChanged(); });
+}
+
+}  // namespace
+
+absl::Status RunSidecar(const RunOptions& options) {
+  BULWARK_ASSIGN_OR_RETURN(mesh::MeshConfig mesh, mesh::LoadMeshConfig(options.config));
+  const mesh::ServiceConfig* self = mesh.FindService(options.service);
+  if (self == nullptr) {
+    return absl::InvalidArgumentError(
+        fmt::format("service '{}' is not in {}", options.service, options.config));
+  }
+  std::string expected = ServiceId(mesh.trust_domain, options.service);
+  if (self->identity.has_value()) {
+    mesh::IdentityFiles files = *self->identity;
+    return ServeWithIdentityFiles(std::move(mesh), options, files, expected);
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SvidRotator> rotator,
+                           FetchIdentity(options, expected, AuthorityUrl(options, mesh)));
+  identity::SvidRotator* r = rotator.get();
+  IdentitySource source{[r] { return r->Current(); },
+                        [r](const std::string& serial) { return r->IsRevoked(serial); }};
+  absl::Status served = Serve(std::move(mesh), options, std::move(source), nullptr);
+  StopRotatorOrExit(std::move(rotator), std::chrono::seconds(1));
+  return served;
+}
+
+}  // namespace bulwark::proxy

@@ -1,0 +1,28 @@
+// `bulwark sidecar`: obtains the service's identity (a join token redeemed at the authority and
+// kept fresh by an SvidRotator, or the identity files named in mesh.yaml, reread once a second
+// when they change), then runs the Sidecar on `workers` io threads until SIGINT or SIGTERM.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "proxy/handlers.h"
+
+namespace bulwark::proxy {
+
+struct RunOptions {
+  std::string config;         // mesh.yaml
+  std::string service;        // a key of services
+  std::string authority_url;  // "https://127.0.0.1:7443"; unused with identity files
+  std::string bundle;         // the authority's bundle.pem; unused with identity files
+  std::string join_token;     // read by the caller from a 0600 file or a descriptor
+  SidecarOptions sidecar;
+};
+
+// Runs the sidecar until SIGINT or SIGTERM. On a signal it stops within about a second: if the
+// rotator's revocation long-poll is still open then, it ends the process (exit status 0) rather
+// than wait for it. Errors: mesh.yaml does not load, the service is
+// not in it, the join token is refused or names another identity, a listener cannot bind.
+absl::Status RunSidecar(const RunOptions& options);
+
+}  // namespace bulwark::proxy

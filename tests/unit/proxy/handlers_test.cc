@@ -1,0 +1,167 @@
+// Tests of the sidecar's handlers called directly: peer checks and header rewriting inbound
+// (against a real plain backend), the calls[] check outbound, and the admin endpoints.
+#include "proxy/handlers.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "asio/co_spawn.hpp"
+#include "asio/io_context.hpp"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "proxy/headers.h"
+#include "tests/support/running_server.h"
+#include "tests/support/test_pki.h"
+
+namespace bulwark::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using bulwark::testing::RunningServer;
+using bulwark::testing::TestPki;
+
+// Runs a handler coroutine to completion on a private io_context.
+http::Response Await(asio::awaitable<http::Response> handler) {
+  std::optional<http::Response> result;
+  asio::io_context io;
+  asio::co_spawn(io, std::move(handler), [&](std::exception_ptr e, http::Response r) {
+    result = e ? http::Response{599} : std::move(r);
+  });
+  io.run_for(10s);
+  return result.value_or(http::Response{598});
+}
+
+// Answers with the request's headers as a JSON object (lowercased names, repeated joined).
+http::Handler HeaderEcho() {
+  return [](http::Request request, const http::ConnectionInfo&) -> asio::awaitable<http::Response> {
+    nlohmann::json headers = nlohmann::json::object();
+    for (const http::Header& h : request.headers.all()) {
+      std::string name = h.name;
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      headers[name] =
+          headers.contains(name) ? headers[name].get<std::string>() + "," + h.value : h.value;
+    }
+    http::Response response;
+    response.headers.Set("Keep-Alive", "timeout=5");
+    response.headers.Set("Proxy-Backend", "1");
+    response.body = nlohmann::json{{"path", request.target}, {"headers", headers}}.dump();
+    co_return response;
+  };
+}
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = std::make_unique<TestPki>(); }
+  static void TearDownTestSuite() { pki_.reset(); }
+  void SetUp() override { ASSERT_TRUE(pki_->ok()); }
+
+  // A context for service "b" on `port`, which "a" may call; b may call nothing.
+  ProxyContextPtr Context(std::uint16_t port, std::string revoked = "") {
+    std::string yaml = fmt::format(R"(trust_domain: example.org
+services:
+  a:
+    port: {}
+    calls: [b]
+  b:
+    port: {}
+    sidecar: {{ inbound: "127.0.0.1:11", outbound: "127.0.0.1:12", admin: "127.0.0.1:13" }}
+)",
+                                   port == 1 ? 2 : port - 1, port);
+    absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(yaml, "mesh.yaml");
+    BULWARK_CHECK(mesh.ok());
+    auto svid = std::make_shared<const identity::Svid>(identity::Svid{
+        "spiffe://example.org/svc/b", pki_->Credentials("svc_b"), {pki_->Cert("root")}});
+    IdentitySource source{[svid] { return svid; },
+                          [revoked](const std::string& serial) { return serial == revoked; }};
+    return std::make_shared<const ProxyContext>(
+        ProxyContext{*std::move(mesh), "b", std::move(source), SidecarOptions{5s, {}}});
+  }
+  static http::ConnectionInfo From(const std::string& leaf) {
+    http::ConnectionInfo info;
+    if (!leaf.empty()) {
+      info.peer_certificate = pki_->Cert(leaf);
+    }
+    return info;
+  }
+  static http::Request Get(std::string target) {
+    http::Request request{"GET", std::move(target)};
+    request.headers.Add("Host", "b");
+    return request;
+  }
+
+  static inline std::unique_ptr<TestPki> pki_;
+};
+
+TEST_F(HandlersTest, InboundPassesVerifiedPeerIdAndStripsHopByHop) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  http::Request request = Get("/hello?x=1");
+  request.headers.Add(std::string(kPeerIdHeader), "spiffe://example.org/svc/admin");
+  request.headers.Add("Connection", "X-Private");
+  request.headers.Add("X-Private", "secret");
+  request.headers.Add("X-Public", "ok");
+  http::Response r =
+      Await(HandleInbound(Context(backend.port()), std::move(request), From("svc_a")));
+  ASSERT_EQ(r.status, 200) << r.body;
+  nlohmann::json body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["path"], "/hello?x=1");
+  EXPECT_EQ(body["headers"]["x-bulwark-peer-id"], "spiffe://example.org/svc/a");
+  EXPECT_EQ(body["headers"]["x-public"], "ok");
+  EXPECT_FALSE(body["headers"].contains("x-private"));
+  EXPECT_FALSE(r.headers.Get("Keep-Alive").has_value());
+  EXPECT_FALSE(r.headers.Get("Proxy-Backend").has_value());
+}
+
+TEST_F(HandlersTest, InboundRefusesRevokedMissingAndForeignPeers) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  std::string serial = pki_->Cert("svc_a").SerialHex();
+  http::Response revoked =
+      Await(HandleInbound(Context(backend.port(), serial), Get("/"), From("svc_a")));
+  EXPECT_EQ(revoked.status, 403);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos) << revoked.body;
+  EXPECT_EQ(Await(HandleInbound(Context(backend.port()), Get("/"), From(""))).status, 403);
+  http::Response foreign =
+      Await(HandleInbound(Context(backend.port()), Get("/"), From("foreign_td")));
+  EXPECT_EQ(foreign.status, 403);
+  EXPECT_NE(foreign.body.find("trust domain example.org"), std::string::npos) << foreign.body;
+  http::Response two = Await(HandleInbound(Context(backend.port()), Get("/"), From("two_ids")));
+  EXPECT_EQ(two.status, 403);
+  EXPECT_NE(two.body.find("exactly one"), std::string::npos) << two.body;
+}
+
+TEST_F(HandlersTest, InboundReports502WhenTheServiceIsDown) {
+  http::Response r = Await(HandleInbound(Context(1), Get("/"), From("svc_a")));
+  EXPECT_EQ(r.status, 502);
+  nlohmann::json body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["error"], "bad_gateway");
+  EXPECT_NE(body["error_description"].get<std::string>().find("service 'b'"), std::string::npos);
+}
+
+TEST_F(HandlersTest, OutboundRefusesTargetsNotInCalls) {
+  http::Request request = Get("/");
+  request.headers.Set("Host", "a");
+  http::Response r = Await(HandleOutbound(Context(9000), std::nullopt, std::move(request)));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("may not call 'a'"), std::string::npos) << r.body;
+  http::Response no_host =
+      Await(HandleOutbound(Context(9000), std::nullopt, http::Request{"GET", "/"}));
+  EXPECT_EQ(no_host.status, 400);
+}
+
+TEST_F(HandlersTest, AdminHealthAndReadiness) {
+  EXPECT_EQ(Await(HandleAdmin(Context(9000), http::Request{"GET", "/healthz"})).status, 200);
+  http::Response ready = Await(HandleAdmin(Context(9000), http::Request{"GET", "/readyz"}));
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_NE(ready.body.find("spiffe://example.org/svc/b"), std::string::npos);
+  EXPECT_EQ(Await(HandleAdmin(Context(9000), http::Request{"GET", "/nope"})).status, 404);
+}
+
+}  // namespace
+}  // namespace bulwark::proxy
