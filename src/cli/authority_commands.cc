@@ -169,6 +169,9 @@ void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action
   create->add_option("--ttl", *ttl, "How long the token may be redeemed (default 10m)");
   create->add_option("--out", *out, "Write the token to this file (mode 0600) instead of stdout");
   AddCommonAdminFlags(*create, flags);
+  create->footer(
+      "Example:\n  bulwark authority token create --spiffe-id spiffe://dvd.example/svc/api "
+      "--out api.token\nThe token is shown once (or written to a 0600 file) and works once.");
   create->callback([&flags, &action, spiffe_id, ttl, out] {
     action = [&flags, spiffe_id, ttl, out] {
       nlohmann::json body = {{"spiffe_id", *spiffe_id}};
@@ -216,6 +219,11 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   init->add_option("--config", flags.config,
                    "Take trust_domain and authority.data_dir from mesh.yaml");
   init->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each signing CA (default 7d)");
+  init->footer(
+      "Example:\n  bulwark authority init --data-dir .bulwark/authority --trust-domain "
+      "dvd.example\n"
+      "Creates DATA_DIR (0700) with kek.key (0600), authority.db and bundle.pem; refuses a\n"
+      "directory that already holds anything. See docs/authority.md.");
   init->callback([&action, init] { action = [init] { return RunInit(flags, *init); }; });
 
   CLI::App* serve = authority->add_subcommand("serve", "Serve the authority's HTTPS API");
@@ -227,6 +235,10 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   serve->add_option("--svid-ttl", flags.svid_ttl, "Lifetime of issued SVIDs (default 1h)");
   serve->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each new signing CA (default 7d)");
   serve->add_option("--threads", flags.threads, "Worker threads (default 2)");
+  serve->footer(
+      "Example:\n  bulwark authority serve --data-dir .bulwark/authority --listen 127.0.0.1:7443\n"
+      "Writes its URL to DATA_DIR/endpoint; logs to stderr; SIGINT or SIGTERM stops it.\n"
+      "The API is described in docs/api.md.");
   serve->callback([&action, serve] { action = [serve] { return RunServe(flags, *serve); }; });
 
   AddTokenCommands(*authority, flags, action);
@@ -238,6 +250,9 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   revoke->add_option("--spiffe-id", spiffe_id, "Revoke every unexpired SVID of this ID")
       ->excludes(by_serial);
   AddCommonAdminFlags(*revoke, flags);
+  revoke->footer(
+      "Examples:\n  bulwark authority revoke --serial 3ac6c10b3d53d0597752c093b90628b8\n"
+      "  bulwark authority revoke --spiffe-id spiffe://dvd.example/svc/api");
   revoke->callback([&action] {
     action = [] {
       if (serial.empty() == spiffe_id.empty()) {
@@ -256,6 +271,7 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   list->add_flag("--all", all, "Include expired certificates");
   list->add_option("--audit", audit, "Show the last N audit entries instead");
   AddCommonAdminFlags(*list, flags);
+  list->footer("Examples:\n  bulwark authority list --all\n  bulwark authority list --audit 50");
   list->callback([&action] {
     action = [] {
       if (audit > 0) {

@@ -103,12 +103,19 @@ void AddIdentityCommands(CLI::App& app, Action& action) {
   fetch->add_option("--token-fd", flags.token_fd,
                     "Inherited descriptor to read the join token from");
   fetch->add_option("--out", flags.out, "Directory for the SVID files (created 0700)")->required();
+  fetch->footer(
+      "Example:\n  bulwark identity fetch --authority https://127.0.0.1:7443 --bundle bundle.pem "
+      "\\\n"
+      "      --token-file api.token --out id/api\n"
+      "The key is generated here and never leaves; only a CSR is sent.");
   fetch->callback([&action] { action = [] { return RunFetch(flags); }; });
 
   CLI::App* renew = identity->add_subcommand(
       "renew", "Renew the SVID in a directory over mTLS with a new key, replacing the files");
   renew->add_option("--authority", flags.authority_url, "Authority URL")->required();
   renew->add_option("--dir", flags.dir, "Directory written by 'identity fetch'")->required();
+  renew->footer(
+      "Example:\n  bulwark identity renew --authority https://127.0.0.1:7443 --dir id/api");
   renew->callback([&action] { action = [] { return RunRenew(flags); }; });
 }
 
