@@ -44,7 +44,7 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
       "sidecar",
       "Run the mTLS sidecar of one service: inbound (mTLS, verified SPIFFE ID passed as\n"
       "X-Bulwark-Peer-Id to the service on 127.0.0.1:<port>), outbound (plain loopback listener;\n"
-      "the service calls http://<service>/path through it), admin (/healthz, /readyz).\n"
+      "the service calls http://<service>/path through it), admin (/healthz, /readyz, /metrics).\n"
       "Runs until SIGINT or SIGTERM. See docs/sidecar.md.");
   sidecar->add_option("--config", flags.run.config, "mesh.yaml describing the mesh")->required();
   sidecar->add_option("--service", flags.run.service, "This sidecar's service (a key of services)")
@@ -62,6 +62,10 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
                       "Inherited descriptor to read the join token from (instead of --token-file)");
   sidecar->add_option("--upstream-timeout", flags.timeout,
                       "Bound on each forwarded exchange, e.g. 30s, 2m (default 30s)");
+  sidecar->add_option("--access-log", flags.run.access_log,
+                      "Append one JSON line per request to this file ('-' for stdout); written "
+                      "by a separate thread, lines are dropped (and counted) when it falls "
+                      "behind (default: no access log)");
   sidecar->callback([&action] { action = [] { return RunSidecarCommand(flags); }; });
 }
 

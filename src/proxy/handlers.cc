@@ -67,6 +67,46 @@ bool MayCall(const mesh::ServiceConfig& self, const std::string& target) {
                      [&](const mesh::CallConfig& call) { return call.service == target; });
 }
 
+// What the metrics and the access log need of one request: taken when it arrives.
+struct Observation {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  AccessRecord record;
+};
+
+Observation Observe(Direction direction, const http::Request& request) {
+  Observation o;
+  o.record.time = std::chrono::system_clock::now();
+  o.record.direction = direction;
+  o.record.method = request.method;
+  o.record.path = PathWithoutQuery(request.target);
+  o.record.request_bytes = request.body.size();
+  if (std::optional<std::string_view> tp = request.headers.Get("traceparent"); tp.has_value()) {
+    o.record.trace_id = TraceIdFromTraceparent(*tp);
+  }
+  return o;
+}
+
+// Counts the answered request and queues its access log line.
+void Finish(const ProxyContext& context, Observation o, std::string peer,
+            const http::Response& response) {
+  auto elapsed = std::chrono::steady_clock::now() - o.start;
+  context.metrics->RecordRequest(o.record.direction, peer, response.status, elapsed);
+  if (context.options.access_log == nullptr) {
+    return;
+  }
+  o.record.peer = std::move(peer);
+  o.record.status = response.status;
+  o.record.response_bytes = response.body.size();
+  o.record.duration_ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  context.options.access_log->Submit(std::move(o.record));
+}
+
+// A handler's response and the peer label it is counted under.
+struct Handled {
+  http::Response response;
+  std::string peer;
+};
+
 }  // namespace
 
 http::Response JsonError(int status, std::string_view code, std::string_view description) {
@@ -78,13 +118,16 @@ http::Response JsonError(int status, std::string_view code, std::string_view des
   return response;
 }
 
-asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
-                                              const http::ConnectionInfo& info) {
+namespace {
+
+asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
+                                 const http::ConnectionInfo& info) {
   absl::StatusOr<std::string> peer = VerifyPeer(*context, info);
   if (!peer.ok()) {
     spdlog::warn("sidecar: refused a request from {}: {}", info.remote.address().to_string(),
                  peer.status().message());
-    co_return JsonError(403, "forbidden", std::string(peer.status().message()));
+    co_return Handled{JsonError(403, "forbidden", std::string(peer.status().message())),
+                      "unverified"};
   }
   request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
   RemoveHopByHop(request.headers);
@@ -93,31 +136,40 @@ asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Req
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
   std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
-  co_return co_await Relay(std::move(url), std::move(request), options,
-                           fmt::format("service '{}' on 127.0.0.1:{} is unavailable",
-                                       context->service, context->self().port));
+  http::Response response =
+      co_await Relay(std::move(url), std::move(request), options,
+                     fmt::format("service '{}' on 127.0.0.1:{} is unavailable", context->service,
+                                 context->self().port));
+  co_return Handled{std::move(response), *std::move(peer)};
 }
 
-asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
-                                               std::optional<std::string> fixed_target,
-                                               http::Request request) {
+// Returns the 4xx/5xx answer when `target` cannot be called, else nullopt.
+std::optional<http::Response> RefuseTarget(const ProxyContext& context, const std::string& target) {
+  if (!MayCall(context.self(), target)) {
+    return JsonError(403, "forbidden",
+                     fmt::format("service '{}' may not call '{}': it is not in services.{}.calls",
+                                 context.service, target, context.service));
+  }
+  const mesh::ServiceConfig* peer = context.mesh.FindService(target);
+  if (peer == nullptr || !peer->sidecar.inbound.has_value()) {
+    return JsonError(502, "bad_gateway",
+                     fmt::format("mesh.yaml gives no services.{}.sidecar.inbound address", target));
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::string> fixed_target,
+                                  http::Request request) {
   absl::StatusOr<std::string> target =
       fixed_target.has_value() ? *fixed_target : TargetService(request);
   if (!target.ok()) {
-    co_return JsonError(400, "bad_request", std::string(target.status().message()));
+    co_return Handled{JsonError(400, "bad_request", std::string(target.status().message())),
+                      "none"};
   }
-  if (!MayCall(context->self(), *target)) {
-    co_return JsonError(
-        403, "forbidden",
-        fmt::format("service '{}' may not call '{}': it is not in services.{}.calls",
-                    context->service, *target, context->service));
+  if (std::optional<http::Response> refused = RefuseTarget(*context, *target)) {
+    co_return Handled{*std::move(refused), *target};
   }
   const mesh::ServiceConfig* peer = context->mesh.FindService(*target);
-  if (peer == nullptr || !peer->sidecar.inbound.has_value()) {
-    co_return JsonError(
-        502, "bad_gateway",
-        fmt::format("mesh.yaml gives no services.{}.sidecar.inbound address", *target));
-  }
   std::shared_ptr<const identity::Svid> svid = context->identity.current();  // held for the call
   http::ClientOptions options;
   options.roots = svid->bundle;
@@ -128,8 +180,33 @@ asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
   request.headers.Remove(kPeerIdHeader);
   std::string address = peer->sidecar.inbound->ToString();
   std::string url = fmt::format("https://{}{}", address, request.target);
-  co_return co_await Relay(std::move(url), std::move(request), options,
-                           fmt::format("cannot call service '{}' at {}", *target, address));
+  http::Response response =
+      co_await Relay(std::move(url), std::move(request), options,
+                     fmt::format("cannot call service '{}' at {}", *target, address));
+  co_return Handled{std::move(response), *std::move(target)};
+}
+
+double SecondsUntilExpiry(const identity::Svid& svid) {
+  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
+}
+
+}  // namespace
+
+asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
+                                              const http::ConnectionInfo& info) {
+  Observation o = Observe(Direction::kInbound, request);
+  Handled handled = co_await Inbound(context, std::move(request), info);
+  Finish(*context, std::move(o), std::move(handled.peer), handled.response);
+  co_return std::move(handled.response);
+}
+
+asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
+                                               std::optional<std::string> fixed_target,
+                                               http::Request request) {
+  Observation o = Observe(Direction::kOutbound, request);
+  Handled handled = co_await Outbound(context, std::move(fixed_target), std::move(request));
+  Finish(*context, std::move(o), std::move(handled.peer), handled.response);
+  co_return std::move(handled.response);
 }
 
 asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
@@ -138,10 +215,19 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     response.body = R"({"status":"ok"})";
     co_return response;
   }
-  if (request.Path() != "/readyz") {
-    co_return JsonError(404, "not_found", "try /healthz or /readyz");
-  }
   std::shared_ptr<const identity::Svid> svid = context->identity.current();
+  if (request.Path() == "/metrics") {
+    ScrapeGauges gauges{SecondsUntilExpiry(*svid), 0};
+    if (context->options.access_log != nullptr) {
+      gauges.access_log_dropped = context->options.access_log->dropped();
+    }
+    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.body = context->metrics->Render(gauges);
+    co_return response;
+  }
+  if (request.Path() != "/readyz") {
+    co_return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
+  }
   if (svid->leaf().NotAfter() <= core::SystemClock().Now()) {
     co_return JsonError(503, "not_ready", "the SVID has expired");
   }

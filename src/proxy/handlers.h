@@ -16,6 +16,8 @@
 #include "http/server.h"
 #include "identity/svid.h"
 #include "mesh/config.h"
+#include "proxy/access_log.h"
+#include "proxy/metrics.h"
 #include "proxy/tls_context_cache.h"
 
 namespace bulwark::proxy {
@@ -30,6 +32,8 @@ struct SidecarOptions {
   // Bound on each forwarded exchange (connect, request, response).
   std::chrono::milliseconds upstream_timeout{30'000};
   http::Limits limits;
+  // Where each request's line goes; null: no access log.
+  std::shared_ptr<AccessLog> access_log;
 };
 
 struct ProxyContext {
@@ -37,6 +41,7 @@ struct ProxyContext {
   std::string service;  // this sidecar's service, a key of mesh.services
   IdentitySource identity;
   SidecarOptions options;
+  std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();  // never null
 
   const mesh::ServiceConfig& self() const { return *mesh.FindService(service); }
 };
@@ -46,6 +51,7 @@ using ProxyContextPtr = std::shared_ptr<const ProxyContext>;
 // Answers a request from a verified mTLS peer: checks its SPIFFE ID (one, in the trust domain,
 // not revoked; else 403), replaces X-Bulwark-Peer-Id with it, strips hop-by-hop headers and
 // relays the exchange with http://127.0.0.1:<port>. 502 when the service is down, 504 on timeout.
+// Counts the request in the metrics and the access log, as HandleOutbound does.
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
                                               const http::ConnectionInfo& info);
 
@@ -56,7 +62,8 @@ asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
                                                std::optional<std::string> fixed_target,
                                                http::Request request);
 
-// Answers /healthz (200) and /readyz (200 while the SVID is unexpired, else 503); 404 otherwise.
+// Answers /healthz (200), /readyz (200 while the SVID is unexpired, else 503) and /metrics
+// (Prometheus text format); 404 otherwise.
 asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request);
 
 // Returns a JSON error response {"error": code, "error_description": description}.

@@ -145,7 +145,12 @@ absl::Status ServeWithIdentityFiles(mesh::MeshConfig mesh, const RunOptions& opt
 
 }  // namespace
 
-absl::Status RunSidecar(const RunOptions& options) {
+absl::Status RunSidecar(const RunOptions& given) {
+  RunOptions options = given;
+  if (!options.access_log.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<AccessLog> log, AccessLog::Open(options.access_log));
+    options.sidecar.access_log = std::move(log);
+  }
   BULWARK_ASSIGN_OR_RETURN(mesh::MeshConfig mesh, mesh::LoadMeshConfig(options.config));
   const mesh::ServiceConfig* self = mesh.FindService(options.service);
   if (self == nullptr) {

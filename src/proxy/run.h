@@ -16,13 +16,15 @@ struct RunOptions {
   std::string authority_url;  // "https://127.0.0.1:7443"; unused with identity files
   std::string bundle;         // the authority's bundle.pem; unused with identity files
   std::string join_token;     // read by the caller from a 0600 file or a descriptor
+  std::string access_log;     // file to append JSON lines to, "-" for stdout, "" for none
   SidecarOptions sidecar;
 };
 
 // Runs the sidecar until SIGINT or SIGTERM. On a signal it stops within about a second: if the
 // rotator's revocation long-poll is still open then, it ends the process (exit status 0) rather
-// than wait for it. Errors: mesh.yaml does not load, the service is
-// not in it, the join token is refused or names another identity, a listener cannot bind.
+// than wait for it. Errors: the access log cannot be opened, mesh.yaml does not load, the
+// service is not in it, the join token is refused or names another identity, a listener cannot
+// bind.
 absl::Status RunSidecar(const RunOptions& options);
 
 }  // namespace bulwark::proxy

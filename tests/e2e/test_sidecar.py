@@ -149,10 +149,11 @@ class Sidecar:
         self.name = name
         self.inbound, self.outbound, self.admin = ports
         self.log_path = os.path.join(auth.tmpdir("sidecar-log"), f"{name}.log")
+        self.access_log = os.path.join(auth.tmpdir("access-log"), f"{name}.jsonl")
         log = open(self.log_path, "wb")
         test_cls.addClassCleanup(log.close)
         argv = [harness.BINARY, "sidecar", "--config", config, "--service", name,
-                "--upstream-timeout", "10s"]
+                "--upstream-timeout", "10s", "--access-log", self.access_log]
         if join_token:  # else: the identity files named in mesh.yaml
             argv += ["--bundle", auth.bundle, "--token-file", auth.token_file(sid(name))]
             if authority_flag:  # else: authority.listen from mesh.yaml
@@ -309,8 +310,67 @@ class SidecarTest(unittest.TestCase):
         rc, out, err = harness.cli("sidecar", "--help")
         self.assertEqual(rc, 0, err)
         for option in ["--config", "--service", "--authority", "--bundle", "--token-file",
-                       "--token-fd", "--upstream-timeout"]:
+                       "--token-fd", "--upstream-timeout", "--access-log"]:
             self.assertIn(option, out)
+
+    # --- observability ---------------------------------------------------------------------
+    def scrape(self, name):
+        """The sidecar's /metrics as {series: value}, checking the content type."""
+        status, headers, text = http_request(self.sidecars[name].admin, target="/metrics")
+        self.assertEqual(status, 200, text)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers)
+        series = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                series[key] = float(value)
+        return series
+
+    def access_lines(self, name, path, count):
+        """The JSON lines of the sidecar's access log for `path`, waiting for `count`."""
+        deadline = time.monotonic() + 10
+        while True:
+            with open(self.sidecars[name].access_log, encoding="utf-8") as f:
+                lines = [json.loads(ln) for ln in f if ln.strip()]
+            found = [ln for ln in lines if ln["path"] == path]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def test_metrics_and_access_log_count_requests(self):
+        inbound = ('bulwark_sidecar_requests_total'
+                   f'{{direction="inbound",peer="{sid("a")}",code="2xx"}}')
+        outbound = 'bulwark_sidecar_requests_total{direction="outbound",peer="b",code="2xx"}'
+        out_count = 'bulwark_sidecar_request_duration_seconds_count{direction="outbound"}'
+        before_b, before_a = self.scrape("b"), self.scrape("a")
+        path = f"/observed-{os.getpid()}"
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        for i in range(3):
+            status, _, body = http_request(self.ports["a"][1], "POST", f"{path}?secret={i}",
+                                           headers={"Host": "b", "traceparent":
+                                                    f"00-{trace}-00f067aa0ba902b7-01"},
+                                           body=b"ping")
+            self.assertEqual(status, 200, body)
+        after_b, after_a = self.scrape("b"), self.scrape("a")
+        self.assertEqual(after_b[inbound] - before_b.get(inbound, 0), 3)
+        self.assertEqual(after_a[outbound] - before_a.get(outbound, 0), 3)
+        self.assertEqual(after_a[out_count] - before_a[out_count], 3)
+        self.assertGreater(after_b["bulwark_sidecar_svid_expiry_seconds"], 0)
+        self.assertLessEqual(after_b["bulwark_sidecar_svid_expiry_seconds"], SVID_TTL)
+        self.assertEqual(after_b["bulwark_sidecar_access_log_dropped_total"], 0)
+        for name, direction, peer in [("b", "inbound", sid("a")), ("a", "outbound", "b")]:
+            lines = self.access_lines(name, path, 3)
+            self.assertEqual(len(lines), 3, lines)
+            for line in lines:
+                self.assertEqual((line["direction"], line["peer"], line["method"], line["status"]),
+                                 (direction, peer, "POST", 200))
+                self.assertEqual(line["request_bytes"], 4)
+                self.assertGreater(line["response_bytes"], 0)
+                self.assertGreaterEqual(line["duration_ms"], 0)
+                self.assertEqual(line["trace_id"], trace)
+                self.assertRegex(line["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            with open(self.sidecars[name].access_log, encoding="utf-8") as f:
+                self.assertNotIn("secret=", f.read())
 
     # --- attacks ---------------------------------------------------------------------------
     def test_client_without_certificate_is_refused(self):

@@ -163,5 +163,35 @@ TEST_F(HandlersTest, AdminHealthAndReadiness) {
   EXPECT_EQ(Await(HandleAdmin(Context(9000), http::Request{"GET", "/nope"})).status, 404);
 }
 
+TEST_F(HandlersTest, RequestsAreCountedAndLoggedAndServedOnMetrics) {
+  std::string lines;
+  std::string metrics_text;
+  {
+    auto log = std::make_shared<AccessLog>([&](std::string_view l) { lines += l; }, 16);
+    ProxyContextPtr base = Context(9000);
+    auto context = std::make_shared<ProxyContext>(*base);
+    context->options.access_log = log;
+    http::Request request = Get("/x?token=secret");
+    request.headers.Set("Host", "a");
+    request.headers.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    EXPECT_EQ(Await(HandleOutbound(context, std::nullopt, std::move(request))).status, 403);
+    http::Response scrape = Await(HandleAdmin(context, http::Request{"GET", "/metrics"}));
+    EXPECT_EQ(scrape.status, 200);
+    EXPECT_EQ(*scrape.headers.Get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    metrics_text = scrape.body;
+  }  // the log's writer has written everything once the context and log are gone
+  EXPECT_NE(metrics_text.find(
+                R"(bulwark_sidecar_requests_total{direction="outbound",peer="a",code="4xx"} 1)"),
+            std::string::npos)
+      << metrics_text;
+  EXPECT_NE(metrics_text.find("bulwark_sidecar_svid_expiry_seconds "), std::string::npos);
+  nlohmann::json line = nlohmann::json::parse(lines);
+  EXPECT_EQ(line["direction"], "outbound");
+  EXPECT_EQ(line["peer"], "a");
+  EXPECT_EQ(line["path"], "/x");
+  EXPECT_EQ(line["status"], 403);
+  EXPECT_EQ(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
 }  // namespace
 }  // namespace bulwark::proxy

@@ -1,0 +1,148 @@
+// Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
+#include "proxy/metrics.h"
+
+#include "fmt/format.h"
+
+namespace bulwark::proxy {
+namespace {
+
+constexpr std::array<std::string_view, 4> kClassNames = {"2xx", "3xx", "4xx", "5xx"};
+const std::string kOther = "other";
+
+std::size_t StatusClass(int status) {
+  if (status < 300) {
+    return 0;
+  }
+  if (status >= 500) {
+    return 3;
+  }
+  return static_cast<std::size_t>(status / 100 - 2);
+}
+
+// Escapes a label value: backslash, double quote and newline.
+std::string EscapeLabel(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string_view DirectionName(Direction direction) {
+  return direction == Direction::kInbound ? "inbound" : "outbound";
+}
+
+Metrics::PeerSlot& Metrics::Slot(std::string_view peer) {
+  std::size_t n = peer_count_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (*peers_[i].name.load(std::memory_order_acquire) == peer) {
+      return peers_[i];
+    }
+  }
+  if (n == kMaxPeers) {
+    return other_;
+  }
+  std::lock_guard<std::mutex> lock(insert_mu_);
+  n = peer_count_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) {  // another thread may have added it meanwhile
+    if (*peers_[i].name.load(std::memory_order_relaxed) == peer) {
+      return peers_[i];
+    }
+  }
+  if (n == kMaxPeers) {
+    return other_;
+  }
+  names_[n] = std::make_unique<const std::string>(peer);
+  peers_[n].name.store(names_[n].get(), std::memory_order_release);
+  peer_count_.store(n + 1, std::memory_order_release);
+  return peers_[n];
+}
+
+void Metrics::RecordRequest(Direction direction, std::string_view peer, int status,
+                            std::chrono::nanoseconds duration) {
+  auto d = static_cast<std::size_t>(direction);
+  Slot(peer).requests[d][StatusClass(status)].fetch_add(1, std::memory_order_relaxed);
+  Histogram& h = durations_[d];
+  double seconds = std::chrono::duration<double>(duration).count();
+  std::size_t bucket = 0;
+  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) {
+    ++bucket;
+  }
+  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  h.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count())),
+                     std::memory_order_relaxed);
+}
+
+void Metrics::RenderRequests(std::string& out) const {
+  Header(out, "bulwark_sidecar_requests_total", "counter",
+         "Requests answered, by direction, peer and status class.");
+  std::size_t n = peer_count_.load(std::memory_order_acquire);
+  for (std::size_t d = 0; d < 2; ++d) {
+    for (std::size_t i = 0; i <= n; ++i) {
+      const PeerSlot& slot = i < n ? peers_[i] : other_;
+      const std::string& name = i < n ? *slot.name.load(std::memory_order_acquire) : kOther;
+      for (std::size_t c = 0; c < kClasses; ++c) {
+        std::uint64_t value = slot.requests[d][c].load(std::memory_order_relaxed);
+        if (value == 0) {
+          continue;
+        }
+        fmt::format_to(std::back_inserter(out),
+                       "bulwark_sidecar_requests_total{{direction=\"{}\",peer=\"{}\",code=\"{}\"}} "
+                       "{}\n",
+                       DirectionName(static_cast<Direction>(d)), EscapeLabel(name), kClassNames[c],
+                       value);
+      }
+    }
+  }
+}
+
+void Metrics::RenderHistograms(std::string& out) const {
+  constexpr std::string_view kName = "bulwark_sidecar_request_duration_seconds";
+  Header(out, kName, "histogram", "Time from a request to its response, by direction.");
+  auto it = std::back_inserter(out);
+  for (std::size_t d = 0; d < 2; ++d) {
+    std::string_view dir = DirectionName(static_cast<Direction>(d));
+    const Histogram& h = durations_[d];
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += h.buckets[b].load(std::memory_order_relaxed);
+      std::string le = b < kBuckets.size() ? fmt::format("{}", kBuckets[b]) : "+Inf";
+      fmt::format_to(it, "{}_bucket{{direction=\"{}\",le=\"{}\"}} {}\n", kName, dir, le,
+                     cumulative);
+    }
+    double sum = static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    fmt::format_to(it, "{}_sum{{direction=\"{}\"}} {}\n", kName, dir, sum);
+    // The +Inf bucket is the count as read here, so a scrape is self-consistent.
+    fmt::format_to(it, "{}_count{{direction=\"{}\"}} {}\n", kName, dir, cumulative);
+  }
+}
+
+std::string Metrics::Render(const ScrapeGauges& gauges) const {
+  std::string out;
+  RenderRequests(out);
+  RenderHistograms(out);
+  auto it = std::back_inserter(out);
+  Header(out, "bulwark_sidecar_svid_expiry_seconds", "gauge",
+         "Seconds until the current SVID expires.");
+  fmt::format_to(it, "bulwark_sidecar_svid_expiry_seconds {}\n", gauges.svid_expiry_seconds);
+  Header(out, "bulwark_sidecar_access_log_dropped_total", "counter",
+         "Access log lines dropped because the writer's queue was full.");
+  fmt::format_to(it, "bulwark_sidecar_access_log_dropped_total {}\n", gauges.access_log_dropped);
+  return out;
+}
+
+}  // namespace bulwark::proxy

@@ -1,0 +1,72 @@
+// The sidecar's Prometheus metrics: request counters by direction, peer and status class, a
+// latency histogram per direction, rendered in the text exposition format (version 0.0.4).
+// Sans-I/O. Thread-safe: recording uses relaxed atomics and takes a mutex only the first time a
+// peer label is seen (at most kMaxPeers times); Render() may run concurrently with recording.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace bulwark::proxy {
+
+enum class Direction { kInbound, kOutbound };
+
+// Returns "inbound" or "outbound".
+std::string_view DirectionName(Direction direction);
+
+// Values that the registry does not own, sampled by the caller at scrape time.
+struct ScrapeGauges {
+  double svid_expiry_seconds = 0;  // until the current SVID's notAfter; negative once expired
+  std::uint64_t access_log_dropped = 0;
+};
+
+class Metrics {
+ public:
+  // Distinct peer label values kept; later ones are counted under peer="other".
+  static constexpr std::size_t kMaxPeers = 64;
+  // Upper bounds (seconds) of the duration histogram's buckets, +Inf implied.
+  static constexpr std::array<double, 13> kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+
+  Metrics() = default;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Counts one answered request: `peer` is the caller's SPIFFE ID (inbound) or the target
+  // service (outbound); `status` the HTTP status sent; `duration` from request to response.
+  void RecordRequest(Direction direction, std::string_view peer, int status,
+                     std::chrono::nanoseconds duration);
+
+  // Returns every metric in the Prometheus text format, series in a stable order.
+  std::string Render(const ScrapeGauges& gauges) const;
+
+ private:
+  static constexpr std::size_t kClasses = 4;  // 2xx, 3xx, 4xx, 5xx
+  struct PeerSlot {
+    std::atomic<const std::string*> name{nullptr};  // published once, then immutable
+    std::array<std::array<std::atomic<std::uint64_t>, kClasses>, 2> requests{};
+  };
+  struct Histogram {
+    std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};  // not cumulative
+    std::atomic<std::uint64_t> sum_ns{0};
+  };
+
+  PeerSlot& Slot(std::string_view peer);
+  void RenderRequests(std::string& out) const;
+  void RenderHistograms(std::string& out) const;
+
+  std::array<PeerSlot, kMaxPeers> peers_;
+  PeerSlot other_;
+  std::atomic<std::size_t> peer_count_{0};
+  std::mutex insert_mu_;                                             // serializes adding a peer
+  std::array<std::unique_ptr<const std::string>, kMaxPeers> names_;  // owned; guarded by insert_mu_
+  std::array<Histogram, 2> durations_;
+};
+
+}  // namespace bulwark::proxy
