@@ -25,8 +25,8 @@ const bulwark::crypto::Jwks& FixedKeys() {
     if (!key.ok()) {
       std::abort();
     }
-    return new bulwark::crypto::Jwks(*bulwark::crypto::Jwks::FromKeys(
-        {{"k1", bulwark::crypto::JwsAlgorithm::kES256, *key}}));
+    return new bulwark::crypto::Jwks(
+        *bulwark::crypto::Jwks::FromKeys({{"k1", bulwark::crypto::JwsAlgorithm::kES256, *key}}));
   }();
   return *keys;
 }

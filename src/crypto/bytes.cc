@@ -3,6 +3,7 @@
 #include <array>
 
 #include "absl/status/status.h"
+#include "core/ascii.h"
 #include "fmt/format.h"
 
 namespace bulwark::crypto {
@@ -13,19 +14,6 @@ constexpr std::string_view kBase64Alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kBase64UrlAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Returns the 6-bit value of every alphabet character, -1 for anything else.
 std::array<int, 256> ReverseTable(std::string_view alphabet) {
@@ -111,8 +99,8 @@ absl::StatusOr<Bytes> HexDecode(std::string_view text) {
   Bytes out;
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = HexValue(text[i]);
-    int lo = HexValue(text[i + 1]);
+    int hi = core::HexDigitValue(text[i]);
+    int lo = core::HexDigitValue(text[i + 1]);
     if (hi < 0 || lo < 0) {
       return absl::InvalidArgumentError(
           fmt::format("hex: invalid character at offset {}", hi < 0 ? i : i + 1));

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
+
 namespace bulwark::http {
 namespace {
 
@@ -14,19 +16,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Decodes %XX escapes and '+' (application/x-www-form-urlencoded); a malformed escape is kept
 // literally.
 std::string PercentDecode(std::string_view s) {
@@ -35,9 +24,10 @@ std::string PercentDecode(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-               HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+    } else if (s[i] == '%' && i + 2 < s.size() && core::HexDigitValue(s[i + 1]) >= 0 &&
+               core::HexDigitValue(s[i + 2]) >= 0) {
+      out.push_back(
+          static_cast<char>(core::HexDigitValue(s[i + 1]) * 16 + core::HexDigitValue(s[i + 2])));
       i += 2;
     } else {
       out.push_back(s[i]);
