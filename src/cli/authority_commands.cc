@@ -132,15 +132,19 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
   return 0;
 }
 
+// Calls the running authority's admin API as a freshly minted admin identity.
+absl::StatusOr<nlohmann::json> AdminRequest(const AuthorityFlags& flags, const std::string& method,
+                                            const std::string& path, const nlohmann::json& body) {
+  BULWARK_ASSIGN_OR_RETURN(AdminSession session,
+                           OpenAdminSession(flags.data_dir, flags.authority_url));
+  return session.client.CallJson(method, path, body, &session.credentials,
+                                 std::chrono::seconds(30));
+}
+
 // Runs an admin API call and prints the JSON answer (pretty) on stdout.
 int AdminCall(const AuthorityFlags& flags, const std::string& method, const std::string& path,
               const nlohmann::json& body) {
-  absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
-  if (!session.ok()) {
-    return Fail(std::string(session.status().message()));
-  }
-  absl::StatusOr<nlohmann::json> answer =
-      session->client.CallJson(method, path, body, &session->credentials, std::chrono::seconds(30));
+  absl::StatusOr<nlohmann::json> answer = AdminRequest(flags, method, path, body);
   if (!answer.ok()) {
     return Fail(std::string(answer.status().message()));
   }
@@ -178,16 +182,15 @@ void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action
       if (!ttl->empty()) {
         body["ttl"] = *ttl;
       }
-      absl::StatusOr<AdminSession> session = OpenAdminSession(flags.data_dir, flags.authority_url);
-      if (!session.ok()) {
-        return Fail(std::string(session.status().message()));
-      }
-      absl::StatusOr<nlohmann::json> answer = session->client.CallJson(
-          "POST", "/v1/admin/join-tokens", body, &session->credentials, std::chrono::seconds(30));
+      absl::StatusOr<nlohmann::json> answer =
+          AdminRequest(flags, "POST", "/v1/admin/join-tokens", body);
       if (!answer.ok()) {
         return Fail(std::string(answer.status().message()));
       }
-      std::string token = (*answer)["join_token"].get<std::string>();
+      std::string token = answer->value("join_token", "");
+      if (token.empty()) {
+        return Fail("the authority's answer carries no join_token");
+      }
       if (out->empty()) {
         std::printf("%s\n", token.c_str());
         return 0;
@@ -197,7 +200,7 @@ void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action
       }
       std::fprintf(stderr, "join token for %s written to %s (expires at %lld)\n",
                    spiffe_id->c_str(), out->c_str(),
-                   static_cast<long long>((*answer)["expires_at"].get<std::int64_t>()));
+                   static_cast<long long>(answer->value("expires_at", std::int64_t{0})));
       return 0;
     };
   });

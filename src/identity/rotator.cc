@@ -41,8 +41,7 @@ void SvidRotator::Stop() {
 }
 
 bool SvidRotator::IsRevoked(const std::string& serial) const {
-  std::lock_guard lock(mutex_);
-  return revoked_serials_.contains(serial);
+  return revoked_serials_.load()->contains(serial);
 }
 
 std::chrono::system_clock::time_point SvidRotator::NextRenewal(
@@ -107,9 +106,12 @@ void SvidRotator::RevocationLoop() {
       continue;
     }
     backoff = options_.min_backoff;
-    std::lock_guard lock(mutex_);
-    for (const RevocationEntry& entry : list->entries) {
-      revoked_serials_.insert(entry.serial);
+    if (!list->entries.empty()) {
+      auto next = std::make_shared<absl::flat_hash_set<std::string>>(*revoked_serials_.load());
+      for (const RevocationEntry& entry : list->entries) {
+        next->insert(entry.serial);
+      }
+      revoked_serials_.store(std::move(next));
     }
     revocation_version_.store(std::max(revocation_version_.load(), list->version));
   }

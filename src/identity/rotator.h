@@ -38,7 +38,7 @@ class SvidRotator {
 
   // Returns the current SVID (never null).
   std::shared_ptr<const Svid> Current() const { return current_.load(); }
-  // Returns whether the revocation list seen so far contains `serial`.
+  // Returns whether the revocation list seen so far contains `serial`. Lock-free.
   bool IsRevoked(const std::string& serial) const;
   // Returns the version of the revocation list seen so far.
   std::int64_t revocation_version() const { return revocation_version_.load(); }
@@ -66,8 +66,11 @@ class SvidRotator {
   std::atomic<int> renewals_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;                             // guarded by mutex_
-  absl::flat_hash_set<std::string> revoked_serials_;  // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  // Revoked serials seen so far: an immutable snapshot, replaced (copy and add) only by the
+  // revocation thread, so that the per-request IsRevoked check takes no lock.
+  std::atomic<std::shared_ptr<const absl::flat_hash_set<std::string>>> revoked_serials_{
+      std::make_shared<const absl::flat_hash_set<std::string>>()};
   std::thread renew_thread_;
   std::thread revocation_thread_;
 };

@@ -1,7 +1,5 @@
 // The admin part of the Router: join tokens, revocation, listings and CA rotation. Every call
 // needs a client certificate with an admin SPIFFE ID (spiffe://<td>/admin/...).
-#include <charconv>
-
 #include "authority/api/internal/responses.h"
 #include "authority/api/json_body.h"
 #include "authority/api/router.h"
@@ -98,14 +96,15 @@ http::Response Router::ListSvids(const http::Request& request) {
 }
 
 http::Response Router::ListAudit(const http::Request& request) {
-  std::size_t limit = 100;
-  if (std::optional<std::string> text = request.QueryParam("limit")) {
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || ptr != text->data() + text->size() || limit == 0) {
-      return ErrorResponse(absl::InvalidArgumentError("limit must be a positive integer"));
-    }
+  absl::StatusOr<std::int64_t> limit = internal::IntParam(request, "limit", 100);
+  if (!limit.ok()) {
+    return ErrorResponse(limit.status());
   }
-  auto entries = service_.store().ListAudit(std::min<std::size_t>(limit, 100'000));
+  if (*limit == 0) {
+    return ErrorResponse(absl::InvalidArgumentError("query parameter 'limit' must be positive"));
+  }
+  auto entries =
+      service_.store().ListAudit(static_cast<std::size_t>(std::min<std::int64_t>(*limit, 100'000)));
   if (!entries.ok()) return ErrorResponse(entries.status());
   json list = json::array();
   for (const AuditEntry& e : *entries) {

@@ -1,7 +1,5 @@
 #include "authority/api/router.h"
 
-#include <charconv>
-
 #include "authority/api/internal/responses.h"
 #include "authority/api/json_body.h"
 #include "core/units.h"
@@ -16,6 +14,7 @@ namespace {
 
 using internal::ChainPem;
 using internal::ErrorResponse;
+using internal::IntParam;
 using internal::JsonResponse;
 using internal::MethodNotAllowed;
 using nlohmann::json;
@@ -34,20 +33,6 @@ json RevocationJson(const RevocationRecord& r) {
           {"spiffe_id", r.spiffe_id},
           {"revoked_at", core::ToUnixSeconds(r.revoked_at)},
           {"not_after", core::ToUnixSeconds(r.not_after)}};
-}
-
-// Parses a non-negative integer query parameter, or returns `fallback` when it is absent.
-absl::StatusOr<std::int64_t> IntParam(const http::Request& request, std::string_view name,
-                                      std::int64_t fallback) {
-  std::optional<std::string> text = request.QueryParam(name);
-  if (!text) return fallback;
-  std::int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || ptr != text->data() + text->size() || value < 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("query parameter '{}' must be a non-negative integer", name));
-  }
-  return value;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "authority/api/internal/responses.h"
 
+#include <charconv>
+
 #include "authority/api/router.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -53,6 +55,19 @@ http::Response MethodNotAllowed(std::string_view allowed) {
                          {"error_description", fmt::format("use {} for this resource", allowed)}});
   response.headers.Add("Allow", std::string(allowed));
   return response;
+}
+
+absl::StatusOr<std::int64_t> IntParam(const http::Request& request, std::string_view name,
+                                      std::int64_t fallback) {
+  std::optional<std::string> text = request.QueryParam(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || ptr != text->data() + text->size() || value < 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("query parameter '{}' must be a non-negative integer", name));
+  }
+  return value;
 }
 
 std::string ChainPem(const std::vector<crypto::Certificate>& chain) {

@@ -1,10 +1,14 @@
-// JSON response helpers shared by the API's handlers. Private to authority/api.
+// JSON response and query-parameter helpers shared by the API's handlers. Private to
+// authority/api.
 #pragma once
 
 #include <string_view>
 #include <vector>
 
+#include <cstdint>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "crypto/x509.h"
 #include "http/message.h"
 #include "nlohmann/json.hpp"
@@ -18,6 +22,10 @@ http::Response JsonResponse(int status, const nlohmann::json& body);
 http::Response ErrorResponse(const absl::Status& status);
 // Returns a 405 naming the allowed method.
 http::Response MethodNotAllowed(std::string_view allowed);
+// Returns query parameter `name` as a non-negative integer, `fallback` when it is absent, and
+// InvalidArgument naming the parameter otherwise.
+absl::StatusOr<std::int64_t> IntParam(const http::Request& request, std::string_view name,
+                                      std::int64_t fallback);
 // Returns the concatenated PEM of `chain`.
 std::string ChainPem(const std::vector<crypto::Certificate>& chain);
 
