@@ -30,7 +30,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -39,6 +38,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import harness  # noqa: E402  (free ports, stopping a process by PID, TLS client contexts)
+
 TRUST_DOMAIN = "bench.test"
 BODY = "bulwark bench backend\n"
 PACKAGES = ("nginx", "haproxy", "wrk")
@@ -81,18 +83,6 @@ def version_of(argv, pattern):
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-def free_ports(n):
-    """n distinct free loopback ports: bound to port 0 together, then released."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def child_pids(pid):
@@ -156,19 +146,7 @@ class Process:
 
     def stop(self):
         """SIGTERM, wait up to 5 s, then SIGKILL; also any forked worker left behind."""
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=10)
+        harness.stop_process(self.proc)
         deadline = time.monotonic() + 5
         for child in self.children:
             while is_alive(child, self.name) and time.monotonic() < deadline:
@@ -245,11 +223,8 @@ def wait_until(what, check, processes, timeout=START_TIMEOUT):
 
 
 def tls_client(bundle, cert=None, key=None):
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=bundle)
+    ctx = harness.ssl_context(bundle, cert, key)
     ctx.check_hostname = False  # SVIDs carry a SPIFFE ID, no host name
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    if cert:
-        ctx.load_cert_chain(cert, key)
     return ctx
 
 
@@ -396,7 +371,7 @@ def wait_nginx_workers(process, workers):
 
 
 def start_backend(processes, workdir):
-    (port,) = free_ports(1)
+    (port,) = harness.free_ports(1)
     body = BODY.replace("\n", "\\n")
     process = start_nginx(processes, workdir, "backend", 1, f"""
   server {{
@@ -405,6 +380,7 @@ def start_backend(processes, workdir):
     location / {{ return 200 "{body}"; }}
   }}""")
     wait_until("the backend", lambda: http_get(port) == (200, BODY), [process])
+    wait_nginx_workers(process, 1)
     return port
 
 
@@ -412,7 +388,7 @@ UPSTREAM_KEEPALIVE = 256  # idle upstream connections kept per worker (nginx), >
 
 
 def start_bulwark(processes, workdir, certs, binary, workers, backend):
-    a_in, a_out, a_admin, a_port, a_call, b_in, b_out, b_admin = free_ports(8)
+    a_in, a_out, a_admin, a_port, a_call, b_in, b_out, b_admin = harness.free_ports(8)
     mesh = os.path.join(workdir, "bulwark", "mesh.yaml")
     os.makedirs(os.path.dirname(mesh), exist_ok=True)
     with open(mesh, "w") as f:
@@ -442,7 +418,7 @@ services:
 
 
 def start_nginx_pair(processes, workdir, certs, workers, backend):
-    out_port, in_port = free_ports(2)
+    out_port, in_port = harness.free_ports(2)
     inbound = start_nginx(processes, workdir, f"nginx-in-w{workers}", workers, f"""
   upstream backend {{
     server 127.0.0.1:{backend};
@@ -524,7 +500,7 @@ defaults
 
 
 def start_haproxy_pair(processes, workdir, certs, workers, backend):
-    out_port, in_port = free_ports(2)
+    out_port, in_port = harness.free_ports(2)
     # Inbound: client certificate required and verified against the bundle; the caller must be
     # svc/a (the DER of its subjectAltName), whose ID is then passed on as the verified peer.
     in_cfg = haproxy_conf(workdir, f"haproxy-in-w{workers}", workers, f"""
@@ -658,9 +634,14 @@ def wrk(port, connections, duration):
     return parse_wrk(done.stdout)
 
 
+def warm_up(port, connections, args):
+    if args.warmup > 0:
+        wrk(port, connections, args.warmup)
+
+
 def measure(variant, connections, args):
     """Warm-up, then the measured wrk run with RSS sampling; the proxies must survive it."""
-    wrk(variant.port, connections, args.warmup)
+    warm_up(variant.port, connections, args)
     sampler = RssSampler(variant.instances)
     cpu_before = instances_cpu(variant.instances)
     sampler.start()
@@ -806,12 +787,12 @@ def parse_args(argv):
     return args
 
 
-STARTERS = {
-    "bulwark": lambda p, w, c, a, workers, backend: start_bulwark(p, w, c, a.bulwark, workers,
-                                                                  backend),
-    "nginx": lambda p, w, c, a, workers, backend: start_nginx_pair(p, w, c, workers, backend),
-    "haproxy": lambda p, w, c, a, workers, backend: start_haproxy_pair(p, w, c, workers, backend),
-}
+def start_variant(name, processes, workdir, certs, args, workers, backend):
+    if name == "bulwark":
+        return start_bulwark(processes, workdir, certs, args.bulwark, workers, backend)
+    if name == "nginx":
+        return start_nginx_pair(processes, workdir, certs, workers, backend)
+    return start_haproxy_pair(processes, workdir, certs, workers, backend)
 
 
 def run_benchmark(args, processes, workdir):
@@ -819,7 +800,6 @@ def run_benchmark(args, processes, workdir):
     certs.issue(args.bulwark, processes)
     log("SVIDs issued for svc/a and svc/b")
     backend = start_backend(processes, workdir)
-    wait_nginx_workers(processes.started[-1], 1)
     results = {}
     tls = {}
     if "direct" in args.topologies:
@@ -833,7 +813,7 @@ def run_benchmark(args, processes, workdir):
                 continue
             variant = None
             try:
-                variant = STARTERS[name](processes, workdir, certs, args, workers, backend)
+                variant = start_variant(name, processes, workdir, certs, args, workers, backend)
                 check_variant(variant, certs)
                 tls[name] = variant.tls
             except (BenchError, OSError, http.client.HTTPException, ssl.SSLError,
@@ -844,23 +824,27 @@ def run_benchmark(args, processes, workdir):
                         "failed": f"start: {first_line(e)}"}
                 stop_variant(processes, variant)
                 continue
+            died = None
             for connections in args.connections:
-                log(f"{name}, {workers} worker(s), {connections} connections")
                 runs = results.setdefault((workers, connections), {})
+                if died:
+                    runs[name] = {"failed": f"not run: {died}"}
+                    continue
+                log(f"{name}, {workers} worker(s), {connections} connections")
                 try:
                     runs[name] = measure(variant, connections, args)
                 except (BenchError, subprocess.SubprocessError) as e:
                     log(f"{name} FAILED: {e}")
                     runs[name] = {"failed": first_line(e)}
                     if any(not p.alive() for _, p in variant.instances):
-                        break
+                        died = "a proxy died in an earlier run"
             stop_variant(processes, variant)
     return arrange(results, args), tls
 
 
 def wrk_direct(backend, connections, args):
     try:
-        wrk(backend, connections, args.warmup)
+        warm_up(backend, connections, args)
         result = wrk(backend, connections, args.duration)
         result["errors"] = result["non_2xx"] + result["socket_errors"]
         return result
@@ -946,6 +930,9 @@ def main(argv):
     except BenchError as e:
         print(f"sidecar-bench: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("sidecar-bench: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
     finally:
         processes.stop_all()
         if args.keep:

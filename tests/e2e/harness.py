@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -38,6 +39,18 @@ def run(argv, timeout=CLI_TIMEOUT, input_text=None):
                           input=input_text,
                           stdin=None if input_text is not None else subprocess.DEVNULL)
     return done.returncode, done.stdout, done.stderr
+
+
+def free_ports(n):
+    """n distinct free loopback ports: bound to port 0 together, then released."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def stop_process(proc, term_timeout=5.0):

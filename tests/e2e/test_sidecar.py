@@ -27,18 +27,6 @@ def sid(name):
     return f"spiffe://{TD}/svc/{name}"
 
 
-def free_ports(n):
-    """n distinct free loopback ports: bound to port 0 together, then released."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 class EchoHandler(http.server.BaseHTTPRequestHandler):
     """Answers any request with {"service", "method", "path", "headers"} as JSON."""
 
@@ -201,7 +189,7 @@ class SidecarTest(unittest.TestCase):
         cls.auth = Authority(cls.addClassCleanup,
                              serve_args=("--svid-ttl", f"{SVID_TTL}s")).init().start()
         cls.root = cls.auth.tmpdir("mesh")
-        ports = free_ports(17)
+        ports = harness.free_ports(17)
         names = ["a", "b", "c", "x", "d"]
         cls.ports = {n: tuple(ports[i * 3:i * 3 + 3]) for i, n in enumerate(names)}
         cls.b_listen = ports[15]
