@@ -85,33 +85,32 @@ def version_of(argv, pattern):
 # --- processes ------------------------------------------------------------------------------
 
 
+def proc_stat(pid):
+    """(command name, [the fields after it: state, ppid, ...]) from /proc/PID/stat, or None
+    once the process is gone. The name is in parentheses and may hold spaces."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    open_paren, close_paren = stat.find("("), stat.rfind(")")
+    return stat[open_paren + 1:close_paren], stat[close_paren + 2:].split()
+
+
 def child_pids(pid):
     """The direct children of `pid` (nginx's workers), from /proc."""
     children = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; the ppid follows the state.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
+        stat = proc_stat(entry) if entry.isdigit() else None
+        if stat is not None and int(stat[1][1]) == pid:
             children.append(int(entry))
     return children
 
 
 def is_alive(pid, name):
     """Whether `pid` still runs a process named `name` (guards against a reused PID)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    state = stat[stat.rfind(")") + 2:].split()[0]
-    return state != "Z" and f"({name}" in stat
+    stat = proc_stat(pid)
+    return stat is not None and stat[0] == name and stat[1][0] != "Z"
 
 
 class Process:
@@ -550,13 +549,11 @@ def rss_kib(pid, field="VmRSS"):
 
 def cpu_seconds(pid):
     """User plus system CPU time of `pid` so far, from /proc/PID/stat (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
+    stat = proc_stat(pid)
+    if stat is None:
         return 0.0
-    fields = stat[stat.rfind(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    utime, stime = stat[1][11], stat[1][12]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 def instances_cpu(instances):
