@@ -209,6 +209,98 @@ services:
   }
 }
 
+constexpr std::string_view kWhenMesh = R"(trust_domain: td
+services:
+  contract:
+    port: 1
+  user:
+    port: 2
+    allow:
+      - from: contract
+        methods: [POST]
+        paths:
+          - /users/{id}/charge
+        when: token.sub == path.id && "rentals:charge" in token.scope
+      - from: contract
+        methods: [POST]
+        paths:
+          - /users/{id}/charge
+          - /admin/{id}/charge/**
+        when: token.admin == true && peer.service == "contract" && query.force == "1"
+      - from: [contract, gateway]
+        methods: [GET]
+        paths:
+          - /users/{id}
+        when: headers.x-tenant == "a" || peer.service == "gateway"
+)";
+
+TEST(ServicePolicyTest, WhenIsEvaluatedOnStructuralMatchesInRuleOrder) {
+  const ServicePolicy policy = CompileOrDie(kWhenMesh, "user");
+  const nlohmann::json own = {{"sub", "42"}, {"scope", "rentals:charge profile"}};
+  const nlohmann::json other = {{"sub", "43"}, {"scope", "rentals:charge"}};
+  const nlohmann::json no_scope = {{"sub", "42"}, {"scope", "profile"}};
+  const nlohmann::json admin = {{"sub", "7"}, {"admin", true}};
+  http::Headers tenant_a;
+  tenant_a.Add("X-Tenant", "a");
+  http::Headers tenant_b;
+  tenant_b.Add("X-Tenant", "b");
+  const char* contract = "spiffe://td/svc/contract";
+  struct Case {
+    const char* peer;
+    const char* method;
+    const char* path;
+    const nlohmann::json* claims;
+    const char* query;
+    const http::Headers* headers;
+    int rule;  // -1: denied
+    DenyReason reason;
+  };
+  const Case cases[] = {
+      {contract, "POST", "/users/42/charge", &own, "", nullptr, 0, kNone},
+      // Another user's id: the confused-deputy case.
+      {contract, "POST", "/users/43/charge", &own, "", nullptr, 0, DenyReason::kCondition},
+      {contract, "POST", "/users/43/charge", &other, "", nullptr, 0, kNone},
+      {contract, "POST", "/users/42/charge", &other, "", nullptr, 0, DenyReason::kCondition},
+      {contract, "POST", "/users/42/charge", &no_scope, "", nullptr, 0, DenyReason::kCondition},
+      {contract, "POST", "/users/42/charge", nullptr, "", nullptr, 0, DenyReason::kCondition},
+      // Rule 0 fails, rule 1 allows.
+      {contract, "POST", "/users/42/charge", &admin, "force=1", nullptr, 1, kNone},
+      {contract, "POST", "/users/42/charge", &admin, "force=0", nullptr, 0, DenyReason::kCondition},
+      {contract, "POST", "/admin/9/charge/x/y", &admin, "force=1", nullptr, 1, kNone},
+      {contract, "GET", "/users/42", nullptr, "", &tenant_a, 2, kNone},
+      {contract, "GET", "/users/42", nullptr, "", &tenant_b, 2, DenyReason::kCondition},
+      {contract, "GET", "/users/42", nullptr, "", nullptr, 2, DenyReason::kCondition},
+      {"spiffe://td/gateway", "GET", "/users/42", nullptr, "", nullptr, 2, kNone},
+      // No structural match: the when is not evaluated and the reason is the structure.
+      {contract, "POST", "/users/42/refund", &own, "", nullptr, -1, kPath},
+      {contract, "DELETE", "/users/42/charge", &own, "", nullptr, -1, kMethod},
+  };
+  for (const Case& c : cases) {
+    Decision d = policy.Decide({c.method, c.path, c.peer, c.claims, c.query, c.headers});
+    const bool allowed = c.reason == kNone;
+    EXPECT_EQ(d.allowed, allowed) << c.method << " " << c.path << "?" << c.query;
+    EXPECT_EQ(d.rule, c.rule) << c.method << " " << c.path << "?" << c.query;
+    EXPECT_EQ(d.reason, c.reason) << c.method << " " << c.path << "?" << c.query;
+  }
+}
+
+TEST(ServicePolicyTest, WhenMayOnlyUseParamsThatEveryTemplateBinds) {
+  std::string yaml = std::string(kWhenMesh);
+  yaml.replace(yaml.find("query.force == \"1\""), 18, "path.id == \"x\"");
+  EXPECT_TRUE(ServicePolicy::Compile(*mesh::ParseMeshConfig(yaml, "mesh.yaml"), "user").ok());
+  std::string unbound = std::string(kWhenMesh);
+  unbound.replace(unbound.find("/admin/{id}/charge/**"), 21, "/admin/{uid}/charge/**");
+  unbound.replace(unbound.find("query.force == \"1\""), 18, "path.id == \"x\"");
+  absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(unbound, "mesh.yaml");
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  absl::StatusOr<ServicePolicy> policy = ServicePolicy::Compile(*mesh, "user");
+  ASSERT_FALSE(policy.ok());
+  // The expression compiler points into the `when` of rule 1 (line 18).
+  const std::string message(policy.status().message());
+  EXPECT_TRUE(message.starts_with("mesh.yaml:18:")) << message;
+  EXPECT_NE(message.find("'id'"), std::string::npos) << message;
+}
+
 // Requests that try to reach /admin through a rule that only allows /public/**: each is refused
 // by normalization or normalized into a path that the policy denies.
 TEST(ServicePolicyTest, NormalizationBypassAttemptsStillDenied) {
