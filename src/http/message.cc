@@ -16,26 +16,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// Decodes %XX escapes and '+' (application/x-www-form-urlencoded); a malformed escape is kept
-// literally.
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && core::HexDigitValue(s[i + 1]) >= 0 &&
-               core::HexDigitValue(s[i + 2]) >= 0) {
-      out.push_back(
-          static_cast<char>(core::HexDigitValue(s[i + 1]) * 16 + core::HexDigitValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 struct Reason {
   int status;
   std::string_view phrase;
@@ -80,6 +60,24 @@ constexpr Reason kReasons[] = {
 };
 
 }  // namespace
+
+std::string DecodeQueryComponent(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && core::HexDigitValue(s[i + 1]) >= 0 &&
+               core::HexDigitValue(s[i + 2]) >= 0) {
+      out.push_back(
+          static_cast<char>(core::HexDigitValue(s[i + 1]) * 16 + core::HexDigitValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const Header& h : headers_) {
@@ -126,8 +124,9 @@ std::optional<std::string> Request::QueryParam(std::string_view name) const {
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     std::size_t eq = pair.find('=');
-    if (PercentDecode(pair.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+    if (DecodeQueryComponent(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string()
+                                          : DecodeQueryComponent(pair.substr(eq + 1));
     }
   }
   return std::nullopt;

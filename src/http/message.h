@@ -51,6 +51,10 @@ struct Response {
   std::string body;
 };
 
+// Returns a query-string name or value decoded (%XX escapes, and '+' as a space, as in
+// application/x-www-form-urlencoded); a malformed escape is kept literally.
+std::string DecodeQueryComponent(std::string_view s);
+
 // Returns the standard reason phrase for `status` ("OK", "Not Found", ...), or "Unknown".
 std::string_view ReasonPhrase(int status);
 

@@ -96,8 +96,59 @@ std::string_view SpiffeId::trust_domain() const {
 
 std::string_view SpiffeId::path() const { return std::string_view(text_).substr(path_start_); }
 
+absl::StatusOr<SpiffeIdPattern> SpiffeIdPattern::Parse(std::string_view text) {
+  Kind kind = Kind::kExact;
+  std::string_view prefix = text;
+  if (text.ends_with("/**")) {
+    kind = Kind::kAnySegments;
+    prefix.remove_suffix(3);
+  } else if (text.ends_with("/*")) {
+    kind = Kind::kOneSegment;
+    prefix.remove_suffix(2);
+  }
+  if (prefix.find('*') != std::string_view::npos) {
+    return absl::InvalidArgumentError(fmt::format(
+        "'{}': '*' may only be a whole last segment, /* (one segment) or /** (any)", text));
+  }
+  absl::Status valid = absl::OkStatus();
+  if (kind != Kind::kExact && prefix.starts_with(kScheme) &&
+      prefix.find('/', kScheme.size()) == std::string_view::npos) {
+    valid = ValidateTrustDomain(prefix.substr(kScheme.size()));
+  } else {
+    valid = SpiffeId::Parse(prefix).status();
+  }
+  if (!valid.ok()) {
+    return valid;
+  }
+  return SpiffeIdPattern(std::string(text), kind);
+}
+
+std::string_view SpiffeIdPattern::prefix() const {
+  std::size_t suffix = kind_ == Kind::kExact ? 0 : (kind_ == Kind::kOneSegment ? 2 : 3);
+  return std::string_view(text_).substr(0, text_.size() - suffix);
+}
+
+bool SpiffeIdPattern::Matches(std::string_view id) const {
+  if (kind_ == Kind::kExact) {
+    return id == text_;
+  }
+  std::string_view base = prefix();
+  if (id.size() <= base.size() + 1 || !id.starts_with(base) || id[base.size()] != '/') {
+    return false;
+  }
+  return kind_ == Kind::kAnySegments || id.find('/', base.size() + 1) == std::string_view::npos;
+}
+
 std::string TrustDomainId(std::string_view trust_domain) {
   return fmt::format("{}{}", kScheme, trust_domain);
+}
+
+std::string ServiceId(std::string_view trust_domain, std::string_view name) {
+  return fmt::format("{}{}/svc/{}", kScheme, trust_domain, name);
+}
+
+std::string GatewayId(std::string_view trust_domain) {
+  return fmt::format("{}{}/gateway", kScheme, trust_domain);
 }
 
 }  // namespace bulwark::identity

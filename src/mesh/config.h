@@ -92,12 +92,17 @@ struct WhenExpression {
   SourcePosition position;
 };
 
-// `services.<name>.allow[]`: one rule of the default-deny policy.
+// `services.<name>.allow[]`: one rule of the default-deny policy (docs/policy.md).
 struct AllowRule {
-  std::vector<std::string> from;     // service names or "gateway"
+  // Service names, "gateway", SPIFFE IDs ("spiffe://...") or SPIFFE ID patterns ending in "/*"
+  // (one segment) or "/**" (any number of segments).
+  std::vector<std::string> from;
   std::vector<std::string> methods;  // empty: any method
-  std::vector<std::string> paths;    // empty: any path
+  std::vector<std::string> paths;    // path templates; empty: any path
   std::optional<WhenExpression> when;
+  // Where the rule and each of `paths` were written, for the policy compiler's messages.
+  SourcePosition position;
+  std::vector<SourcePosition> path_positions;
 };
 
 // `services.<name>.sandbox`: resource limits applied by `bulwark up` (always sandboxed).

@@ -61,8 +61,10 @@ class CompiledExpr {
                                               const ExprScope& scope, std::string_view file_name);
 
   // Returns whether the request satisfies the expression. A missing value or a type mismatch
-  // at run time (a claim that is not a string, say) makes the comparison false; an expression
-  // never throws and never allows by error.
+  // at run time (a claim that is not a string, say) makes the comparison undefined, which
+  // denies: neither `!=` nor `!` turns it into an allow, and `&&`/`||` follow CEL (a false,
+  // resp. true, operand still decides). An expression never throws and never allows by error.
+  // Does not allocate, except to percent-decode a query value that needs it.
   bool Evaluate(const RequestFacts& request) const;
 
   // The expression as written, for `policy explain` and the decision log.

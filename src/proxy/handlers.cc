@@ -174,7 +174,7 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
   http::ClientOptions options;
   options.roots = svid->bundle;
   options.credentials = &svid->credentials;
-  options.expected_server_id = ServiceId(context->mesh.trust_domain, *target);
+  options.expected_server_id = identity::ServiceId(context->mesh.trust_domain, *target);
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
   request.headers.Remove(kPeerIdHeader);

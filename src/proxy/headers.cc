@@ -68,8 +68,4 @@ absl::StatusOr<std::string> TargetService(http::Request& request) {
   return name;
 }
 
-std::string ServiceId(std::string_view trust_domain, std::string_view name) {
-  return fmt::format("spiffe://{}/svc/{}", trust_domain, name);
-}
-
 }  // namespace bulwark::proxy

@@ -24,7 +24,4 @@ void RemoveHopByHop(http::Headers& headers);
 // neither names a host, or the absolute form is not a valid http:// URL.
 absl::StatusOr<std::string> TargetService(http::Request& request);
 
-// Returns the SPIFFE ID of service `name`: spiffe://<trust_domain>/svc/<name>.
-std::string ServiceId(std::string_view trust_domain, std::string_view name);
-
 }  // namespace bulwark::proxy

@@ -20,6 +20,7 @@
 #include "fmt/format.h"
 #include "identity/authority_client.h"
 #include "identity/rotator.h"
+#include "identity/spiffe_id.h"
 #include "mesh/config.h"
 #include "proxy/headers.h"
 #include "proxy/identity_files.h"
@@ -157,7 +158,7 @@ absl::Status RunSidecar(const RunOptions& given) {
     return absl::InvalidArgumentError(
         fmt::format("service '{}' is not in {}", options.service, options.config));
   }
-  std::string expected = ServiceId(mesh.trust_domain, options.service);
+  std::string expected = identity::ServiceId(mesh.trust_domain, options.service);
   if (self->identity.has_value()) {
     mesh::IdentityFiles files = *self->identity;
     return ServeWithIdentityFiles(std::move(mesh), options, files, expected);

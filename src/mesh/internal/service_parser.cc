@@ -2,10 +2,15 @@
 // sandbox limits, sidecar addresses and external identity files.
 #include "core/status.h"
 #include "fmt/format.h"
+#include "identity/spiffe_id.h"
 #include "mesh/internal/parse.h"
 
 namespace bulwark::mesh::internal {
 namespace {
+
+SourcePosition PositionOf(const Field& field) {
+  return {field.mark().line + 1, field.mark().column + 1};
+}
 
 absl::StatusOr<std::uint32_t> ReadCount(const Field& field, std::int64_t max) {
   BULWARK_ASSIGN_OR_RETURN(std::int64_t value, field.Integer(1, max));
@@ -40,39 +45,51 @@ absl::StatusOr<std::vector<std::string>> ParseFrom(const Field& field, const Par
   }
   std::vector<std::string> from;
   for (const Field& element : elements) {
+    BULWARK_ASSIGN_OR_RETURN(std::string text, element.String());
+    if (text.starts_with("spiffe://")) {
+      absl::StatusOr<identity::SpiffeIdPattern> pattern = identity::SpiffeIdPattern::Parse(text);
+      if (!pattern.ok()) {
+        return element.Error(std::string(pattern.status().message()));
+      }
+      from.push_back(std::move(text));
+      continue;
+    }
     BULWARK_ASSIGN_OR_RETURN(std::string name, ReadServiceRef(element, state, true));
     from.push_back(std::move(name));
   }
   return from;
 }
 
-absl::StatusOr<std::vector<std::string>> ParsePaths(const Field& field) {
+absl::Status ParsePaths(const Field& field, AllowRule& rule) {
   BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
-  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> paths, field.StringList());
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (paths[i].front() != '/' || paths[i].find_first_of(" \t?#") != std::string::npos) {
+  BULWARK_ASSIGN_OR_RETURN(rule.paths, field.StringList());
+  for (std::size_t i = 0; i < rule.paths.size(); ++i) {
+    const std::string& path = rule.paths[i];
+    if (path.front() != '/' || path.find_first_of(" \t?#") != std::string::npos) {
       return elements[i].Error(
-          fmt::format("'{}' must start with '/' and have no spaces, '?' or '#'", paths[i]));
+          fmt::format("'{}' must start with '/' and have no spaces, '?' or '#'", path));
     }
+    rule.path_positions.push_back(PositionOf(elements[i]));
   }
-  return paths;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AllowRule> ParseAllow(const Field& field, const ParseState& state) {
   BULWARK_ASSIGN_OR_RETURN(MapReader map,
                            MapReader::Create(field, {"from", "methods", "paths", "when"}));
   AllowRule rule;
+  rule.position = PositionOf(field);
   BULWARK_ASSIGN_OR_RETURN(Field from, map.Require("from"));
   BULWARK_ASSIGN_OR_RETURN(rule.from, ParseFrom(from, state));
   if (std::optional<Field> methods = map.Get("methods")) {
     BULWARK_ASSIGN_OR_RETURN(rule.methods, ReadMethods(*methods));
   }
   if (std::optional<Field> paths = map.Get("paths")) {
-    BULWARK_ASSIGN_OR_RETURN(rule.paths, ParsePaths(*paths));
+    BULWARK_RETURN_IF_ERROR(ParsePaths(*paths, rule));
   }
   if (std::optional<Field> when = map.Get("when")) {
     BULWARK_ASSIGN_OR_RETURN(std::string text, when->String());
-    rule.when = WhenExpression{std::move(text), {when->mark().line + 1, when->mark().column + 1}};
+    rule.when = WhenExpression{std::move(text), PositionOf(*when)};
   }
   return rule;
 }

@@ -54,5 +54,60 @@ TEST(SpiffeIdTest, ValidatesTrustDomains) {
   EXPECT_FALSE(ValidateTrustDomain(std::string(256, 'a')).ok());
 }
 
+TEST(SpiffeIdTest, NamesMeshWorkloads) {
+  EXPECT_EQ(ServiceId("example.org", "b"), "spiffe://example.org/svc/b");
+  EXPECT_EQ(GatewayId("example.org"), "spiffe://example.org/gateway");
+}
+
+TEST(SpiffeIdPatternTest, MatchesExactOneSegmentAndAnySegments) {
+  struct Case {
+    const char* pattern;
+    const char* id;
+    bool matches;
+  };
+  const Case cases[] = {
+      {"spiffe://td/svc/a", "spiffe://td/svc/a", true},
+      {"spiffe://td/svc/a", "spiffe://td/svc/ab", false},
+      {"spiffe://td/svc/a", "spiffe://td/svc/a/b", false},
+      {"spiffe://td/svc/*", "spiffe://td/svc/a", true},
+      {"spiffe://td/svc/*", "spiffe://td/svc/a/b", false},
+      {"spiffe://td/svc/*", "spiffe://td/svc", false},
+      {"spiffe://td/svc/*", "spiffe://td/svcx/a", false},
+      {"spiffe://td/svc/*", "spiffe://other/svc/a", false},
+      {"spiffe://td/svc/**", "spiffe://td/svc/a", true},
+      {"spiffe://td/svc/**", "spiffe://td/svc/a/b/c", true},
+      {"spiffe://td/svc/**", "spiffe://td/svc", false},
+      {"spiffe://td/svc/**", "spiffe://td/svcx/a", false},
+      {"spiffe://td/**", "spiffe://td/gateway", true},
+      {"spiffe://td/**", "spiffe://tdx/gateway", false},
+      {"spiffe://td/*", "spiffe://td/gateway", true},
+      {"spiffe://td/*", "spiffe://td/svc/a", false},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<SpiffeIdPattern> pattern = SpiffeIdPattern::Parse(c.pattern);
+    ASSERT_TRUE(pattern.ok()) << c.pattern << ": " << pattern.status();
+    EXPECT_EQ(pattern->Matches(c.id), c.matches) << c.pattern << " vs " << c.id;
+  }
+  EXPECT_EQ(SpiffeIdPattern::Parse("spiffe://td/svc/*")->prefix(), "spiffe://td/svc");
+  EXPECT_EQ(SpiffeIdPattern::Parse("spiffe://td/svc/a")->kind(), SpiffeIdPattern::Kind::kExact);
+}
+
+TEST(SpiffeIdPatternTest, RefusesMalformedPatterns) {
+  const char* bad[] = {
+      "spiffe://td/svc/a*",    // '*' inside a segment
+      "spiffe://td/*/a",       // '*' not last
+      "spiffe://td/svc/***",   // three stars
+      "spiffe://*/svc",        // wildcard trust domain
+      "spiffe://TD/*",         // invalid trust domain
+      "spiffe://td/svc/../*",  // dot segment in the prefix
+      "spiffe://td",           // no path and no wildcard
+      "svc/*",                 // not a SPIFFE ID
+      "spiffe://td//*",        // empty segment in the prefix
+  };
+  for (const char* text : bad) {
+    EXPECT_FALSE(SpiffeIdPattern::Parse(text).ok()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace bulwark::identity

@@ -141,6 +141,26 @@ services:
   EXPECT_EQ(config->services[1].allow[0].from, (std::vector<std::string>{"a", "gateway"}));
 }
 
+TEST(MeshConfigTest, FromTakesSpiffeIdsAndPatternsAndPathsKeepTheirPositions) {
+  const char* yaml = R"(trust_domain: td
+services:
+  b:
+    port: 9002
+    allow:
+      - from: [gateway, spiffe://other.example/svc/x, spiffe://td/admin/*, spiffe://td/**]
+        paths:
+          - /a/{id}
+          - "/b/**"
+)";
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(yaml, "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const AllowRule& rule = config->services[0].allow[0];
+  EXPECT_EQ(rule.from, (std::vector<std::string>{"gateway", "spiffe://other.example/svc/x",
+                                                 "spiffe://td/admin/*", "spiffe://td/**"}));
+  EXPECT_EQ(rule.position, (SourcePosition{6, 9}));
+  EXPECT_EQ(rule.path_positions, (std::vector<SourcePosition>{{8, 13}, {9, 13}}));
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -216,6 +236,16 @@ const ErrorCase kErrorCases[] = {
      "      - from: [user, gatewya]\n",
      "mesh.yaml:6:22: services.user.allow[0].from[1]: unknown service 'gatewya' (did you mean "
      "'gateway'?)"},
+    {"MalformedSpiffePatternInFrom",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n    allow:\n"
+     "      - from: spiffe://td/svc/a*\n",
+     "mesh.yaml:6:15: services.user.allow[0].from: 'spiffe://td/svc/a*': '*' may only be a whole "
+     "last segment, /* (one segment) or /** (any)"},
+    {"InvalidSpiffeIdInFrom",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n    allow:\n"
+     "      - from: [gateway, spiffe://td/svc/]\n",
+     "mesh.yaml:6:25: services.user.allow[0].from[1]: SPIFFE ID path '/svc/' has an empty segment "
+     "or a trailing slash"},
     {"DanglingCall", "trust_domain: td\nservices:\n  user:\n    port: 9001\n    calls: [billing]\n",
      "mesh.yaml:5:13: services.user.calls[0]: unknown service 'billing'"},
     {"DanglingRoute",

@@ -54,9 +54,5 @@ TEST(TargetServiceTest, RefusesMissingHostAndOtherSchemes) {
   EXPECT_EQ(TargetService(userinfo).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ServiceIdTest, NamesTheServicePath) {
-  EXPECT_EQ(ServiceId("example.org", "b"), "spiffe://example.org/svc/b");
-}
-
 }  // namespace
 }  // namespace bulwark::proxy
