@@ -30,9 +30,10 @@ struct TokenKeyOptions {
   core::Seconds skew{60};               // clock skew verifiers tolerate past exp
 
   // How long a key is published before it signs: a verifier's cached JWKS is at most
-  // jwks_max_age old, so it has seen the key by the time a token signed with it arrives; the
-  // token lifetime and skew are the margin the rotation brief asks for.
-  core::Seconds publish_lead() const { return max_token_ttl + jwks_max_age + skew; }
+  // jwks_max_age old, so every verifier has seen the key by the time a token signed with it
+  // arrives; one token lifetime more is the margin for verifiers that fetched the JWKS just
+  // before the key appeared and cache it for as long as the tokens they hold live.
+  core::Seconds publish_lead() const { return max_token_ttl + jwks_max_age; }
   // How long a key stays published after it stopped signing.
   core::Seconds retain() const { return max_token_ttl + skew; }
 };
