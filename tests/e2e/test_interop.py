@@ -42,19 +42,9 @@ class InteropTest(unittest.TestCase):
             raise AssertionError(err)
         cls.auth.serve_args = ["--config", write_mesh(cls.work)]
         cls.auth.start()
-        cls.ids = {}
 
-    @classmethod
-    def svid(cls, path):
-        if path not in cls.ids:
-            out = os.path.join(cls.auth.tmpdir("id"), "id")
-            rc, stdout, err = harness.cli("identity", "fetch", "--authority", cls.auth.url,
-                                          "--bundle", cls.auth.bundle, "--token-file",
-                                          cls.auth.token_file(TD_ID + path), "--out", out)
-            if rc != 0:
-                raise AssertionError(stdout + err)
-            cls.ids[path] = (os.path.join(out, "svid.pem"), os.path.join(out, "key.pem"))
-        return cls.ids[path]
+    def svid(self, path):
+        return self.auth.fetch_identity(TD_ID + path)
 
     def token(self, form, who):
         cert, key = self.svid(who)

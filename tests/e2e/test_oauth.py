@@ -74,21 +74,11 @@ class OAuthTestCase(unittest.TestCase):
         mesh = write_mesh(cls.work)
         cls.auth.serve_args = ["--config", mesh, *SERVE_ARGS]
         cls.auth.start()
-        cls.svids = {}
 
     @classmethod
     def svid(cls, path):
-        """Fetches (once) an SVID for spiffe://td<path> with the real CLI; returns (cert, key)."""
-        if path not in cls.svids:
-            out = os.path.join(cls.auth.tmpdir("id"), "id")
-            token = cls.auth.token_file(TD_ID + path)
-            rc, stdout, err = harness.cli("identity", "fetch", "--authority", cls.auth.url,
-                                          "--bundle", cls.auth.bundle, "--token-file", token,
-                                          "--out", out)
-            if rc != 0:
-                raise AssertionError(f"identity fetch failed: {stdout}{err}")
-            cls.svids[path] = (os.path.join(out, "svid.pem"), os.path.join(out, "key.pem"))
-        return cls.svids[path]
+        """Returns (cert, key) of an SVID for spiffe://td<path>, fetched with the real CLI."""
+        return cls.auth.fetch_identity(TD_ID + path)
 
     def post(self, path, form, who=None, **kwargs):
         cert, key = self.svid(who) if who else (None, None)
