@@ -1,5 +1,6 @@
 #include "authority/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -74,13 +75,30 @@ class ServerIdentity {
   std::atomic<std::shared_ptr<asio::ssl::context>> context_;
 };
 
-// Rotates the signing CA when due and keeps the server certificate fresh.
-asio::awaitable<void> Maintain(AuthorityService& service, ServerIdentity& identity,
-                               std::chrono::milliseconds interval) {
+// Advances the token-key schedule and, once a minute, forgets revoked tokens past their expiry.
+void MaintainTokens(AuthorityService& service, oauth::TokenKeys& keys, int tick) {
+  absl::StatusOr<oauth::TokenKeyRotation> rotation = keys.Rotate(/*force=*/false);
+  if (!rotation.ok()) {
+    spdlog::error("token-key rotation failed: {}", rotation.status().ToString());
+  } else if (rotation->activated) {
+    spdlog::info("token-signing key {} is now current", rotation->current_kid);
+  }
+  if (tick % 60 == 0) {
+    core::TimePoint before = service.clock().Now() - keys.options().skew;
+    if (absl::Status s = service.store().PruneRevokedTokens(before); !s.ok()) {
+      spdlog::error("pruning revoked tokens failed: {}", s.ToString());
+    }
+  }
+}
+
+// Rotates the signing CA and the token keys when due and keeps the server certificate fresh.
+asio::awaitable<void> Maintain(AuthorityService& service, oauth::TokenKeys& keys,
+                               ServerIdentity& identity, std::chrono::milliseconds interval) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (true) {
+  for (int tick = 1;; ++tick) {
     timer.expires_after(interval);
     co_await timer.async_wait(asio::use_awaitable);
+    MaintainTokens(service, keys, tick);
     absl::StatusOr<bool> rotated = service.ca().Rotate(/*force=*/false);
     if (!rotated.ok()) {
       spdlog::error("signing CA rotation failed: {}", rotated.status().ToString());
@@ -108,17 +126,25 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   AuthorityService service(*opened.store, *opened.ca, core::SystemClock(), options.service);
   BULWARK_ASSIGN_OR_RETURN(std::int64_t version, CurrentRevocationVersion(*opened.store));
   api::RevocationFeed feed(version);
-  api::Router router(service, feed);
+  oauth::TokenKeyOptions key_options = options.token_keys;
+  key_options.max_token_ttl = std::max(options.oauth.access_token_ttl, options.oauth.txn_token_ttl);
+  BULWARK_ASSIGN_OR_RETURN(
+      oauth::TokenKeysPtr keys,
+      oauth::TokenKeys::Load(*opened.store, opened.kek, core::SystemClock(), key_options));
   ServerIdentity identity(service, ListenHost(options.listen), options.server_cert_ttl);
   BULWARK_RETURN_IF_ERROR(identity.Renew());
   BULWARK_RETURN_IF_ERROR(WriteBundle(DataDirLayout{data_dir}, *opened.ca));
 
   asio::io_context io;
+  // The router needs the issuer, which defaults to the bound address; the server calls the
+  // handler only after Start().
+  std::unique_ptr<oauth::OAuthService> oauth;
+  std::unique_ptr<api::Router> router;
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server,
                            http::Server::Create(
                                io, options.listen, [&identity] { return identity.Current(); },
                                [&router](http::Request request, const http::ConnectionInfo& conn) {
-                                 return router.Handle(std::move(request), conn);
+                                 return router->Handle(std::move(request), conn);
                                }));
   asio::ip::tcp::endpoint bound = server->local_endpoint();
   std::string host = ListenHost(options.listen);
@@ -126,17 +152,23 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   std::string url = host.find(':') != std::string::npos
                         ? fmt::format("https://[{}]:{}", host, bound.port())
                         : fmt::format("https://{}:{}", host, bound.port());
+  oauth::OAuthOptions oauth_options = options.oauth;
+  oauth_options.issuer = options.issuer.empty() ? url : options.issuer;
+  oauth = std::make_unique<oauth::OAuthService>(service, *keys, std::move(oauth_options));
+  router = std::make_unique<api::Router>(service, feed, *oauth);
   BULWARK_RETURN_IF_ERROR(
       core::WriteFileAtomic(DataDirLayout{data_dir}.endpoint(), url + "\n", 0644));
   server->Start();
-  asio::co_spawn(io, Maintain(service, identity, options.maintenance_interval), asio::detached);
+  asio::co_spawn(io, Maintain(service, *keys, identity, options.maintenance_interval),
+                 asio::detached);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code&, int signal) {
     spdlog::info("received signal {}, stopping", signal);
     server->Stop();
     io.stop();
   });
-  spdlog::info("authority for trust domain {} listening on {}", opened.ca->trust_domain(), url);
+  spdlog::info("authority for trust domain {} listening on {} (OAuth issuer {})",
+               opened.ca->trust_domain(), url, oauth->options().issuer);
   std::vector<std::thread> threads;
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();

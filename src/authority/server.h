@@ -1,5 +1,6 @@
 // `bulwark authority serve`: the authority's HTTPS API over its data directory, with the
-// maintenance loop that rotates the signing CA and the server's own certificate. Runs until
+// maintenance loop that rotates the signing CA, the token-signing keys and the server's own
+// certificate. Runs until
 // SIGINT or SIGTERM.
 #pragma once
 
@@ -8,6 +9,8 @@
 
 #include "absl/status/status.h"
 #include "authority/ca/ca.h"
+#include "authority/oauth/oauth_service.h"
+#include "authority/oauth/token_keys.h"
 #include "authority/service.h"
 
 namespace bulwark::authority {
@@ -18,6 +21,11 @@ struct ServeOptions {
   CaOptions ca;
   int threads = 2;
   core::Seconds server_cert_ttl{86400};
+  // OAuth: the issuer identifier (empty: https://<listen> as bound), token lifetimes, the
+  // issuers of exchangeable user tokens, the token-key schedule.
+  std::string issuer;
+  oauth::OAuthOptions oauth;
+  oauth::TokenKeyOptions token_keys;
   std::chrono::milliseconds maintenance_interval{1000};
 };
 

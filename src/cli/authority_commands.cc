@@ -27,7 +27,12 @@ struct AuthorityFlags {
   std::string svid_ttl;
   std::string ca_ttl;
   std::string authority_url;
+  std::string access_token_ttl;
+  std::string txn_token_ttl;
+  std::string jwks_max_age;
+  std::string token_key_period;
   int threads = 2;
+  std::optional<mesh::MeshConfig> mesh;  // set by ApplyConfig
 };
 
 // Fills unset flags from mesh.yaml's authority section when --config was given.
@@ -55,6 +60,52 @@ absl::Status ApplyConfig(AuthorityFlags& flags, const CLI::App& app) {
   }
   if (flags.svid_ttl.empty()) {
     flags.svid_ttl = core::FormatDuration(config->authority.svid_ttl);
+  }
+  flags.mesh = *std::move(config);
+  return absl::OkStatus();
+}
+
+// Sets `*out` from a duration flag when it was given, within [min, max].
+absl::Status DurationFlag(const std::string& text, const char* name, core::Seconds min,
+                          core::Seconds max, core::Seconds* out) {
+  if (text.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<core::Seconds> value = core::ParseDuration(text);
+  if (!value.ok()) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}", name, value.status().message()));
+  }
+  if (*value < min || *value > max) {
+    return absl::InvalidArgumentError(fmt::format("{} must be between {} and {}", name,
+                                                  core::FormatDuration(min),
+                                                  core::FormatDuration(max)));
+  }
+  *out = *value;
+  return absl::OkStatus();
+}
+
+// Fills the OAuth part of `options` from the flags and mesh.yaml (authority.issuer,
+// gateway.issuers with file: JWKS relative to the file).
+absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptions& options) {
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  BULWARK_RETURN_IF_ERROR(DurationFlag(flags.access_token_ttl, "--access-token-ttl", seconds(1),
+                                       hours(1), &options.oauth.access_token_ttl));
+  BULWARK_RETURN_IF_ERROR(DurationFlag(flags.txn_token_ttl, "--txn-token-ttl", seconds(1),
+                                       seconds(60), &options.oauth.txn_token_ttl));
+  BULWARK_RETURN_IF_ERROR(DurationFlag(flags.jwks_max_age, "--jwks-max-age", seconds(1), hours(1),
+                                       &options.token_keys.jwks_max_age));
+  BULWARK_RETURN_IF_ERROR(DurationFlag(flags.token_key_period, "--token-key-period", seconds(10),
+                                       hours(24 * 90), &options.token_keys.signing_period));
+  if (!flags.mesh) {
+    return absl::OkStatus();
+  }
+  options.issuer = flags.mesh->authority.issuer.value_or("");
+  if (flags.mesh->gateway) {
+    std::string base = std::filesystem::path(flags.config).parent_path().string();
+    BULWARK_ASSIGN_OR_RETURN(options.oauth.subject_issuers,
+                             authority::oauth::LoadSubjectIssuers(flags.mesh->gateway->issuers,
+                                                                  base.empty() ? "." : base));
   }
   return absl::OkStatus();
 }
@@ -121,6 +172,9 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
     return Fail(std::string(ca.status().message()));
   }
   options.ca = *ca;
+  if (absl::Status s = OAuthOptionsFrom(flags, options); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
   if (flags.threads < 1 || flags.threads > 256) {
     return Fail("--threads must be 1..256");
   }
@@ -238,10 +292,18 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   serve->add_option("--svid-ttl", flags.svid_ttl, "Lifetime of issued SVIDs (default 1h)");
   serve->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each new signing CA (default 7d)");
   serve->add_option("--threads", flags.threads, "Worker threads (default 2)");
+  serve->add_option("--access-token-ttl", flags.access_token_ttl,
+                    "Lifetime of access tokens from client_credentials (default 5m)");
+  serve->add_option("--txn-token-ttl", flags.txn_token_ttl,
+                    "Lifetime of transaction tokens (default and at most 60s)");
+  serve->add_option("--jwks-max-age", flags.jwks_max_age,
+                    "Cache-Control max-age of the JWKS and metadata (default 5m)");
+  serve->add_option("--token-key-period", flags.token_key_period,
+                    "How long each token-signing key signs before the next one (default 1d)");
   serve->footer(
       "Example:\n  bulwark authority serve --data-dir .bulwark/authority --listen 127.0.0.1:7443\n"
       "Writes its URL to DATA_DIR/endpoint; logs to stderr; SIGINT or SIGTERM stops it.\n"
-      "The API is described in docs/api.md.");
+      "The API is described in docs/api.md, OAuth and token keys in docs/tokens.md.");
   serve->callback([&action, serve] { action = [serve] { return RunServe(flags, *serve); }; });
 
   AddTokenCommands(*authority, flags, action);
@@ -281,6 +343,23 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
         return AdminCall(flags, "GET", fmt::format("/v1/admin/audit?limit={}", audit), nullptr);
       }
       return AdminCall(flags, "GET", all ? "/v1/admin/svids?all=true" : "/v1/admin/svids", nullptr);
+    };
+  });
+
+  CLI::App* keys = authority->add_subcommand("keys", "Token-signing key operations");
+  keys->require_subcommand(1);
+  CLI::App* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "Start a token-key rotation now: publish the next key, which signs once every verifier can "
+      "have it (after the longest token lifetime + the JWKS max-age)");
+  AddCommonAdminFlags(*keys_rotate, flags);
+  keys_rotate->footer(
+      "Example:\n  bulwark authority keys rotate\nPrints the keys with their schedule; the new key "
+      "becomes current at next_activates_at\n(at once if it was published long enough ago). See "
+      "docs/tokens.md.");
+  keys_rotate->callback([&action] {
+    action = [] {
+      return AdminCall(flags, "POST", "/v1/admin/keys/rotate", nlohmann::json::object());
     };
   });
 

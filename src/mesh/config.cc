@@ -36,7 +36,7 @@ absl::Status CheckTrustDomain(const Field& field, const std::string& name) {
 
 absl::StatusOr<AuthorityConfig> ParseAuthority(const Field& field, ParseState& state) {
   BULWARK_ASSIGN_OR_RETURN(MapReader map,
-                           MapReader::Create(field, {"listen", "data_dir", "svid_ttl"}));
+                           MapReader::Create(field, {"listen", "data_dir", "svid_ttl", "issuer"}));
   AuthorityConfig authority;
   if (std::optional<Field> listen = map.Get("listen")) {
     BULWARK_ASSIGN_OR_RETURN(authority.listen, internal::ReadListen(*listen, state));
@@ -51,6 +51,15 @@ absl::StatusOr<AuthorityConfig> ParseAuthority(const Field& field, ParseState& s
     if (authority.svid_ttl < core::Seconds(60) ||
         authority.svid_ttl > std::chrono::hours(24 * 30)) {
       return ttl->Error("must be between 1m and 30d (SVIDs are short-lived and renewed)");
+    }
+  }
+  if (std::optional<Field> issuer = map.Get("issuer")) {
+    BULWARK_ASSIGN_OR_RETURN(authority.issuer, internal::ReadHttpsUrl(*issuer));
+    if (authority.issuer->find_first_of("?#") != std::string::npos ||
+        authority.issuer->ends_with("/")) {
+      // RFC 8414 §2: no query or fragment; a trailing slash would double in endpoint URLs.
+      return issuer->Error(fmt::format(
+          "'{}' must have no query, fragment or trailing '/' (RFC 8414 §2)", *authority.issuer));
     }
   }
   return authority;

@@ -29,6 +29,9 @@ struct AuthorityConfig {
   HostPort listen{"127.0.0.1", 7443};
   std::string data_dir = ".bulwark/authority";
   core::Seconds svid_ttl = std::chrono::hours(1);
+  // The OAuth issuer identifier (`iss` of the tokens it signs, base of its endpoint URLs);
+  // unset: https://<listen> as bound.
+  std::optional<std::string> issuer;
 };
 
 // A certificate and its private key, both PEM files.

@@ -91,6 +91,7 @@ class Authority:
         self._log = None
         self._log_path = None
         self._serve_count = 0
+        self._identities = {}
 
     # --- paths ---------------------------------------------------------------------------
     @property
@@ -210,6 +211,21 @@ class Authority:
         if rc != 0:
             raise AssertionError(f"token create --out failed rc={rc}: {out}{err}")
         return path
+
+    def fetch_identity(self, spiffe_id):
+        """Gets an SVID for `spiffe_id` with `bulwark identity fetch` (join token from a 0600
+        file), once per ID for this authority; returns (svid.pem, key.pem) paths."""
+        if spiffe_id in self._identities:
+            return self._identities[spiffe_id]
+        out = os.path.join(self.tmpdir("id"), "id")
+        rc, stdout, err = cli("identity", "fetch", "--authority", self.url, "--bundle",
+                              self.bundle, "--token-file", self.token_file(spiffe_id),
+                              "--out", out)
+        if rc != 0:
+            raise AssertionError(f"identity fetch failed rc={rc}: {stdout}{err}")
+        self._identities[spiffe_id] = (os.path.join(out, "svid.pem"),
+                                       os.path.join(out, "key.pem"))
+        return self._identities[spiffe_id]
 
     def svids(self, include_all=True):
         args = ["list", "--all"] if include_all else ["list"]

@@ -20,6 +20,8 @@ COMMANDS = [
     ["authority", "list"],
     ["authority", "ca"],
     ["authority", "ca", "rotate"],
+    ["authority", "keys"],
+    ["authority", "keys", "rotate"],
     ["identity"],
     ["identity", "fetch"],
     ["identity", "renew"],

@@ -1,5 +1,5 @@
-// The admin part of the Router: join tokens, revocation, listings and CA rotation. Every call
-// needs a client certificate with an admin SPIFFE ID (spiffe://<td>/admin/...).
+// The admin part of the Router: join tokens, revocation, listings, CA and token-key rotation. Every
+// call needs a client certificate with an admin SPIFFE ID (spiffe://<td>/admin/...).
 #include "authority/api/internal/responses.h"
 #include "authority/api/json_body.h"
 #include "authority/api/router.h"
@@ -45,6 +45,9 @@ http::Response Router::Admin(const http::Request& request, const http::Connectio
   }
   if (path == "/v1/admin/ca/rotate") {
     return method == "POST" ? RotateCa(admin->str()) : MethodNotAllowed("POST");
+  }
+  if (path == "/v1/admin/keys/rotate") {
+    return method == "POST" ? RotateTokenKeys(admin->str()) : MethodNotAllowed("POST");
   }
   return ErrorResponse(absl::NotFoundError("no such admin endpoint; see docs/api.md"));
 }

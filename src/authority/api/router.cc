@@ -77,6 +77,8 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     }
   } else if (path.starts_with("/v1/admin/")) {
     response = Admin(request, conn);
+  } else if (std::optional<http::Response> oauth = OAuth(request, conn)) {
+    response = *std::move(oauth);
   } else {
     response = JsonResponse(
         404, {{"error", "not_found"}, {"error_description", "no such endpoint; see docs/api.md"}});

@@ -5,6 +5,7 @@
 
 #include "asio/awaitable.hpp"
 #include "authority/api/revocation_feed.h"
+#include "authority/oauth/oauth_service.h"
 #include "authority/service.h"
 #include "http/message.h"
 #include "http/server.h"
@@ -16,7 +17,8 @@ inline constexpr std::chrono::seconds kMaxLongPoll{60};
 
 class Router {
  public:
-  Router(AuthorityService& service, RevocationFeed& feed) : service_(service), feed_(feed) {}
+  Router(AuthorityService& service, RevocationFeed& feed, oauth::OAuthService& oauth)
+      : service_(service), feed_(feed), oauth_(oauth) {}
 
   // Answers one request. Never throws; internal errors become a 500 without details (they are
   // logged instead).
@@ -33,10 +35,15 @@ class Router {
   http::Response ListSvids(const http::Request& request);
   http::Response ListAudit(const http::Request& request);
   http::Response RotateCa(const std::string& admin);
+  http::Response RotateTokenKeys(const std::string& admin);
   http::Response Admin(const http::Request& request, const http::ConnectionInfo& conn);
+  // Answers the OAuth 2.0 endpoints (oauth_routes.cc); nullopt for any other path.
+  std::optional<http::Response> OAuth(const http::Request& request,
+                                      const http::ConnectionInfo& conn);
 
   AuthorityService& service_;
   RevocationFeed& feed_;
+  oauth::OAuthService& oauth_;
 };
 
 // Returns the HTTP status for a Status code (InvalidArgument 400, Unauthenticated 401, ...).

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "authority/sealed_key.h"
 #include "core/status.h"
-#include "crypto/aead.h"
 #include "fmt/format.h"
 #include "identity/svid.h"
 
@@ -15,7 +15,7 @@ std::string KeyAad(const std::string& id) { return fmt::format("ca-key:{}", id);
 // Seals a CA key for the store under the key-encryption key, bound to the CA's id.
 absl::StatusOr<crypto::Bytes> SealKey(const crypto::Bytes& kek, const crypto::PrivateKey& key,
                                       const std::string& id) {
-  return crypto::EnvelopeSeal(kek, key.ToPem(), KeyAad(id));
+  return SealPrivateKey(kek, key, KeyAad(id));
 }
 
 crypto::CertificateTemplate CaTemplate(std::string_view trust_domain, std::string common_name,
@@ -75,13 +75,8 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::Load
     }
     BULWARK_ASSIGN_OR_RETURN(crypto::Certificate cert,
                              crypto::Certificate::FromPem(record.cert_pem));
-    absl::StatusOr<std::string> pem =
-        crypto::EnvelopeOpen(kek, record.sealed_key, KeyAad(record.id));
-    if (!pem.ok()) {
-      return absl::PermissionDeniedError(
-          "cannot unseal the CA key: the key-encryption key does not match this store");
-    }
-    BULWARK_ASSIGN_OR_RETURN(crypto::PrivateKey key, crypto::PrivateKey::FromPem(*pem));
+    BULWARK_ASSIGN_OR_RETURN(crypto::PrivateKey key,
+                             UnsealPrivateKey(kek, record.sealed_key, KeyAad(record.id), "CA key"));
     auto signer = std::make_unique<Signer>(Signer{record, std::move(cert), std::move(key)});
     if (record.role == CaRole::kRoot) {
       root = std::move(signer);

@@ -27,6 +27,13 @@ CREATE INDEX IF NOT EXISTS issued_by_spiffe_id ON issued(spiffe_id);
 CREATE TABLE IF NOT EXISTS revocations (
   version INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL UNIQUE,
   spiffe_id TEXT NOT NULL, revoked_at INTEGER NOT NULL, not_after INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS token_keys (
+  kid TEXT PRIMARY KEY, state TEXT NOT NULL, sealed_key BLOB NOT NULL,
+  created_at INTEGER NOT NULL, activate_at INTEGER NOT NULL, retire_at INTEGER NOT NULL,
+  remove_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+  jti TEXT PRIMARY KEY, client_id TEXT NOT NULL, revoked_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
@@ -55,6 +62,16 @@ CaState StateFromName(const std::string& name) {
     return CaState::kActive;
   }
   return CaState::kRetired;
+}
+
+TokenKeyState TokenKeyStateFromName(const std::string& text) {
+  for (TokenKeyState state : {TokenKeyState::kNext, TokenKeyState::kCurrent,
+                              TokenKeyState::kRetiring, TokenKeyState::kRetired}) {
+    if (text == TokenKeyStateName(state)) {
+      return state;
+    }
+  }
+  return TokenKeyState::kRetired;
 }
 
 class SqliteStore final : public Store {
@@ -237,6 +254,77 @@ class SqliteStore final : public Store {
                              Prepare(db_.get(), "SELECT 1 FROM revocations WHERE serial = ?"));
     st.Bind(1, serial);
     return st.Step();
+  }
+
+  absl::Status PutTokenKeys(const std::vector<TokenKeyRecord>& keys,
+                            const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      for (const TokenKeyRecord& k : keys) {
+        BULWARK_ASSIGN_OR_RETURN(
+            Statement st,
+            Prepare(db_.get(),
+                    "INSERT INTO token_keys VALUES (?,?,?,?,?,?,?) ON CONFLICT(kid) DO UPDATE SET "
+                    "state = excluded.state, sealed_key = excluded.sealed_key, activate_at = "
+                    "excluded.activate_at, retire_at = excluded.retire_at, remove_at = "
+                    "excluded.remove_at"));
+        st.Bind(1, k.kid).Bind(2, TokenKeyStateName(k.state)).Bind(3, k.sealed_key);
+        st.Bind(4, Unix(k.created_at)).Bind(5, Unix(k.activate_at)).Bind(6, Unix(k.retire_at));
+        st.Bind(7, Unix(k.remove_at));
+        BULWARK_RETURN_IF_ERROR(st.Run());
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<std::vector<TokenKeyRecord>> ListTokenKeys() override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM token_keys ORDER BY rowid"));
+    std::vector<TokenKeyRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back({st.Text(0), TokenKeyStateFromName(st.Text(1)), st.Blob(2), Time(st.Int(3)),
+                     Time(st.Int(4)), Time(st.Int(5)), Time(st.Int(6))});
+    }
+    return out;
+  }
+
+  absl::StatusOr<bool> RevokeToken(const RevokedTokenRecord& t, const AuditEntry& audit) override {
+    bool added = false;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(),
+                  "INSERT INTO revoked_tokens VALUES (?,?,?,?) ON CONFLICT(jti) DO NOTHING"));
+      st.Bind(1, t.jti).Bind(2, t.client_id).Bind(3, Unix(t.revoked_at));
+      st.Bind(4, Unix(t.expires_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      added = internal::Changes(db_.get()) == 1;
+      return added ? InsertAudit(audit) : absl::OkStatus();
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return added;
+  }
+
+  absl::StatusOr<bool> IsTokenRevoked(const std::string& jti) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT 1 FROM revoked_tokens WHERE jti = ?"));
+    st.Bind(1, jti);
+    return st.Step();
+  }
+
+  absl::Status PruneRevokedTokens(core::TimePoint before) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "DELETE FROM revoked_tokens WHERE expires_at < ?"));
+    st.Bind(1, Unix(before));
+    return st.Run();
   }
 
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) override {

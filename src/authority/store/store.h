@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,6 +52,43 @@ struct RevocationRecord {
   std::string spiffe_id;
   core::TimePoint revoked_at;
   core::TimePoint not_after;  // the revoked certificate's expiry: the entry can go after it
+};
+
+// A token-signing key (docs/tokens.md#token-signing-keys). Published in the JWKS while next,
+// current or retiring; only the current key signs.
+enum class TokenKeyState { kNext, kCurrent, kRetiring, kRetired };
+
+// Returns "next", "current", "retiring" or "retired" (the store's and the API's spelling).
+constexpr std::string_view TokenKeyStateName(TokenKeyState state) {
+  switch (state) {
+    case TokenKeyState::kNext:
+      return "next";
+    case TokenKeyState::kCurrent:
+      return "current";
+    case TokenKeyState::kRetiring:
+      return "retiring";
+    case TokenKeyState::kRetired:
+      return "retired";
+  }
+  return "retired";
+}
+
+struct TokenKeyRecord {
+  std::string kid;  // RFC 7638 thumbprint
+  TokenKeyState state = TokenKeyState::kNext;
+  crypto::Bytes sealed_key;     // as CaRecord, aad "token-key:<kid>"; emptied once retired
+  core::TimePoint created_at;   // published from then on
+  core::TimePoint activate_at;  // signs from then on (planned while next)
+  core::TimePoint retire_at;    // stops signing then (planned while next or current)
+  core::TimePoint remove_at;    // leaves the JWKS then: every token it signed has expired
+};
+
+// An access token revoked before its expiry (RFC 7009), kept until it expires.
+struct RevokedTokenRecord {
+  std::string jti;
+  std::string client_id;
+  core::TimePoint revoked_at;
+  core::TimePoint expires_at;
 };
 
 // Who did what to which subject, when. Written in the same transaction as the change.
@@ -99,6 +137,22 @@ class Store {
   virtual absl::StatusOr<std::vector<RevocationRecord>> RevocationsSince(std::int64_t since) = 0;
   // Returns whether `serial` is revoked.
   virtual absl::StatusOr<bool> IsRevoked(const std::string& serial) = 0;
+
+  // Inserts or updates (state, times, sealed key) every record of `keys` in one transaction,
+  // with one audit entry.
+  virtual absl::Status PutTokenKeys(const std::vector<TokenKeyRecord>& keys,
+                                    const AuditEntry& audit) = 0;
+  // Returns every token-signing key record, oldest first.
+  virtual absl::StatusOr<std::vector<TokenKeyRecord>> ListTokenKeys() = 0;
+
+  // Records a revoked token with its audit entry. Returns false (and records nothing) when the
+  // jti was revoked already.
+  virtual absl::StatusOr<bool> RevokeToken(const RevokedTokenRecord& token,
+                                           const AuditEntry& audit) = 0;
+  // Returns whether the token with `jti` is revoked.
+  virtual absl::StatusOr<bool> IsTokenRevoked(const std::string& jti) = 0;
+  // Forgets revoked tokens that expired before `before` (they are refused by their exp anyway).
+  virtual absl::Status PruneRevokedTokens(core::TimePoint before) = 0;
 
   // Returns the newest audit entries, newest first.
   virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;

@@ -21,15 +21,6 @@ absl::StatusOr<TlsFiles> ParseTls(const Field& field) {
   return tls;
 }
 
-absl::StatusOr<std::string> ReadHttpsUrl(const Field& field) {
-  // Not BULWARK_ASSIGN_OR_RETURN: GCC 12 -O2 warns maybe-uninitialized on the moved string.
-  absl::StatusOr<std::string> url = field.String();
-  if (url.ok() && (!url->starts_with("https://") || url->size() == 8)) {
-    return field.Error(fmt::format("'{}' must be an https:// URL", *url));
-  }
-  return url;
-}
-
 absl::Status ParseIssuerSource(const MapReader& map, IssuerConfig& issuer) {
   std::optional<Field> jwks = map.Get("jwks");
   std::optional<Field> discovery = map.Get("discovery");

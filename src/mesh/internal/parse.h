@@ -28,6 +28,8 @@ struct ParseState {
 
 // Reads a "host:port" listen address and records it for the clash check.
 absl::StatusOr<HostPort> ReadListen(const Field& field, ParseState& state);
+// Reads an https:// URL with something after the scheme.
+absl::StatusOr<std::string> ReadHttpsUrl(const Field& field);
 // Reads a list of HTTP methods (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS).
 absl::StatusOr<std::vector<std::string>> ReadMethods(const Field& field);
 // Reads a service name and checks that such a service is declared; with `allow_gateway`,

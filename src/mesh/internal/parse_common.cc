@@ -17,6 +17,15 @@ absl::StatusOr<HostPort> ReadListen(const Field& field, ParseState& state) {
   return *address;
 }
 
+absl::StatusOr<std::string> ReadHttpsUrl(const Field& field) {
+  // Not BULWARK_ASSIGN_OR_RETURN: GCC 12 -O2 warns maybe-uninitialized on the moved string.
+  absl::StatusOr<std::string> url = field.String();
+  if (url.ok() && (!url->starts_with("https://") || url->size() == 8)) {
+    return field.Error(fmt::format("'{}' must be an https:// URL", *url));
+  }
+  return url;
+}
+
 absl::StatusOr<std::vector<std::string>> ReadMethods(const Field& field) {
   static const std::vector<std::string> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
                                                     "PATCH", "DELETE", "OPTIONS"};

@@ -105,8 +105,16 @@ TEST(MeshConfigTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(config->authority.listen.ToString(), "127.0.0.1:7443");
   EXPECT_EQ(config->authority.data_dir, ".bulwark/authority");
   EXPECT_EQ(config->authority.svid_ttl, core::Seconds(3600));
+  EXPECT_FALSE(config->authority.issuer.has_value());
   EXPECT_FALSE(config->gateway.has_value());
   EXPECT_TRUE(config->services.empty());
+}
+
+TEST(MeshConfigTest, AuthorityIssuerIsAnHttpsUrl) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\nauthority:\n  issuer: https://auth.td.example/mesh\n", "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->authority.issuer, "https://auth.td.example/mesh");
 }
 
 TEST(MeshConfigTest, AcceptsAlternativeForms) {
@@ -212,6 +220,11 @@ const ErrorCase kErrorCases[] = {
     {"BadDuration", "trust_domain: td\nauthority:\n  svid_ttl: 1 hour\n",
      "mesh.yaml:3:13: authority.svid_ttl: duration '1 hour' needs a unit: s, m, h or d (as in "
      "30s, 10m, 1h)"},
+    {"IssuerNotHttps", "trust_domain: td\nauthority:\n  issuer: http://a.example\n",
+     "mesh.yaml:3:11: authority.issuer: 'http://a.example' must be an https:// URL"},
+    {"IssuerWithTrailingSlash", "trust_domain: td\nauthority:\n  issuer: https://a.example/\n",
+     "mesh.yaml:3:11: authority.issuer: 'https://a.example/' must have no query, fragment or "
+     "trailing '/' (RFC 8414 §2)"},
     {"DurationOutOfRange", "trust_domain: td\nauthority:\n  svid_ttl: 10s\n",
      "mesh.yaml:3:13: authority.svid_ttl: must be between 1m and 30d (SVIDs are short-lived and "
      "renewed)"},

@@ -32,8 +32,11 @@ Statement& Statement::Bind(int index, std::string_view value) {
 }
 
 Statement& Statement::Bind(int index, const crypto::Bytes& value) {
-  if (sqlite3_bind_blob(stmt_.get(), index, value.data(), static_cast<int>(value.size()),
-                        SQLITE_TRANSIENT) != SQLITE_OK) {
+  // An empty vector's data() may be null, which sqlite3_bind_blob would bind as NULL.
+  int rc = value.empty() ? sqlite3_bind_zeroblob(stmt_.get(), index, 0)
+                         : sqlite3_bind_blob(stmt_.get(), index, value.data(),
+                                             static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) {
     bind_status_ = SqliteError(db_, "bind");
   }
   return *this;

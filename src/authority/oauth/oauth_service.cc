@@ -1,0 +1,476 @@
+#include "authority/oauth/oauth_service.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/cord.h"
+#include "core/files.h"
+#include "core/status.h"
+#include "core/strict_json.h"
+#include "crypto/bytes.h"
+#include "crypto/digest.h"
+#include "crypto/jwt.h"
+#include "crypto/random.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "tokens/scope.h"
+#include "tokens/txn_token.h"
+
+namespace bulwark::authority::oauth {
+namespace {
+
+using crypto::internal::QuoteForMessage;
+using nlohmann::json;
+
+constexpr char kErrorPayload[] = "bulwark/oauth-error";
+constexpr std::string_view kAccessTokenType = "at+jwt";
+
+absl::Status InvalidRequest(std::string message) {
+  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_request", std::move(message));
+}
+absl::Status InvalidGrant(std::string message) {
+  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant", std::move(message));
+}
+absl::Status InvalidClient(std::string message) {
+  return OAuthError(absl::StatusCode::kUnauthenticated, "invalid_client", std::move(message));
+}
+
+std::optional<std::string> Get(const Form& form, const char* name) {
+  auto it = form.find(name);
+  return it == form.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+// Returns the claims of a compact JWS without verifying it: only to choose which issuer or
+// audience to verify against, never to trust anything.
+absl::StatusOr<json> PeekClaims(std::string_view token) {
+  std::size_t first = token.find('.');
+  std::size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos) {
+    return absl::InvalidArgumentError("not a compact JWS (header.payload.signature)");
+  }
+  BULWARK_ASSIGN_OR_RETURN(crypto::Bytes payload,
+                           crypto::Base64UrlDecode(token.substr(first + 1, second - first - 1)));
+  BULWARK_ASSIGN_OR_RETURN(json claims, core::ParseStrictJson(crypto::ToString(payload), 16));
+  if (!claims.is_object()) {
+    return absl::InvalidArgumentError("the payload is not a JSON object");
+  }
+  return claims;
+}
+
+// Returns the first audience of `claims` that is in `accepted`, else the first of `accepted`
+// (so that verification fails with the audience error).
+std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
+  auto aud = claims.find("aud");
+  std::vector<std::string> offered;
+  if (aud != claims.end() && aud->is_string()) {
+    offered.push_back(aud->get<std::string>());
+  } else if (aud != claims.end() && aud->is_array()) {
+    for (const json& a : *aud) {
+      if (a.is_string()) {
+        offered.push_back(a.get<std::string>());
+      }
+    }
+  }
+  for (const std::string& a : offered) {
+    if (std::find(accepted.begin(), accepted.end(), a) != accepted.end()) {
+      return a;
+    }
+  }
+  return accepted.front();
+}
+
+// Returns the string claim `name`, or "" when it is absent or not a string.
+std::string StringClaim(const json& claims, const char* name) {
+  auto it = claims.find(name);
+  return it != claims.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string RandomId() { return crypto::Base64UrlEncode(crypto::RandomBytes(16)); }
+
+// Parses the request_context parameter: a JSON object whose only member is req_ip, an IP literal.
+absl::StatusOr<std::optional<std::string>> ParseRequestContext(const Form& form) {
+  std::optional<std::string> text = Get(form, "request_context");
+  if (!text) {
+    return std::optional<std::string>();
+  }
+  absl::StatusOr<json> doc = core::ParseStrictJson(*text, 2);
+  if (!doc.ok() || !doc->is_object()) {
+    return InvalidRequest(
+        "request_context must be a JSON object such as {\"req_ip\":\"192.0.2.1\"}");
+  }
+  for (const auto& item : doc->items()) {
+    if (item.key() != "req_ip") {
+      return InvalidRequest(fmt::format("request_context member {} is not supported (only req_ip)",
+                                        QuoteForMessage(item.key())));
+    }
+  }
+  auto ip = doc->find("req_ip");
+  if (ip == doc->end()) {
+    return std::optional<std::string>();
+  }
+  unsigned char buffer[16];
+  if (!ip->is_string() || (inet_pton(AF_INET, ip->get<std::string>().c_str(), buffer) != 1 &&
+                           inet_pton(AF_INET6, ip->get<std::string>().c_str(), buffer) != 1)) {
+    return InvalidRequest("request_context.req_ip must be an IPv4 or IPv6 address");
+  }
+  return std::optional<std::string>(ip->get<std::string>());
+}
+
+absl::StatusOr<std::vector<std::string>> RequestedScope(const Form& form) {
+  std::optional<std::string> text = Get(form, "scope");
+  if (!text) {
+    return std::vector<std::string>();
+  }
+  absl::StatusOr<std::vector<std::string>> scope = tokens::ParseScope(*text);
+  if (!scope.ok()) {
+    return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_scope",
+                      std::string(scope.status().message()));
+  }
+  return scope;
+}
+
+}  // namespace
+
+absl::Status OAuthError(absl::StatusCode code, std::string_view error, std::string message) {
+  absl::Status status(code, message);
+  status.SetPayload(kErrorPayload, absl::Cord(std::string(error)));
+  return status;
+}
+
+std::string OAuthErrorCode(const absl::Status& status) {
+  if (auto payload = status.GetPayload(kErrorPayload)) {
+    return std::string(*payload);
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return "invalid_request";
+    case absl::StatusCode::kUnauthenticated:
+      return "invalid_client";
+    default:
+      return "server_error";
+  }
+}
+
+absl::StatusOr<std::vector<SubjectIssuer>> LoadSubjectIssuers(
+    const std::vector<mesh::IssuerConfig>& issuers, const std::string& base_dir) {
+  std::vector<SubjectIssuer> out;
+  for (const mesh::IssuerConfig& config : issuers) {
+    SubjectIssuer issuer{config.name, config.IsSelf(),  config.issuer,
+                         nullptr,     config.audiences, config.algorithms};
+    if (!issuer.self) {
+      if (config.discovery || !config.jwks->starts_with("file:")) {
+        return absl::InvalidArgumentError(fmt::format(
+            "gateway.issuers[{}]: the authority reads JWKS only from file:<path> so far; https:// "
+            "JWKS URLs and discovery are not built yet",
+            config.name));
+      }
+      std::filesystem::path path(config.jwks->substr(5));
+      if (path.is_relative()) {
+        path = std::filesystem::path(base_dir) / path;
+      }
+      absl::StatusOr<std::string> text = core::ReadFile(path.string(), 64 * 1024);
+      absl::StatusOr<crypto::Jwks> jwks =
+          text.ok() ? crypto::ParseJwks(*text) : absl::StatusOr<crypto::Jwks>(text.status());
+      if (!jwks.ok()) {
+        return absl::InvalidArgumentError(fmt::format("gateway.issuers[{}]: {}: {}", config.name,
+                                                      path.string(), jwks.status().message()));
+      }
+      issuer.jwks = std::make_shared<const crypto::Jwks>(*std::move(jwks));
+    }
+    out.push_back(std::move(issuer));
+  }
+  return out;
+}
+
+std::string OAuthService::TrustDomainId() const {
+  return identity::TrustDomainId(authority_.ca().trust_domain());
+}
+
+json OAuthService::Metadata(bool openid) const {
+  const std::string& iss = options_.issuer;
+  json doc = {
+      {"issuer", iss},
+      {"token_endpoint", iss + "/oauth2/token"},
+      {"jwks_uri", iss + "/oauth2/jwks"},
+      {"introspection_endpoint", iss + "/oauth2/introspect"},
+      {"revocation_endpoint", iss + "/oauth2/revoke"},
+      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange}},
+      {"token_endpoint_auth_methods_supported", {"tls_client_auth"}},
+      {"introspection_endpoint_auth_methods_supported", {"tls_client_auth"}},
+      {"revocation_endpoint_auth_methods_supported", {"tls_client_auth"}},
+      {"tls_client_certificate_bound_access_tokens", true},
+      // No authorization endpoint until SSO: no response type is served yet.
+      {"response_types_supported", json::array()},
+  };
+  if (openid) {
+    doc["subject_types_supported"] = {"public"};
+    doc["id_token_signing_alg_values_supported"] = {"ES256"};
+    doc["claims_supported"] = {"iss", "sub",       "aud",   "exp", "iat",
+                               "jti", "client_id", "scope", "cnf"};
+  }
+  return doc;
+}
+
+absl::StatusOr<identity::SpiffeId> OAuthService::AuthenticateClient(
+    const Form& form, const std::optional<crypto::Certificate>& peer) {
+  if (!peer) {
+    return InvalidClient(
+        "clients authenticate with their SVID as TLS client certificate (tls_client_auth, RFC "
+        "8705); none was presented");
+  }
+  absl::StatusOr<identity::SpiffeId> client = authority_.AuthenticatePeer(*peer);
+  if (!client.ok()) {
+    return InvalidClient(std::string(client.status().message()));
+  }
+  if (std::optional<std::string> id = Get(form, "client_id"); id && *id != client->str()) {
+    return InvalidClient(fmt::format("client_id {} is not the SPIFFE ID of the client certificate",
+                                     QuoteForMessage(*id)));
+  }
+  return client;
+}
+
+absl::StatusOr<json> OAuthService::Token(const Form& form,
+                                         const std::optional<crypto::Certificate>& peer) {
+  BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId client, AuthenticateClient(form, peer));
+  std::string grant = Get(form, "grant_type").value_or("");
+  if (grant == kGrantClientCredentials) {
+    return ClientCredentials(form, client, *peer);
+  }
+  if (grant == kGrantTokenExchange) {
+    return TokenExchange(form, client);
+  }
+  return OAuthError(absl::StatusCode::kInvalidArgument, "unsupported_grant_type",
+                    fmt::format("grant_type {} is not supported (client_credentials or {})",
+                                QuoteForMessage(grant), kGrantTokenExchange));
+}
+
+absl::StatusOr<json> OAuthService::ClientCredentials(const Form& form,
+                                                     const identity::SpiffeId& client,
+                                                     const crypto::Certificate& cert) {
+  std::optional<std::string> audience = Get(form, "audience");
+  std::optional<std::string> resource = Get(form, "resource");
+  if (audience && resource) {
+    return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_target",
+                      "give audience or resource, not both");
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> scope, RequestedScope(form));
+  long long now = core::ToUnixSeconds(authority_.clock().Now());
+  long long exp = now + options_.access_token_ttl.count();
+  json claims = {{"iss", options_.issuer},
+                 {"sub", client.str()},
+                 {"client_id", client.str()},
+                 {"aud", audience.value_or(resource.value_or(TrustDomainId()))},
+                 {"iat", now},
+                 {"exp", exp},
+                 {"jti", RandomId()},
+                 {"cnf", {{"x5t#S256", crypto::Base64UrlEncode(crypto::Sha256(cert.ToDer()))}}}};
+  if (!scope.empty()) {
+    claims["scope"] = tokens::JoinScope(scope);
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::string token, keys_.Sign(kAccessTokenType, claims));
+  spdlog::info("access token {} for {} (aud {})", claims["jti"].get<std::string>(), client.str(),
+               claims["aud"].get<std::string>());
+  json response = {{"access_token", token},
+                   {"token_type", "Bearer"},
+                   {"expires_in", options_.access_token_ttl.count()}};
+  if (!scope.empty()) {
+    response["scope"] = claims["scope"];
+  }
+  return response;
+}
+
+absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
+                                                 const identity::SpiffeId& client) {
+  if (client.path() != kGatewayPath) {
+    return OAuthError(absl::StatusCode::kPermissionDenied, "unauthorized_client",
+                      fmt::format("only the gateway ({}{}) may exchange tokens, not {}",
+                                  TrustDomainId(), kGatewayPath, client.str()));
+  }
+  if (Get(form, "requested_token_type") != tokens::kTxnTokenTypeUri) {
+    return InvalidRequest(
+        fmt::format("requested_token_type must be {}: transaction tokens are "
+                    "the only tokens this exchange issues",
+                    tokens::kTxnTokenTypeUri));
+  }
+  std::optional<std::string> subject = Get(form, "subject_token");
+  std::optional<std::string> subject_type = Get(form, "subject_token_type");
+  if (!subject || (subject_type != kTokenTypeAccessToken && subject_type != kTokenTypeJwt)) {
+    return InvalidRequest(fmt::format("subject_token is required, with subject_token_type {} or {}",
+                                      kTokenTypeAccessToken, kTokenTypeJwt));
+  }
+  if (Get(form, "actor_token")) {
+    return InvalidRequest("actor_token (delegation) is not supported");
+  }
+  if (Get(form, "resource") ||
+      (Get(form, "audience") && Get(form, "audience") != TrustDomainId())) {
+    return OAuthError(
+        absl::StatusCode::kInvalidArgument, "invalid_target",
+        fmt::format("a transaction token's audience is the trust domain, {}", TrustDomainId()));
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::optional<std::string> req_ip, ParseRequestContext(form));
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> requested, RequestedScope(form));
+  BULWARK_ASSIGN_OR_RETURN(json user, VerifySubjectToken(*subject));
+  std::vector<std::string> granted;
+  if (auto scope = user.find("scope"); scope != user.end() && scope->is_string()) {
+    absl::StatusOr<std::vector<std::string>> parsed = tokens::ParseScope(scope->get<std::string>());
+    if (!parsed.ok()) {
+      return InvalidGrant(fmt::format("subject_token scope: {}", parsed.status().message()));
+    }
+    granted = *std::move(parsed);
+  }
+  tokens::TxnTokenClaims txn;
+  if (!requested.empty()) {
+    absl::StatusOr<std::vector<std::string>> narrowed = tokens::NarrowScope(granted, requested);
+    if (!narrowed.ok()) {
+      return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_scope",
+                        std::string(narrowed.status().message()));
+    }
+    txn.scope = *std::move(narrowed);
+  } else {
+    txn.scope = granted;
+  }
+  core::TimePoint now = authority_.clock().Now();
+  core::Seconds ttl = std::min(options_.txn_token_ttl, tokens::kMaxTxnTokenLifetime);
+  txn.issuer = options_.issuer;
+  txn.audience = TrustDomainId();
+  txn.txn = RandomId();
+  txn.subject = user["sub"].get<std::string>();
+  txn.requesting_workload = client.str();
+  txn.request_ip = req_ip;
+  txn.issued_at = now;
+  txn.expires_at = now + ttl;
+  BULWARK_ASSIGN_OR_RETURN(std::string token,
+                           keys_.Sign(tokens::kTxnTokenType, tokens::TxnTokenClaimsToJson(txn)));
+  json response = {{"access_token", token},
+                   {"issued_token_type", tokens::kTxnTokenTypeUri},
+                   {"token_type", "N_A"},
+                   {"expires_in", ttl.count()}};
+  if (!txn.scope.empty()) {
+    response["scope"] = tokens::JoinScope(txn.scope);
+  }
+  return response;
+}
+
+absl::StatusOr<json> OAuthService::VerifySubjectToken(std::string_view token) {
+  absl::StatusOr<json> peeked = PeekClaims(token);
+  if (!peeked.ok()) {
+    return InvalidGrant(fmt::format("subject_token: {}", peeked.status().message()));
+  }
+  auto iss = peeked->find("iss");
+  std::string issuer = iss != peeked->end() && iss->is_string() ? iss->get<std::string>() : "";
+  const SubjectIssuer* match = nullptr;
+  for (const SubjectIssuer& candidate : options_.subject_issuers) {
+    if ((candidate.self ? options_.issuer : candidate.issuer) == issuer) {
+      match = &candidate;
+    }
+  }
+  if (match == nullptr) {
+    return InvalidGrant(fmt::format("subject_token issuer {} is not one of gateway.issuers",
+                                    QuoteForMessage(issuer)));
+  }
+  std::shared_ptr<const crypto::Jwks> jwks = match->self ? keys_.Published() : match->jwks;
+  std::vector<std::string> audiences = match->audiences;
+  if (audiences.empty()) {
+    audiences.push_back(TrustDomainId());
+  }
+  crypto::JwtExpectations expect;
+  expect.issuer = issuer;
+  expect.audience = ChooseAudience(*peeked, audiences);
+  if (match->self) {
+    expect.typ = std::string(kAccessTokenType);
+  }
+  absl::StatusOr<crypto::VerifiedJwt> jwt =
+      crypto::VerifyJwt(token, *jwks, expect, authority_.clock().Now());
+  if (!jwt.ok()) {
+    return InvalidGrant(fmt::format("subject_token: {}", jwt.status().message()));
+  }
+  std::string alg = jwt->header["alg"].get<std::string>();
+  if (std::find(match->algorithms.begin(), match->algorithms.end(), alg) ==
+      match->algorithms.end()) {
+    return InvalidGrant(fmt::format("subject_token: algorithm {} is not allowed for issuer '{}'",
+                                    alg, match->name));
+  }
+  if (auto typ = jwt->header.find("typ");
+      typ != jwt->header.end() && typ->is_string() &&
+      crypto::JoseTypeEquals(typ->get<std::string>(), tokens::kTxnTokenType)) {
+    return InvalidGrant("subject_token: a transaction token cannot be exchanged again");
+  }
+  auto sub = jwt->claims.find("sub");
+  if (sub == jwt->claims.end() || !sub->is_string() || sub->get<std::string>().empty()) {
+    return InvalidGrant("subject_token has no 'sub' claim: whose transaction would this be?");
+  }
+  if (std::string jti = StringClaim(jwt->claims, "jti"); match->self && !jti.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(bool revoked, authority_.store().IsTokenRevoked(jti));
+    if (revoked) {
+      return InvalidGrant("subject_token has been revoked");
+    }
+  }
+  return jwt->claims;
+}
+
+absl::StatusOr<crypto::VerifiedJwt> OAuthService::VerifyOwnToken(std::string_view token) {
+  BULWARK_ASSIGN_OR_RETURN(json peeked, PeekClaims(token));
+  crypto::JwtExpectations expect;
+  expect.issuer = options_.issuer;
+  expect.audience = ChooseAudience(peeked, {TrustDomainId()});
+  BULWARK_ASSIGN_OR_RETURN(
+      crypto::VerifiedJwt jwt,
+      crypto::VerifyJwt(token, *keys_.Published(), expect, authority_.clock().Now()));
+  std::string type = StringClaim(jwt.header, "typ");
+  if (!crypto::JoseTypeEquals(type, kAccessTokenType) &&
+      !crypto::JoseTypeEquals(type, tokens::kTxnTokenType)) {
+    return absl::UnauthenticatedError("not an access or transaction token");
+  }
+  if (std::string jti = StringClaim(jwt.claims, "jti"); !jti.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(bool revoked, authority_.store().IsTokenRevoked(jti));
+    if (revoked) {
+      return absl::UnauthenticatedError("revoked");
+    }
+  }
+  return jwt;
+}
+
+absl::StatusOr<json> OAuthService::Introspect(const Form& form,
+                                              const std::optional<crypto::Certificate>& peer) {
+  BULWARK_RETURN_IF_ERROR(AuthenticateClient(form, peer).status());
+  absl::StatusOr<crypto::VerifiedJwt> jwt = VerifyOwnToken(Get(form, "token").value_or(""));
+  if (!jwt.ok()) {
+    return json{{"active", false}};
+  }
+  json out = jwt->claims;
+  out["active"] = true;
+  if (crypto::JoseTypeEquals(StringClaim(jwt->header, "typ"), kAccessTokenType)) {
+    out["token_type"] = "Bearer";
+  }
+  return out;
+}
+
+absl::Status OAuthService::Revoke(const Form& form,
+                                  const std::optional<crypto::Certificate>& peer) {
+  BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId caller, AuthenticateClient(form, peer));
+  absl::StatusOr<crypto::VerifiedJwt> jwt = VerifyOwnToken(Get(form, "token").value_or(""));
+  if (!jwt.ok()) {
+    return absl::OkStatus();  // RFC 7009 §2.2: invalid tokens do not cause an error
+  }
+  if (!crypto::JoseTypeEquals(StringClaim(jwt->header, "typ"), kAccessTokenType)) {
+    return OAuthError(absl::StatusCode::kInvalidArgument, "unsupported_token_type",
+                      "transaction tokens live at most 60 s and are not revocable");
+  }
+  std::string owner = StringClaim(jwt->claims, "client_id");
+  if (owner != caller.str() && !caller.IsAdmin()) {
+    return OAuthError(absl::StatusCode::kPermissionDenied, "unauthorized_client",
+                      "only the client the token was issued to, or an admin, may revoke it");
+  }
+  std::string jti = StringClaim(jwt->claims, "jti");
+  core::TimePoint now = authority_.clock().Now();
+  RevokedTokenRecord record{
+      jti, owner, now,
+      core::FromUnixSeconds(static_cast<long long>(jwt->claims["exp"].get<double>()))};
+  AuditEntry audit{
+      0, now, caller.str(), "token.revoke", jti, fmt::format("access token of {}", owner)};
+  return authority_.store().RevokeToken(record, audit).status();
+}
+
+}  // namespace bulwark::authority::oauth

@@ -1,0 +1,111 @@
+// The authority's OAuth 2.0 operations as plain calls, independent of HTTP: server metadata
+// (RFC 8414 / OIDC Discovery), the token endpoint (client_credentials with RFC 8705
+// tls_client_auth and certificate-bound access tokens; RFC 8693 token exchange into transaction
+// tokens), introspection (RFC 7662) and revocation (RFC 7009). The API layer
+// (api/oauth_routes.cc) maps form bodies to these calls and their Status to RFC 6749 §5.2
+// errors (OAuthErrorCode). See docs/tokens.md. Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "authority/oauth/token_keys.h"
+#include "authority/service.h"
+#include "crypto/jwk.h"
+#include "crypto/jwt.h"
+#include "crypto/x509.h"
+#include "mesh/config.h"
+#include "nlohmann/json.hpp"
+
+namespace bulwark::authority::oauth {
+
+inline constexpr std::string_view kGrantClientCredentials = "client_credentials";
+inline constexpr std::string_view kGrantTokenExchange =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr std::string_view kTokenTypeAccessToken =
+    "urn:ietf:params:oauth:token-type:access_token";
+inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+// SPIFFE ID path of the one workload that may exchange user tokens.
+inline constexpr std::string_view kGatewayPath = "/gateway";
+
+// A signer of the user tokens the gateway exchanges (mesh.yaml gateway.issuers[]), loaded.
+struct SubjectIssuer {
+  std::string name;
+  bool self = false;  // the authority's own tokens: its issuer and published keys
+  std::string issuer;
+  std::shared_ptr<const crypto::Jwks> jwks;  // null when self
+  std::vector<std::string> audiences;        // empty when self: the trust domain's ID
+  std::vector<std::string> algorithms;
+};
+
+// Loads gateway.issuers: reads each `jwks: file:<path>` (relative to `base_dir`) as a strict
+// JWKS. InvalidArgument naming the issuer for https:// JWKS URLs and discovery (not built yet)
+// and for a JWKS that does not parse.
+absl::StatusOr<std::vector<SubjectIssuer>> LoadSubjectIssuers(
+    const std::vector<mesh::IssuerConfig>& issuers, const std::string& base_dir);
+
+struct OAuthOptions {
+  std::string issuer;  // "https://host:port", no trailing slash
+  core::Seconds access_token_ttl{300};
+  core::Seconds txn_token_ttl{60};  // at most tokens::kMaxTxnTokenLifetime
+  std::vector<SubjectIssuer> subject_issuers;
+};
+
+// A form body: parameter name to value (see api/form_body.h).
+using Form = std::map<std::string, std::string>;
+
+class OAuthService {
+ public:
+  OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOptions options)
+      : authority_(authority), keys_(keys), options_(std::move(options)) {}
+
+  // Returns the authorization server metadata; with `openid`, the OIDC Discovery document.
+  nlohmann::json Metadata(bool openid) const;
+  // The token endpoint. `peer` is the client certificate verified by the TLS handshake. Returns
+  // the RFC 6749 §5.1 / RFC 8693 §2.2.1 response body, or a Status carrying the §5.2 error.
+  absl::StatusOr<nlohmann::json> Token(const Form& form,
+                                       const std::optional<crypto::Certificate>& peer);
+  // RFC 7662: {"active": true, ...claims} for an unexpired, unrevoked token this authority
+  // signed, {"active": false} for anything else. The caller must present an SVID.
+  absl::StatusOr<nlohmann::json> Introspect(const Form& form,
+                                            const std::optional<crypto::Certificate>& peer);
+  // RFC 7009: revokes the access token in `form` until its expiry. OK for tokens that are not
+  // this authority's, malformed or expired (nothing to revoke). Only the token's client or an
+  // admin may revoke it; transaction tokens are not revocable (unsupported_token_type).
+  absl::Status Revoke(const Form& form, const std::optional<crypto::Certificate>& peer);
+
+  TokenKeys& keys() { return keys_; }
+  const OAuthOptions& options() const { return options_; }
+
+ private:
+  absl::StatusOr<identity::SpiffeId> AuthenticateClient(
+      const Form& form, const std::optional<crypto::Certificate>& peer);
+  absl::StatusOr<nlohmann::json> ClientCredentials(const Form& form,
+                                                   const identity::SpiffeId& client,
+                                                   const crypto::Certificate& cert);
+  absl::StatusOr<nlohmann::json> TokenExchange(const Form& form, const identity::SpiffeId& client);
+  // Verifies a user's token against gateway.issuers; returns its claims. invalid_grant errors.
+  absl::StatusOr<nlohmann::json> VerifySubjectToken(std::string_view token);
+  // Verifies a token this authority signed (access or transaction token) and checks it is not
+  // revoked; returns the verified JWT.
+  absl::StatusOr<crypto::VerifiedJwt> VerifyOwnToken(std::string_view token);
+  std::string TrustDomainId() const;
+
+  AuthorityService& authority_;
+  TokenKeys& keys_;
+  const OAuthOptions options_;
+};
+
+// Returns a Status of `code` carrying the RFC 6749 §5.2 (or RFC 8693/7009) `error` code.
+absl::Status OAuthError(absl::StatusCode code, std::string_view error, std::string message);
+// Returns the RFC error code a Status carries, or one derived from its code (InvalidArgument:
+// invalid_request, Unauthenticated: invalid_client, anything unexpected: server_error).
+std::string OAuthErrorCode(const absl::Status& status);
+
+}  // namespace bulwark::authority::oauth

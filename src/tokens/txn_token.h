@@ -1,0 +1,54 @@
+// Transaction tokens (after draft-ietf-oauth-transaction-tokens): the short-lived JWTs that
+// carry a user's identity and scope from service to service inside the trust domain. This file
+// is the profile: the claims, building them, and verifying a token against a JWKS at a given
+// time; the authority mints them (authority/oauth), sidecars verify them. Sans-I/O pure
+// functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "crypto/jwk.h"
+#include "nlohmann/json.hpp"
+
+namespace bulwark::tokens {
+
+// The JOSE `typ` of a transaction token (media type application/txntoken+jwt).
+inline constexpr std::string_view kTxnTokenType = "txntoken+jwt";
+// The RFC 8693 token type URI of a transaction token.
+inline constexpr std::string_view kTxnTokenTypeUri = "urn:ietf:params:oauth:token-type:txn_token";
+// No transaction token lives longer than this (exp - iat).
+inline constexpr core::Seconds kMaxTxnTokenLifetime{60};
+
+struct TxnTokenClaims {
+  std::string issuer;                     // iss: the authority's issuer identifier
+  std::string audience;                   // aud: the trust domain's SPIFFE ID, spiffe://<td>
+  std::string txn;                        // the transaction id: 128 random bits, base64url
+  std::string subject;                    // sub: the user, from the exchanged token
+  std::vector<std::string> scope;         // possibly narrowed; may be empty
+  std::string requesting_workload;        // req_wl: SPIFFE ID of the workload that asked
+  std::optional<std::string> request_ip;  // rctx.req_ip: the end user's address, if known
+  core::TimePoint issued_at;
+  core::TimePoint expires_at;
+};
+
+// Returns the JWT claims object of `claims` (iss, aud, iat, exp, txn, sub, [scope], req_wl,
+// [rctx]).
+nlohmann::json TxnTokenClaimsToJson(const TxnTokenClaims& claims);
+
+// Verifies a transaction token: the JWS and JWT rules of crypto::VerifyJwt against `jwks` at
+// `now` (60 s skew) with typ txntoken+jwt, iss == `issuer` and aud containing
+// spiffe://<trust_domain>; then the profile: iat, txn, sub and req_wl present and strings (iat a
+// number), exp - iat at most kMaxTxnTokenLifetime, req_wl a SPIFFE ID of `trust_domain`, scope
+// (if any) a valid scope string, rctx (if any) an object whose req_ip is a string. Returns the
+// claims; Unauthenticated saying what was wrong otherwise.
+absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
+                                                      const crypto::Jwks& jwks,
+                                                      std::string_view trust_domain,
+                                                      std::string_view issuer, core::TimePoint now);
+
+}  // namespace bulwark::tokens

@@ -1,0 +1,400 @@
+"""End-to-end tests of the authority's OAuth 2.0 endpoints: a real `authority serve` with a
+gateway issuer in mesh.yaml, workload SVIDs from the real CLI, a test identity provider whose
+ES256 tokens are signed by the openssl CLI, and bulwark's tokens checked by openssl against the
+published JWKS. Every attack is performed and checked to fail."""
+
+import hashlib
+import http.client
+import json
+import os
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+import es256
+import harness
+from harness import Authority
+
+TD = harness.TRUST_DOMAIN
+TD_ID = f"spiffe://{TD}"
+IDP = "https://idp.test"
+API = "api://dvd"
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+TXN_TYPE = "urn:ietf:params:oauth:token-type:txn_token"
+ACCESS_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+# Short lifetimes so that a whole key rotation fits in a test: lead = 10 s + 5 s.
+SERVE_ARGS = ("--access-token-ttl", "10s", "--txn-token-ttl", "10s", "--jwks-max-age", "5s")
+
+
+def request(url, method="GET", form=None, cafile=None, cert=None, key=None, body=None,
+            content_type="application/x-www-form-urlencoded"):
+    """One HTTPS request with a verifying client; returns (status, parsed body, headers)."""
+    parsed = urllib.parse.urlsplit(url)
+    ctx = harness.ssl_context(cafile, cert, key)
+    conn = http.client.HTTPSConnection(parsed.hostname, parsed.port, context=ctx, timeout=10)
+    try:
+        data = urllib.parse.urlencode(form).encode() if form is not None else body
+        headers = {"Content-Type": content_type} if data is not None else {}
+        conn.request(method, parsed.path, body=data, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+        try:
+            parsed_body = json.loads(text)
+        except ValueError:
+            parsed_body = text
+        return response.status, parsed_body, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+def write_mesh(directory, jwks_name="idp-jwks.json"):
+    return harness.write(os.path.join(directory, "mesh.yaml"), f"""trust_domain: {TD}
+authority:
+  listen: 127.0.0.1:0
+gateway:
+  issuers:
+    - name: local
+      issuer: self
+    - name: idp
+      issuer: {IDP}
+      jwks: file:{jwks_name}
+      audiences: [{API}]
+      algorithms: [ES256]
+""")
+
+
+class OAuthTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.auth = Authority(cls.addClassCleanup).init()
+        cls.work = cls.auth.tmpdir("oauth")
+        cls.idp = es256.Es256Key(cls.work)
+        harness.write(os.path.join(cls.work, "idp-jwks.json"), json.dumps({"keys": [cls.idp.jwk()]}))
+        mesh = write_mesh(cls.work)
+        cls.auth.serve_args = ["--config", mesh, *SERVE_ARGS]
+        cls.auth.start()
+
+    @classmethod
+    def svid(cls, path):
+        """Returns (cert, key) of an SVID for spiffe://td<path>, fetched with the real CLI."""
+        return cls.auth.fetch_identity(TD_ID + path)
+
+    def post(self, path, form, who=None, **kwargs):
+        cert, key = self.svid(who) if who else (None, None)
+        return request(self.auth.url + path, "POST", form, self.auth.bundle, cert, key, **kwargs)
+
+    def get(self, path):
+        return request(self.auth.url + path, cafile=self.auth.bundle)
+
+    def client_credentials(self, who="/svc/orders", **extra):
+        return self.post("/oauth2/token", {"grant_type": "client_credentials", **extra}, who)
+
+    def exchange(self, subject, who="/gateway", **extra):
+        form = {"grant_type": EXCHANGE, "requested_token_type": TXN_TYPE,
+                "subject_token": subject, "subject_token_type": ACCESS_TYPE, **extra}
+        return self.post("/oauth2/token", form, who)
+
+    def user_token(self, lifetime=300, **claims):
+        now = int(time.time())
+        body = {"iss": IDP, "aud": API, "sub": "user-1", "iat": now, "exp": now + lifetime,
+                "scope": "rentals:read rentals:charge"}
+        body.update(claims)
+        return self.idp.sign(body)
+
+    def assert_oauth_error(self, answer, status, error, text=""):
+        code, body, headers = answer
+        self.assertEqual(code, status, body)
+        self.assertEqual(body["error"], error, body)
+        self.assertIn(text, body["error_description"])
+        self.assertEqual(headers.get("cache-control"), "no-store")
+
+
+class DiscoveryTest(OAuthTestCase):
+    def test_metadata_documents(self):
+        for path, openid in (("/.well-known/oauth-authorization-server", False),
+                             ("/.well-known/openid-configuration", True)):
+            with self.subTest(path=path):
+                status, doc, headers = self.get(path)
+                self.assertEqual(status, 200, doc)
+                base = self.auth.url
+                self.assertEqual(doc["issuer"], base)
+                self.assertEqual(doc["token_endpoint"], base + "/oauth2/token")
+                self.assertEqual(doc["jwks_uri"], base + "/oauth2/jwks")
+                self.assertEqual(doc["introspection_endpoint"], base + "/oauth2/introspect")
+                self.assertEqual(doc["revocation_endpoint"], base + "/oauth2/revoke")
+                self.assertEqual(doc["grant_types_supported"], ["client_credentials", EXCHANGE])
+                self.assertEqual(doc["token_endpoint_auth_methods_supported"],
+                                 ["tls_client_auth"])
+                self.assertIs(doc["tls_client_certificate_bound_access_tokens"], True)
+                self.assertIn("response_types_supported", doc)
+                self.assertEqual(headers["cache-control"], "public, max-age=5")
+                if openid:
+                    self.assertEqual(doc["subject_types_supported"], ["public"])
+                    self.assertEqual(doc["id_token_signing_alg_values_supported"], ["ES256"])
+                self.assertNotIn("authorization_endpoint", doc, "no SSO yet: none is claimed")
+
+    def test_jwks(self):
+        status, jwks, headers = self.get("/oauth2/jwks")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/jwk-set+json")
+        self.assertEqual(headers["cache-control"], "public, max-age=5")
+        self.assertGreaterEqual(len(jwks["keys"]), 1)
+        for key in jwks["keys"]:
+            self.assertEqual((key["kty"], key["crv"], key["alg"], key["use"]),
+                             ("EC", "P-256", "ES256", "sig"))
+            self.assertNotIn("d", key)
+            members = {m: key[m] for m in ("crv", "kty", "x", "y")}
+            thumb = es256.b64url(hashlib.sha256(json.dumps(
+                members, separators=(",", ":"), sort_keys=True).encode()).digest())
+            self.assertEqual(key["kid"], thumb, "kid is the RFC 7638 thumbprint")
+        # Not the CA: the token keys are separate.
+        status, bundle, _ = self.get("/v1/bundle/jwks")
+        ca_xs = {k["x"] for k in bundle["keys"]}
+        self.assertFalse(ca_xs & {k["x"] for k in jwks["keys"]})
+
+
+class ClientCredentialsTest(OAuthTestCase):
+    def test_issues_a_certificate_bound_access_token(self):
+        status, body, headers = self.client_credentials(scope="orders:read")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["cache-control"], "no-store")
+        self.assertEqual(body["token_type"], "Bearer")
+        self.assertEqual(body["expires_in"], 10)
+        self.assertEqual(body["scope"], "orders:read")
+        header, claims = es256.decode(body["access_token"])
+        self.assertEqual(header["typ"], "at+jwt")
+        self.assertEqual(header["alg"], "ES256")
+        me = TD_ID + "/svc/orders"
+        self.assertEqual(claims["iss"], self.auth.url)
+        self.assertEqual(claims["sub"], me)
+        self.assertEqual(claims["client_id"], me)
+        self.assertEqual(claims["aud"], TD_ID)
+        self.assertEqual(claims["scope"], "orders:read")
+        self.assertEqual(claims["exp"] - claims["iat"], 10)
+        self.assertLessEqual(abs(claims["iat"] - time.time()), 5)
+        self.assertGreaterEqual(len(claims["jti"]), 22)
+        # cnf.x5t#S256 is the SHA-256 of the client certificate's DER (RFC 8705 §3.1).
+        cert, _ = self.svid("/svc/orders")
+        done = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"],
+                              capture_output=True, timeout=30, check=True)
+        thumb = es256.b64url(hashlib.sha256(done.stdout).digest())
+        self.assertEqual(claims["cnf"], {"x5t#S256": thumb})
+        # The signature verifies with openssl against the published JWKS.
+        _, jwks, _ = self.get("/oauth2/jwks")
+        self.assertTrue(es256.verify_with_openssl(body["access_token"], jwks, self.work))
+        tampered = body["access_token"][:-4] + ("AAAA" if not body["access_token"].endswith(
+            "AAAA") else "BBBB")
+        self.assertFalse(es256.verify_with_openssl(tampered, jwks, self.work))
+
+    def test_audience_and_matching_client_id(self):
+        status, body, _ = self.client_credentials(audience="spiffe://example.org/svc/payments",
+                                                  client_id=TD_ID + "/svc/orders")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(es256.decode(body["access_token"])[1]["aud"],
+                         "spiffe://example.org/svc/payments")
+
+    def test_refused_without_a_client_certificate(self):
+        self.assert_oauth_error(self.client_credentials(who=None), 401, "invalid_client",
+                                "TLS client certificate")
+
+    def test_refused_with_another_client_id(self):
+        self.assert_oauth_error(self.client_credentials(client_id=TD_ID + "/svc/payments"), 401,
+                                "invalid_client", "not the SPIFFE ID")
+
+    def test_refused_with_a_revoked_svid(self):
+        cert, _ = self.svid("/svc/revoked")
+        status, body, _ = self.client_credentials(who="/svc/revoked")
+        self.assertEqual(status, 200, body)
+        serial = harness.x509(cert, "-serial").strip().split("=", 1)[1]
+        self.auth.revoke(serial=serial)
+        self.assert_oauth_error(self.client_credentials(who="/svc/revoked"), 401, "invalid_client",
+                                "revoked")
+
+    def test_malformed_requests(self):
+        self.assert_oauth_error(self.client_credentials(grant_type="password"), 400,
+                                "unsupported_grant_type")
+        self.assert_oauth_error(self.client_credentials(scope="a  b"), 400, "invalid_scope")
+        self.assert_oauth_error(
+            self.post("/oauth2/token", None, "/svc/orders",
+                      body=b'{"grant_type":"client_credentials"}', content_type="application/json"),
+            400, "invalid_request", "x-www-form-urlencoded")
+        self.assert_oauth_error(
+            self.post("/oauth2/token", None, "/svc/orders",
+                      body=b"grant_type=client_credentials&grant_type=client_credentials"),
+            400, "invalid_request", "repeated")
+        self.assert_oauth_error(
+            self.post("/oauth2/token", None, "/svc/orders", body=b"grant_type=client%zz"),
+            400, "invalid_request", "%-escape")
+        status, _, headers = request(self.auth.url + "/oauth2/token", cafile=self.auth.bundle)
+        self.assertEqual(status, 405)
+
+
+class TokenExchangeTest(OAuthTestCase):
+    def test_gateway_exchanges_a_user_token_for_a_transaction_token(self):
+        status, body, headers = self.exchange(self.user_token(),
+                                              request_context='{"req_ip":"198.51.100.7"}')
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["cache-control"], "no-store")
+        self.assertEqual(body["issued_token_type"], TXN_TYPE)
+        self.assertEqual(body["token_type"], "N_A")
+        self.assertEqual(body["expires_in"], 10)
+        header, claims = es256.decode(body["access_token"])
+        self.assertEqual(header["typ"], "txntoken+jwt")
+        self.assertEqual(claims["iss"], self.auth.url)
+        self.assertEqual(claims["aud"], TD_ID)
+        self.assertEqual(claims["sub"], "user-1")
+        self.assertEqual(claims["scope"], "rentals:read rentals:charge")
+        self.assertEqual(claims["req_wl"], TD_ID + "/gateway")
+        self.assertEqual(claims["rctx"], {"req_ip": "198.51.100.7"})
+        self.assertLessEqual(claims["exp"] - claims["iat"], 60)
+        self.assertEqual(len(es256.b64url_decode(claims["txn"])), 16)
+        _, jwks, _ = self.get("/oauth2/jwks")
+        self.assertTrue(es256.verify_with_openssl(body["access_token"], jwks, self.work))
+        _, again, _ = self.exchange(self.user_token())
+        self.assertNotEqual(es256.decode(again["access_token"])[1]["txn"], claims["txn"])
+
+    def test_scope_is_narrowed_never_widened(self):
+        status, body, _ = self.exchange(self.user_token(), scope="rentals:read")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(es256.decode(body["access_token"])[1]["scope"], "rentals:read")
+        self.assert_oauth_error(self.exchange(self.user_token(), scope="rentals:read admin"),
+                                400, "invalid_scope", "'admin'")
+
+    def test_only_the_gateway_may_exchange(self):
+        self.assert_oauth_error(self.exchange(self.user_token(), who="/svc/orders"), 400,
+                                "unauthorized_client", "only the gateway")
+        self.assert_oauth_error(self.exchange(self.user_token(), who=None), 401, "invalid_client")
+
+    def test_bad_subject_tokens_are_refused(self):
+        now = int(time.time())
+        stranger = es256.Es256Key(self.work, "stranger")
+        header = es256.b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+        payload = es256.b64url(json.dumps({"iss": IDP, "aud": API, "sub": "admin",
+                                           "exp": now + 300}).encode())
+        cases = {
+            "unknown issuer": (self.user_token(iss="https://evil.test"), "not one of gateway"),
+            "bad signature": (stranger.sign({"iss": IDP, "aud": API, "sub": "u", "exp": now + 60},
+                                            kid=self.idp.kid), "signature"),
+            "expired": (self.user_token(lifetime=-120), "expired"),
+            "alg none": (f"{header}.{payload}.", "none"),
+            "wrong audience": (self.user_token(aud="api://other"), "aud"),
+            "no subject": (self.user_token(sub=""), "'sub'"),
+            "garbage": ("not-a-jwt", "subject_token"),
+        }
+        for name, (token, text) in cases.items():
+            with self.subTest(name):
+                self.assert_oauth_error(self.exchange(token), 400, "invalid_grant", text)
+
+    def test_self_issued_access_token_can_be_exchanged_unless_revoked(self):
+        _, issued, _ = self.client_credentials(who="/svc/batch")
+        status, body, _ = self.exchange(issued["access_token"])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(es256.decode(body["access_token"])[1]["sub"], TD_ID + "/svc/batch")
+        status, _, _ = self.post("/oauth2/revoke", {"token": issued["access_token"]}, "/svc/batch")
+        self.assertEqual(status, 200)
+        self.assert_oauth_error(self.exchange(issued["access_token"]), 400, "invalid_grant",
+                                "revoked")
+
+    def test_parameters_are_checked(self):
+        self.assert_oauth_error(self.exchange(self.user_token(), requested_token_type=ACCESS_TYPE),
+                                400, "invalid_request", "txn_token")
+        self.assert_oauth_error(self.exchange(self.user_token(), audience="api://x"), 400,
+                                "invalid_target")
+        self.assert_oauth_error(self.exchange(self.user_token(), request_context="[1]"), 400,
+                                "invalid_request", "request_context")
+        self.assert_oauth_error(self.exchange(self.user_token(),
+                                              request_context='{"req_ip":"nope"}'),
+                                400, "invalid_request", "req_ip")
+
+
+class IntrospectionAndRevocationTest(OAuthTestCase):
+    def introspect(self, token, who="/svc/resource"):
+        return self.post("/oauth2/introspect", {"token": token}, who)
+
+    def test_introspection(self):
+        _, issued, _ = self.client_credentials(who="/svc/reader", scope="x")
+        status, info, headers = self.introspect(issued["access_token"])
+        self.assertEqual(status, 200, info)
+        self.assertEqual(headers["cache-control"], "no-store")
+        self.assertIs(info["active"], True)
+        self.assertEqual(info["client_id"], TD_ID + "/svc/reader")
+        self.assertEqual(info["scope"], "x")
+        self.assertEqual(info["token_type"], "Bearer")
+        _, txn, _ = self.exchange(self.user_token())
+        status, info, _ = self.introspect(txn["access_token"])
+        self.assertIs(info["active"], True)
+        self.assertEqual(info["sub"], "user-1")
+        for bad in ("garbage", self.user_token(), issued["access_token"][:-2] + "AA"):
+            self.assertEqual(self.introspect(bad)[1], {"active": False})
+        self.assert_oauth_error(self.introspect(issued["access_token"], who=None), 401,
+                                "invalid_client")
+
+    def test_revocation(self):
+        _, issued, _ = self.client_credentials(who="/svc/owner")
+        token = issued["access_token"]
+        self.assert_oauth_error(self.post("/oauth2/revoke", {"token": token}, "/svc/other"), 400,
+                                "unauthorized_client")
+        self.assertIs(self.introspect(token)[1]["active"], True, "a refused revocation did nothing")
+        status, body, _ = self.post("/oauth2/revoke", {"token": token}, "/svc/owner")
+        self.assertEqual((status, body), (200, {}))
+        self.assertEqual(self.introspect(token)[1], {"active": False})
+        self.assertEqual(self.post("/oauth2/revoke", {"token": token}, "/svc/owner")[0], 200)
+        self.assertEqual(self.post("/oauth2/revoke", {"token": "unknown"}, "/svc/owner")[0], 200)
+        _, txn, _ = self.exchange(self.user_token())
+        self.assert_oauth_error(self.post("/oauth2/revoke", {"token": txn["access_token"]},
+                                          "/gateway"), 400, "unsupported_token_type")
+        audit = [e for e in self.auth.audit() if e["action"] == "token.revoke"]
+        self.assertTrue(any(e["actor"] == TD_ID + "/svc/owner" for e in audit), audit)
+
+
+class RotationTest(OAuthTestCase):
+    def test_rotation_keeps_old_tokens_verifiable(self):
+        _, first, _ = self.client_credentials(who="/svc/rot")
+        old_kid = es256.decode(first["access_token"])[0]["kid"]
+        rc, out, err = self.auth.admin("keys", "rotate")
+        self.assertEqual(rc, 0, err)
+        rotation = json.loads(out)
+        self.assertFalse(rotation["activated"], "a fresh key must not sign before it is fetched")
+        new_kid = rotation["next_kid"]
+        self.assertGreaterEqual(rotation["next_activates_at"] - time.time(), 10)
+        _, jwks, _ = self.get("/oauth2/jwks")
+        self.assertEqual({k["kid"] for k in jwks["keys"]}, {old_kid, new_kid})
+        _, before, _ = self.client_credentials(who="/svc/rot")
+        self.assertEqual(es256.decode(before["access_token"])[0]["kid"], old_kid)
+        deadline = rotation["next_activates_at"] + 5
+        kid = old_kid
+        while time.time() < deadline and kid == old_kid:
+            time.sleep(0.5)
+            _, after, _ = self.client_credentials(who="/svc/rot")
+            kid = es256.decode(after["access_token"])[0]["kid"]
+        self.assertEqual(kid, new_kid, "the next key became current")
+        self.assertGreaterEqual(time.time(), rotation["next_activates_at"] - 1)
+        _, jwks, _ = self.get("/oauth2/jwks")
+        self.assertIn(old_kid, {k["kid"] for k in jwks["keys"]}, "the retiring key stays")
+        self.assertTrue(es256.verify_with_openssl(first["access_token"], jwks, self.work))
+        info = self.post("/oauth2/introspect", {"token": first["access_token"]}, "/svc/rot")[1]
+        self.assertIs(info["active"], True, info)
+
+
+class ConfigRefusalTest(unittest.TestCase):
+    def test_https_jwks_is_refused_at_start(self):
+        auth = Authority(self.addCleanup).init()
+        work = auth.tmpdir("cfg")
+        mesh = harness.write(os.path.join(work, "mesh.yaml"), f"""trust_domain: {TD}
+gateway:
+  issuers:
+    - name: remote
+      issuer: https://idp.test
+      jwks: https://idp.test/jwks
+      audiences: [api://dvd]
+""")
+        rc, out, err = harness.cli("authority", "serve", "--data-dir", auth.data_dir, "--listen",
+                                   "127.0.0.1:0", "--config", mesh)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("gateway.issuers[remote]", err)
+        self.assertIn("not built yet", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

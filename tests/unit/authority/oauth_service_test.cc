@@ -1,0 +1,177 @@
+#include "authority/oauth/oauth_service.h"
+
+#include <gtest/gtest.h>
+
+#include "authority/store/sqlite_store.h"
+#include "crypto/digest.h"
+#include "crypto/jwt.h"
+#include "crypto/random.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+#include "tokens/txn_token.h"
+
+namespace bulwark::authority::oauth {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr const char* kIssuer = "https://authority.test:7443";
+constexpr const char* kIdp = "https://idp.test";
+
+// An authority with a CA, token keys and the OAuth service over a SQLite store and a fake clock.
+class OAuthServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(OpenSqliteStore(dir_.File("a.db")).value());
+    ca_ = std::move(
+        CertificateAuthority::Initialize(*store_, kek_, "example.org", clock_, {}).value());
+    service_ = std::make_unique<AuthorityService>(*store_, *ca_, clock_, ServiceOptions{});
+    keys_ = std::move(TokenKeys::Load(*store_, kek_, clock_, {}).value());
+    OAuthOptions options;
+    options.issuer = kIssuer;
+    SubjectIssuer idp{
+        "idp",
+        false,
+        kIdp,
+        std::make_shared<const crypto::Jwks>(
+            crypto::Jwks::FromKeys({crypto::JwkForKey(idp_key_.Public()).value()}).value()),
+        {"api://dvd"},
+        {"ES256"}};
+    options.subject_issuers = {idp, SubjectIssuer{"local", true, "", nullptr, {}, {"ES256"}}};
+    oauth_ = std::make_unique<OAuthService>(*service_, *keys_, options);
+  }
+  crypto::Certificate Svid(const char* path) {
+    auto key = crypto::PrivateKey::Generate(crypto::KeyType::kP256).value();
+    auto id = identity::SpiffeId::FromParts("example.org", path).value();
+    return service_->IssueDirect(key.Public(), id, std::chrono::hours(1), "test")
+        .value()
+        .svid.chain.front();
+  }
+  std::string AccessToken(const crypto::Certificate& cert) {
+    auto answer = oauth_->Token({{"grant_type", "client_credentials"}}, cert);
+    EXPECT_TRUE(answer.ok()) << answer.status();
+    return answer.ok() ? (*answer)["access_token"].get<std::string>() : "";
+  }
+  std::string UserToken(json extra = json::object()) {
+    long long now = core::ToUnixSeconds(clock_.Now());
+    json claims = {{"iss", kIdp},
+                   {"aud", "api://dvd"},
+                   {"sub", "u1"},
+                   {"exp", now + 300},
+                   {"scope", "read write"}};
+    claims.update(extra);
+    auto kid = crypto::JwkThumbprint(idp_key_.Public()).value();
+    return crypto::SignJwt(json::object(), claims, idp_key_, kid).value();
+  }
+  absl::StatusOr<json> Exchange(const std::string& subject, const crypto::Certificate& cert,
+                                Form extra = {}) {
+    Form form = {{"grant_type", std::string(kGrantTokenExchange)},
+                 {"requested_token_type", std::string(tokens::kTxnTokenTypeUri)},
+                 {"subject_token", subject},
+                 {"subject_token_type", std::string(kTokenTypeAccessToken)}};
+    form.merge(extra);
+    return oauth_->Token(form, cert);
+  }
+  bool Active(const std::string& token, const crypto::Certificate& cert) {
+    return oauth_->Introspect({{"token", token}}, cert).value()["active"].get<bool>();
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  crypto::Bytes kek_ = crypto::RandomBytes(32);
+  StorePtr store_;
+  std::unique_ptr<CertificateAuthority> ca_;
+  std::unique_ptr<AuthorityService> service_;
+  TokenKeysPtr keys_;
+  std::unique_ptr<OAuthService> oauth_;
+  crypto::PrivateKey idp_key_ = crypto::PrivateKey::Generate(crypto::KeyType::kP256).value();
+};
+
+TEST_F(OAuthServiceTest, AccessTokenIsBoundToTheCertificateAndExpires) {
+  crypto::Certificate cert = Svid("/svc/a");
+  std::string token = AccessToken(cert);
+  auto jwt = crypto::VerifyJwt(token, *keys_->Published(),
+                               {kIssuer, "spiffe://example.org", "at+jwt"}, clock_.Now());
+  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  EXPECT_EQ(jwt->claims["cnf"]["x5t#S256"], crypto::Base64UrlEncode(crypto::Sha256(cert.ToDer())));
+  EXPECT_EQ(jwt->claims["exp"].get<long long>() - jwt->claims["iat"].get<long long>(), 300);
+  EXPECT_TRUE(Active(token, cert));
+  clock_.Advance(seconds(300 + 59));
+  EXPECT_TRUE(Active(token, cert)) << "inside the 60 s skew every verifier allows";
+  clock_.Advance(seconds(1));
+  EXPECT_FALSE(Active(token, Svid("/svc/a")));
+}
+
+TEST_F(OAuthServiceTest, AnAdminMayRevokeAnyAccessTokenAnotherWorkloadMayNot) {
+  crypto::Certificate owner = Svid("/svc/owner");
+  std::string token = AccessToken(owner);
+  absl::Status other = oauth_->Revoke({{"token", token}}, Svid("/svc/other"));
+  EXPECT_EQ(OAuthErrorCode(other), "unauthorized_client");
+  EXPECT_TRUE(Active(token, owner));
+  ASSERT_TRUE(oauth_->Revoke({{"token", token}}, Svid("/admin/root")).ok());
+  EXPECT_FALSE(Active(token, owner));
+  EXPECT_TRUE(
+      store_
+          ->IsTokenRevoked(crypto::VerifyJwt(token, *keys_->Published(),
+                                             {kIssuer, "spiffe://example.org"}, clock_.Now())
+                               ->claims["jti"])
+          .value());
+}
+
+TEST_F(OAuthServiceTest, RevokedSvidCannotGetTokens) {
+  crypto::Certificate cert = Svid("/svc/a");
+  ASSERT_TRUE(service_->Revoke("test", cert.SerialHex(), "").ok());
+  auto answer = oauth_->Token({{"grant_type", "client_credentials"}}, cert);
+  EXPECT_EQ(OAuthErrorCode(answer.status()), "invalid_client");
+  EXPECT_EQ(
+      OAuthErrorCode(oauth_->Token({{"grant_type", "client_credentials"}}, std::nullopt).status()),
+      "invalid_client");
+}
+
+TEST_F(OAuthServiceTest, ExchangeMintsAVerifiableTransactionTokenForTheGatewayOnly) {
+  crypto::Certificate gateway = Svid("/gateway");
+  auto answer = Exchange(UserToken(), gateway, {{"scope", "write"}});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ((*answer)["expires_in"], 60);
+  auto txn =
+      tokens::VerifyTransactionToken((*answer)["access_token"].get<std::string>(),
+                                     *keys_->Published(), "example.org", kIssuer, clock_.Now());
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(txn->subject, "u1");
+  EXPECT_EQ(txn->scope, std::vector<std::string>{"write"});
+  EXPECT_EQ(txn->requesting_workload, "spiffe://example.org/gateway");
+  EXPECT_EQ(OAuthErrorCode(Exchange(UserToken(), Svid("/svc/a")).status()), "unauthorized_client");
+  EXPECT_EQ(OAuthErrorCode(Exchange(UserToken(), gateway, {{"scope", "admin"}}).status()),
+            "invalid_scope");
+  EXPECT_EQ(OAuthErrorCode(Exchange(UserToken({{"aud", "api://x"}}), gateway).status()),
+            "invalid_grant");
+}
+
+TEST_F(OAuthServiceTest, TransactionTokensCannotBeExchangedAgainOrRevoked) {
+  crypto::Certificate gateway = Svid("/gateway");
+  std::string txn = Exchange(UserToken(), gateway).value()["access_token"].get<std::string>();
+  // A transaction token under the self issuer: refused by its typ.
+  auto again = Exchange(txn, gateway);
+  EXPECT_EQ(OAuthErrorCode(again.status()), "invalid_grant") << again.status();
+  EXPECT_EQ(OAuthErrorCode(oauth_->Revoke({{"token", txn}}, gateway)), "unsupported_token_type");
+  EXPECT_TRUE(Active(txn, gateway));
+  clock_.Advance(seconds(121));
+  EXPECT_FALSE(Active(txn, gateway));
+}
+
+TEST_F(OAuthServiceTest, SubjectTokenSignedByTheRightKidButAnotherKeyIsRefused) {
+  crypto::PrivateKey stranger = crypto::PrivateKey::Generate(crypto::KeyType::kP256).value();
+  long long now = core::ToUnixSeconds(clock_.Now());
+  std::string forged =
+      crypto::SignJwt(json::object(),
+                      {{"iss", kIdp}, {"aud", "api://dvd"}, {"sub", "root"}, {"exp", now + 60}},
+                      stranger, crypto::JwkThumbprint(idp_key_.Public()).value())
+          .value();
+  auto answer = Exchange(forged, Svid("/gateway"));
+  EXPECT_EQ(OAuthErrorCode(answer.status()), "invalid_grant");
+  EXPECT_NE(answer.status().message().find("signature"), std::string::npos) << answer.status();
+}
+
+}  // namespace
+}  // namespace bulwark::authority::oauth
