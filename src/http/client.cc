@@ -137,9 +137,17 @@ asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
   co_return absl::OkStatus();
 }
 
+// What happened on one connection, to decide whether it may be reused or the call retried.
+struct Progress {
+  bool wrote = false;     // some of the request was written
+  bool received = false;  // some of the response arrived
+  bool reusable = false;  // the response was complete and allows another exchange
+};
+
 // Reads until a final (non-1xx) response parses; the server may delimit it by closing.
 asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url& url,
-                                                       const Limits& limits, bool head) {
+                                                       const Limits& limits, bool head,
+                                                       Progress& progress) {
   std::string buffer;
   bool eof = false;
   std::array<char, kReadChunkBytes> chunk;
@@ -150,6 +158,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
       continue;
     }
     if (parsed.state == ParseState::kComplete) {
+      progress.reusable = parsed.keep_alive && !eof && parsed.consumed == buffer.size();
       co_return std::move(parsed.message);
     }
     if (parsed.state == ParseState::kError) {
@@ -163,6 +172,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
     std::error_code ec;
     std::size_t n = co_await stream.ReadSome(asio::buffer(chunk), ec);
     buffer.append(chunk.data(), n);
+    progress.received = progress.received || n > 0;
     if (ec == asio::error::eof) {
       eof = true;  // a clean TLS close_notify (or TCP FIN); a truncated TLS stream is an error
     } else if (ec) {
@@ -172,41 +182,77 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
   }
 }
 
-asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, const Url& url, Request request,
-                                                   const ClientOptions& options) {
-  if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
-    co_return s;
-  }
+// Serializes `request` for `url`: origin-form target, Host, and Connection: close unless the
+// connection goes back to a pool.
+std::string RequestWire(Request& request, const Url& url, bool pooled) {
   request.target = url.target;
   bool default_port = url.port == (url.scheme == "https" ? 443 : 80);
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   request.headers.Set("Host", default_port ? host : Authority(url));
-  request.headers.Set("Connection", "close");  // one exchange per connection
-  std::string wire = SerializeRequest(request);
+  if (!pooled) {
+    request.headers.Set("Connection", "close");  // one exchange per connection
+  }
+  return SerializeRequest(request);
+}
+
+// Runs one exchange on `stream`, connecting it first unless `connected`.
+asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, bool connected, const Url& url,
+                                                   const std::string& wire, bool head,
+                                                   const ClientOptions& options,
+                                                   Progress& progress) {
+  if (!connected) {
+    if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
+      co_return s;
+    }
+  }
   std::error_code ec;
-  co_await stream.Write(asio::buffer(wire), ec);
+  std::size_t written = co_await stream.Write(asio::buffer(wire), ec);
+  progress.wrote = written > 0;
   if (ec) {
     co_return absl::UnavailableError(fmt::format("cannot send the request to {}: {}",
                                                  Authority(url), TlsReason(ec, stream.ssl())));
   }
-  co_return co_await ReadResponse(stream, url, options.limits, request.method == "HEAD");
+  co_return co_await ReadResponse(stream, url, options.limits, head, progress);
 }
 
-// Parses `url` and makes the TLS context it needs (null for http://).
+// Parses `url` and picks the TLS context it needs (null for http://).
 absl::StatusOr<std::shared_ptr<asio::ssl::context>> PrepareCall(const std::string& url_text,
                                                                 const ClientOptions& options,
                                                                 Url& url) {
   BULWARK_ASSIGN_OR_RETURN(url, ParseUrl(url_text));
   if (url.scheme == "https") {
+    if (options.tls_context != nullptr) {
+      return options.tls_context;
+    }
     return tls::MakeClientContext(options.roots, options.credentials);
   }
-  if (options.credentials != nullptr || !options.expected_server_id.empty()) {
+  if (options.credentials != nullptr || !options.expected_server_id.empty() ||
+      options.tls_context != nullptr) {
     // Never send a request meant for an authenticated peer over plain TCP.
     return absl::InvalidArgumentError(fmt::format(
         "'{}' is not https but client credentials or a server ID were given", url_text));
   }
   return std::shared_ptr<asio::ssl::context>();
 }
+
+bool Idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+// The pool key: the peer, the server ID it must have and the client context (identity) used.
+std::string PoolKey(const Url& url, const ClientOptions& options,
+                    const std::shared_ptr<asio::ssl::context>& context) {
+  return fmt::format("{}://{}|{}|{}", url.scheme, Authority(url), options.expected_server_id,
+                     static_cast<const void*>(context.get()));
+}
+
+// The deadline of one call, shared by its attempts: closes the current stream when it fires.
+struct Deadline {
+  std::weak_ptr<Stream> current;
+  bool expired = false;
+  bool done = false;  // the call finished: a completion already queued must not close anything
+};
 
 }  // namespace
 
@@ -218,22 +264,50 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
     co_return context.status();
   }
   auto executor = co_await asio::this_coro::executor;
-  auto stream = std::make_shared<Stream>(tcp::socket(executor), *std::move(context));
-  // The deadline closes the socket, which completes whatever operation is pending.
-  auto expired = std::make_shared<bool>(false);
+  auto state = std::make_shared<Deadline>();
   asio::steady_timer deadline(executor, options.timeout);
-  deadline.async_wait([weak = std::weak_ptr<Stream>(stream), expired](std::error_code ec) {
-    std::shared_ptr<Stream> alive = weak.lock();
-    if (!ec && alive != nullptr) {
-      *expired = true;
-      alive->Close();
+  deadline.async_wait([state](std::error_code ec) {
+    std::shared_ptr<Stream> alive = state->current.lock();
+    if (!ec && !state->done) {
+      state->expired = true;
+      if (alive != nullptr) {
+        alive->Close();
+      }
     }
   });
-  absl::StatusOr<Response> response =
-      co_await Exchange(*stream, parsed, std::move(request), options);
+  ConnectionPool* pool = options.pool;
+  std::string key = pool != nullptr ? PoolKey(parsed, options, *context) : std::string();
+  bool head = request.method == "HEAD";
+  bool idempotent = Idempotent(request.method);
+  std::string wire = RequestWire(request, parsed, pool != nullptr);
+  absl::StatusOr<Response> response;
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<Stream> stream = attempt == 0 && pool != nullptr ? pool->Take(key) : nullptr;
+    bool reused = stream != nullptr;
+    if (!reused) {
+      stream = std::make_shared<Stream>(tcp::socket(executor), *context);
+      if (pool != nullptr) {
+        pool->CountOpened();
+      }
+    }
+    state->current = stream;
+    Progress progress;
+    response = co_await Exchange(*stream, reused, parsed, wire, head, options, progress);
+    if (response.ok() && progress.reusable && pool != nullptr && !state->expired) {
+      state->current.reset();
+      pool->Put(key, std::move(stream));
+      break;
+    }
+    stream->Close();
+    bool retry = reused && !response.ok() && !progress.received && !state->expired &&
+                 (idempotent || !progress.wrote);
+    if (!retry) {
+      break;
+    }
+  }
+  state->done = true;
   deadline.cancel();
-  stream->Close();
-  if (*expired) {
+  if (state->expired) {
     co_return absl::DeadlineExceededError(
         fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));
   }

@@ -450,6 +450,33 @@ class SidecarTest(unittest.TestCase):
         self.assertIsNotNone(why, "b still accepts a revoked certificate after 5 s")
         self.assertIn("revoked", why)
 
+    def test_open_connection_of_revoked_peer_is_closed(self):
+        """A keep-alive mTLS connection of a workload is closed by b's sidecar soon after its
+        certificate is revoked, without the client sending anything more."""
+        svid_dir, serial = self.fetch_svid("a")
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.auth.bundle)
+        ctx.check_hostname = False
+        ctx.load_cert_chain(os.path.join(svid_dir, "svid.pem"), os.path.join(svid_dir, "key.pem"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.ports["b"][0], context=ctx,
+                                           timeout=10)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/before-revocation")
+        status, _, body = _read(conn.getresponse())
+        self.assertEqual(status, 200, body)
+        rc, out, err = self.auth.admin("revoke", "--serial", serial)
+        self.assertEqual(rc, 0, out + err)
+        revoked_at = time.monotonic()
+        conn.sock.settimeout(5)
+        try:
+            data = conn.sock.recv(1)
+        except (ssl.SSLError, ConnectionError) as e:
+            data = f"closed: {type(e).__name__}"
+        except socket.timeout:
+            self.fail("b kept the revoked peer's connection open for 5 s")
+        elapsed = time.monotonic() - revoked_at
+        self.assertFalse(isinstance(data, bytes) and data, f"b sent {data!r} instead of closing")
+        self.assertLess(elapsed, 2.5, f"closed only after {elapsed:.2f} s")
+
     def test_identity_files_are_used_and_reloaded(self):
         svid_dir, _ = self.fetch_svid("a")
         status, _, body = http_request(self.ports["a"][1], headers={"Host": "d"})
