@@ -254,6 +254,56 @@ struct Deadline {
   bool done = false;  // the call finished: a completion already queued must not close anything
 };
 
+// One call's fixed parts, shared by its attempts.
+struct Call {
+  const Url& url;
+  const ClientOptions& options;
+  std::shared_ptr<asio::ssl::context> context;  // null for http://
+  std::string key;                              // in options.pool; empty without a pool
+  std::string wire;                             // the serialized request
+  bool head = false;
+  bool idempotent = false;
+  std::shared_ptr<Deadline> deadline;
+};
+
+struct Attempt {
+  absl::StatusOr<Response> response;
+  bool retry = false;  // failed on a reused connection in a way that allows one more try
+};
+
+// Sends the call once, on a pooled connection when `may_reuse` and the pool has one, else on a
+// new one; returns the connection to the pool when it may carry another exchange.
+asio::awaitable<Attempt> SendOnce(const Call& call, bool may_reuse) {
+  ConnectionPool* pool = call.options.pool;
+  std::shared_ptr<Stream> stream;
+  if (may_reuse) {
+    stream = pool->Take(call.key);
+  }
+  bool reused = stream != nullptr;
+  if (!reused) {
+    stream = std::make_shared<Stream>(tcp::socket(co_await asio::this_coro::executor),
+                                      call.context);
+    if (pool != nullptr) {
+      pool->CountOpened();
+    }
+  }
+  call.deadline->current = stream;
+  Progress progress;
+  Attempt attempt;
+  attempt.response = co_await Exchange(*stream, reused, call.url, call.wire, call.head,
+                                       call.options, progress);
+  call.deadline->current.reset();
+  if (attempt.response.ok() && progress.reusable && pool != nullptr &&
+      !call.deadline->expired) {
+    pool->Put(call.key, std::move(stream));
+    co_return attempt;
+  }
+  stream->Close();
+  attempt.retry = reused && !attempt.response.ok() && !progress.received &&
+                  !call.deadline->expired && (call.idempotent || !progress.wrote);
+  co_return attempt;
+}
+
 }  // namespace
 
 asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Request request,
@@ -275,35 +325,16 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
       }
     }
   });
-  ConnectionPool* pool = options.pool;
-  std::string key = pool != nullptr ? PoolKey(parsed, options, *context) : std::string();
-  bool head = request.method == "HEAD";
-  bool idempotent = Idempotent(request.method);
-  std::string wire = RequestWire(request, parsed, pool != nullptr);
-  absl::StatusOr<Response> response;
-  for (int attempt = 0;; ++attempt) {
-    std::shared_ptr<Stream> stream = attempt == 0 && pool != nullptr ? pool->Take(key) : nullptr;
-    bool reused = stream != nullptr;
-    if (!reused) {
-      stream = std::make_shared<Stream>(tcp::socket(executor), *context);
-      if (pool != nullptr) {
-        pool->CountOpened();
-      }
-    }
-    state->current = stream;
-    Progress progress;
-    response = co_await Exchange(*stream, reused, parsed, wire, head, options, progress);
-    if (response.ok() && progress.reusable && pool != nullptr && !state->expired) {
-      state->current.reset();
-      pool->Put(key, std::move(stream));
-      break;
-    }
-    stream->Close();
-    bool retry = reused && !response.ok() && !progress.received && !state->expired &&
-                 (idempotent || !progress.wrote);
-    if (!retry) {
-      break;
-    }
+  Call call{parsed, options, *context, {}, RequestWire(request, parsed, options.pool != nullptr),
+            request.method == "HEAD", Idempotent(request.method), state};
+  if (options.pool != nullptr) {
+    call.key = PoolKey(parsed, options, call.context);
+  }
+  Attempt first = co_await SendOnce(call, options.pool != nullptr);
+  absl::StatusOr<Response> response = std::move(first.response);
+  if (first.retry) {
+    Attempt second = co_await SendOnce(call, false);
+    response = std::move(second.response);
   }
   state->done = true;
   deadline.cancel();

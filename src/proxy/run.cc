@@ -78,7 +78,8 @@ asio::awaitable<void> Every(std::chrono::milliseconds period, std::function<void
 // Closes the inbound connections of revoked peers as soon as the revocation list changes; the
 // version is an atomic load, so polling every 200 ms costs nothing.
 std::function<void()> RevocationWatch(Sidecar& sidecar, std::function<std::int64_t()> version) {
-  return [&sidecar, version = std::move(version), seen = version()]() mutable {
+  std::int64_t seen = version();
+  return [&sidecar, version = std::move(version), seen]() mutable {
     std::int64_t now = version();
     if (now != seen) {
       seen = now;
