@@ -281,8 +281,8 @@ asio::awaitable<Attempt> SendOnce(const Call& call, bool may_reuse) {
   }
   bool reused = stream != nullptr;
   if (!reused) {
-    stream = std::make_shared<Stream>(tcp::socket(co_await asio::this_coro::executor),
-                                      call.context);
+    stream =
+        std::make_shared<Stream>(tcp::socket(co_await asio::this_coro::executor), call.context);
     if (pool != nullptr) {
       pool->CountOpened();
     }
@@ -290,11 +290,10 @@ asio::awaitable<Attempt> SendOnce(const Call& call, bool may_reuse) {
   call.deadline->current = stream;
   Progress progress;
   Attempt attempt;
-  attempt.response = co_await Exchange(*stream, reused, call.url, call.wire, call.head,
-                                       call.options, progress);
+  attempt.response =
+      co_await Exchange(*stream, reused, call.url, call.wire, call.head, call.options, progress);
   call.deadline->current.reset();
-  if (attempt.response.ok() && progress.reusable && pool != nullptr &&
-      !call.deadline->expired) {
+  if (attempt.response.ok() && progress.reusable && pool != nullptr && !call.deadline->expired) {
     pool->Put(call.key, std::move(stream));
     co_return attempt;
   }
@@ -325,8 +324,14 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
       }
     }
   });
-  Call call{parsed, options, *context, {}, RequestWire(request, parsed, options.pool != nullptr),
-            request.method == "HEAD", Idempotent(request.method), state};
+  Call call{parsed,
+            options,
+            *context,
+            {},
+            RequestWire(request, parsed, options.pool != nullptr),
+            request.method == "HEAD",
+            Idempotent(request.method),
+            state};
   if (options.pool != nullptr) {
     call.key = PoolKey(parsed, options, call.context);
   }

@@ -64,7 +64,7 @@ void ConnectionPool::Put(const std::string& key, std::shared_ptr<internal::Strea
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::deque<Idle>& list = idle_[key];
-    if (list.size() < options_.max_idle_per_key && idle_count_ < options_.max_idle) {
+    if (!closed_ && list.size() < options_.max_idle_per_key && idle_count_ < options_.max_idle) {
       list.push_back({std::move(stream), std::chrono::steady_clock::now()});
       ++idle_count_;
       return;
@@ -107,6 +107,14 @@ void ConnectionPool::Clear() {
     idle_count_ = 0;
   }
   CloseAll(all);
+}
+
+void ConnectionPool::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  Clear();
 }
 
 std::size_t ConnectionPool::idle() const {

@@ -4,6 +4,7 @@
 // idle_timeout, or that the peer has closed (readable while idle), is never handed out.
 // Thread-safe: one mutex, held only to push or pop a deque entry (the sidecar's io threads
 // share one io_context, so a connection may be returned on another thread than it was taken).
+// Pooled connections belong to the io_context they were opened on: Close() the pool before it.
 #pragma once
 
 #include <atomic>
@@ -43,6 +44,9 @@ class ConnectionPool {
   void Prune();
   // Closes every idle connection.
   void Clear();
+  // Closes every idle connection and, from now on, each one given to Put. Call it before the
+  // io_context the connections belong to goes away.
+  void Close();
   // Counts a connection opened by a caller of this pool.
   void CountOpened() { opened_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -62,6 +66,7 @@ class ConnectionPool {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::deque<Idle>> idle_;  // guarded by mu_; newest at back
   std::size_t idle_count_ = 0;                              // guarded by mu_
+  bool closed_ = false;                                     // guarded by mu_
   std::atomic<std::uint64_t> opened_{0};
   std::atomic<std::uint64_t> reused_{0};
 };

@@ -227,8 +227,11 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
     }
-    gauges.upstream_opened = {context->inbound_pool->opened(), context->outbound_pool->opened()};
-    gauges.upstream_reused = {context->inbound_pool->reused(), context->outbound_pool->reused()};
+    for (const auto& [d, pool] :
+         {std::pair{0, context->inbound_pool.get()}, std::pair{1, context->outbound_pool.get()}}) {
+      gauges.upstream_opened[d] = pool != nullptr ? pool->opened() : 0;
+      gauges.upstream_reused[d] = pool != nullptr ? pool->reused() : 0;
+    }
     if (context->sample_listeners) {
       context->sample_listeners(gauges);
     }

@@ -46,9 +46,10 @@ struct ProxyContext {
   IdentitySource identity;
   SidecarOptions options;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();  // never null
-  // Keep-alive connections to the local service (inbound) and to other sidecars (outbound).
-  std::shared_ptr<http::ConnectionPool> inbound_pool = std::make_shared<http::ConnectionPool>();
-  std::shared_ptr<http::ConnectionPool> outbound_pool = std::make_shared<http::ConnectionPool>();
+  // Keep-alive connections to the local service (inbound) and to other sidecars (outbound);
+  // null: a connection per request. Set by Sidecar, which closes them before its io_context ends.
+  std::shared_ptr<http::ConnectionPool> inbound_pool;
+  std::shared_ptr<http::ConnectionPool> outbound_pool;
   // The outbound client TLS context for the current SVID; null: one context per call.
   std::shared_ptr<TlsContextCache> client_tls;
   // Adds the listeners' gauges to a scrape (set by Sidecar); may be empty.

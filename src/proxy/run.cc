@@ -148,12 +148,14 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
       Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
   sidecar->Start();
   Sidecar* s = sidecar.get();
-  asio::co_spawn(io, Every(std::chrono::seconds(1), [s, tick] {
-                   s->PrunePools();
-                   if (tick) {
-                     tick();
-                   }
-                 }),
+  asio::co_spawn(io,
+                 Every(std::chrono::seconds(1),
+                       [s, tick] {
+                         s->PrunePools();
+                         if (tick) {
+                           tick();
+                         }
+                       }),
                  asio::detached);
   if (revocation_version) {
     asio::co_spawn(io,

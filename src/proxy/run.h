@@ -26,9 +26,9 @@ struct RunOptions {
 // connections, lets requests in flight finish for up to sidecar.timeouts.drain, then closes the
 // rest; if the rotator's revocation long-poll is still open a second later, it ends the process
 // (exit status 0) rather than wait for it. SIGHUP rereads mesh.yaml (Sidecar::Reload); a file
-// that does not load or changes a listener is logged and the current configuration stays. Errors: the access log cannot be opened, mesh.yaml does not load, the
-// service is not in it, the join token is refused or names another identity, a listener cannot
-// bind.
+// that does not load or changes a listener is logged and the current configuration stays. Errors:
+// the access log cannot be opened, mesh.yaml does not load, the service is not in it, the join
+// token is refused or names another identity, a listener cannot bind.
 absl::Status RunSidecar(const RunOptions& options);
 
 }  // namespace bulwark::proxy

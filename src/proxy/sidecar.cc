@@ -138,8 +138,10 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
   }
   auto context = std::make_shared<ProxyContext>(
       ProxyContext{std::move(mesh), std::move(service), std::move(identity), std::move(options)});
-  context->client_tls = std::make_shared<TlsContextCache>(context->identity.current,
-                                                          TlsContextCache::Side::kClient);
+  context->client_tls =
+      std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
+  context->inbound_pool = std::make_shared<http::ConnectionPool>();
+  context->outbound_pool = std::make_shared<http::ConnectionPool>();
   const mesh::SidecarConfig& config = context->self().sidecar;
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort inbound,
                            Address(*context, config.inbound, "inbound", false));
@@ -200,9 +202,10 @@ void Sidecar::Stop() {
   for (Listener& listener : *listeners_) {
     listener.server->Stop();
   }
+  // Pooled sockets belong to the io_context; handlers finishing later close theirs at once.
   ProxyContextPtr context = slot_->load();
-  context->inbound_pool->Clear();
-  context->outbound_pool->Clear();
+  context->inbound_pool->Close();
+  context->outbound_pool->Close();
 }
 
 void Sidecar::Drain() {
@@ -221,11 +224,10 @@ std::size_t Sidecar::OpenConnections() const {
 
 void Sidecar::CloseRevokedConnections() {
   ProxyContextPtr context = slot_->load();
-  listeners_->front().server->CloseConnectionsIf(
-      [context](const http::ConnectionInfo& info) {
-        return info.peer_certificate.has_value() &&
-               context->identity.is_revoked(info.peer_certificate->SerialHex());
-      });
+  listeners_->front().server->CloseConnectionsIf([context](const http::ConnectionInfo& info) {
+    return info.peer_certificate.has_value() &&
+           context->identity.is_revoked(info.peer_certificate->SerialHex());
+  });
 }
 
 void Sidecar::PrunePools() {

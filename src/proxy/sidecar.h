@@ -65,8 +65,8 @@ class Sidecar {
   Sidecar(std::shared_ptr<ContextSlot> slot, std::shared_ptr<Listeners> listeners)
       : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
 
-  std::shared_ptr<ContextSlot> slot_;       // shared with the handlers
-  std::shared_ptr<Listeners> listeners_;    // shared (weakly) with the metrics sampler
+  std::shared_ptr<ContextSlot> slot_;     // shared with the handlers
+  std::shared_ptr<Listeners> listeners_;  // shared (weakly) with the metrics sampler
 };
 
 }  // namespace bulwark::proxy

@@ -43,6 +43,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
     """Answers any request with {"service", "method", "path", "headers"} as JSON."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY the body waits for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -372,11 +374,40 @@ class SidecarTest(unittest.TestCase):
             with open(self.sidecars[name].access_log, encoding="utf-8") as f:
                 self.assertNotIn("secret=", f.read())
 
+    def test_upstream_connections_are_reused(self):
+        opened = 'bulwark_sidecar_upstream_connections_opened_total{{direction="{}"}}'
+        reused = 'bulwark_sidecar_upstream_connections_reused_total{{direction="{}"}}'
+        before_a, before_b = self.scrape("a"), self.scrape("b")
+        for i in range(20):  # a new client connection each time; the sidecars keep theirs
+            status, _, body = http_request(self.ports["a"][1], target=f"/pooled/{i}",
+                                           headers={"Host": "b"})
+            self.assertEqual(status, 200, body)
+        after_a, after_b = self.scrape("a"), self.scrape("b")
+
+        def delta(after, before, key):
+            return after[key] - before.get(key, 0)
+
+        # a -> b over mTLS, and b -> its service: at most one new connection each (another
+        # test may have left the pooled one to expire), every other request on a pooled one.
+        self.assertLessEqual(delta(after_a, before_a, opened.format("outbound")), 1)
+        self.assertGreaterEqual(delta(after_a, before_a, reused.format("outbound")), 19)
+        self.assertLessEqual(delta(after_b, before_b, opened.format("inbound")), 1)
+        self.assertGreaterEqual(delta(after_b, before_b, reused.format("inbound")), 19)
+        # b's inbound holds a's pooled connection open; the admin listener counts this scrape.
+        self.assertGreaterEqual(after_b['bulwark_sidecar_open_connections{listener="inbound"}'], 1)
+        self.assertGreaterEqual(after_b['bulwark_sidecar_open_connections{listener="admin"}'], 1)
+
     # --- attacks ---------------------------------------------------------------------------
     def test_client_without_certificate_is_refused(self):
+        key = 'bulwark_sidecar_tls_handshake_failures_total{reason="no_client_certificate"}'
+        before = self.scrape("b")[key]
         why = refused(lambda: self.b_inbound())
         self.assertIsNotNone(why, "b's inbound answered a client without a certificate")
         self.assertNotIn("403", why, "refused only after the handshake: " + why)
+        deadline = time.monotonic() + 3
+        while self.scrape("b")[key] == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.scrape("b")[key], before + 1)
 
     def test_certificate_from_another_ca_is_refused(self):
         d = self.auth.tmpdir("rogue")

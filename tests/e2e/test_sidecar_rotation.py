@@ -21,7 +21,7 @@ THREADS = 4
 MIN_SECONDS = 12  # at least ~5 renewals of each sidecar
 MAX_SECONDS = 60
 MIN_REQUESTS = 3000
-MAX_REQUESTS = 20000
+MAX_REQUESTS = 60000
 
 
 class RotationUnderLoadTest(unittest.TestCase):

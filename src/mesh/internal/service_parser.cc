@@ -113,9 +113,8 @@ absl::StatusOr<SidecarTimeouts> ParseTimeouts(const Field& field) {
 }
 
 absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(
-      MapReader map,
-      MapReader::Create(field, {"inbound", "outbound", "admin", "workers", "timeouts"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"inbound", "outbound", "admin",
+                                                                    "workers", "timeouts"}));
   SidecarConfig sidecar;
   for (auto [key, target] :
        {std::pair{"inbound", &sidecar.inbound}, std::pair{"outbound", &sidecar.outbound},

@@ -111,8 +111,8 @@ TEST(ConnectionPoolTest, ResponseWithConnectionCloseIsNotReused) {
   RunningServer server(nullptr, Ok(/*close=*/true));
   ASSERT_TRUE(server.ok());
   ConnectionPool pool;
-  auto results = SendAll(server.Url("/", "127.0.0.1", "http"), {Make("GET"), Make("GET")},
-                         Pooled(pool));
+  auto results =
+      SendAll(server.Url("/", "127.0.0.1", "http"), {Make("GET"), Make("GET")}, Pooled(pool));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].ok() && results[1].ok());
   EXPECT_EQ(pool.opened(), 2u);
@@ -199,8 +199,8 @@ class ClosingServer {
       if (ec) {
         continue;
       }
-      asio::write(socket, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
-                  ec);
+      asio::write(socket,
+                  asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
       buffer.consume(buffer.size());
       asio::read_until(socket, buffer, "\r\n\r\n", ec);  // the next request: close instead
       socket.close(ec);
@@ -240,8 +240,8 @@ TEST(ConnectionPoolTest, PostOnAConnectionClosedMeanwhileIsNotRetried) {
 TEST(ConnectionPoolTest, MutualTlsConnectionsAreKeyedByClientContext) {
   TestPki pki;
   ASSERT_TRUE(pki.ok());
-  auto server_ctx =
-      tls::MakeServerContext(pki.Credentials("server"), {pki.Cert("root")}, tls::ClientAuth::kRequired);
+  auto server_ctx = tls::MakeServerContext(pki.Credentials("server"), {pki.Cert("root")},
+                                           tls::ClientAuth::kRequired);
   ASSERT_TRUE(server_ctx.ok());
   RunningServer server(*server_ctx, Ok());
   ASSERT_TRUE(server.ok());
@@ -289,7 +289,9 @@ class RawClient {
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
     return ntohs(local.sin_port);
   }
-  void Send(const std::string& data) { EXPECT_EQ(::send(fd_, data.data(), data.size(), 0), static_cast<ssize_t>(data.size())); }
+  void Send(const std::string& data) {
+    EXPECT_EQ(::send(fd_, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  }
   // Reads until the peer closes or `timeout` passes; returns what arrived and whether it closed.
   std::pair<std::string, bool> ReadUntilClosed(std::chrono::milliseconds timeout) {
     std::string out;
@@ -331,8 +333,9 @@ TEST(ServerRegistryTest, CloseConnectionsIfClosesOnlyTheMatchingOpenConnections)
   EXPECT_EQ(server.server().open_connections(), 2u);
   // Nothing more is sent: the server closes what the predicate picks, at once, and only that.
   auto started = std::chrono::steady_clock::now();
-  server.server().CloseConnectionsIf(
-      [port = drop.local_port()](const ConnectionInfo& info) { return info.remote.port() == port; });
+  server.server().CloseConnectionsIf([port = drop.local_port()](const ConnectionInfo& info) {
+    return info.remote.port() == port;
+  });
   EXPECT_TRUE(drop.ReadUntilClosed(2s).second);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
   EXPECT_FALSE(keep.ReadUntilClosed(300ms).second);
@@ -363,8 +366,8 @@ TEST(ServerRegistryTest, DrainClosesIdleConnectionsAndFinishesTheOneInFlight) {
 TEST(ServerRegistryTest, HandshakeFailuresAreCountedByReason) {
   TestPki pki;
   ASSERT_TRUE(pki.ok());
-  auto ctx =
-      tls::MakeServerContext(pki.Credentials("server"), {pki.Cert("root")}, tls::ClientAuth::kRequired);
+  auto ctx = tls::MakeServerContext(pki.Credentials("server"), {pki.Cert("root")},
+                                    tls::ClientAuth::kRequired);
   ASSERT_TRUE(ctx.ok());
   RunningServer server(*ctx, Ok());
   ASSERT_TRUE(server.ok());
