@@ -344,6 +344,8 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
   void Remove(std::uint64_t id);
   void Stop();
   void Drain();
+  // Sets `flag` and closes the acceptor; false when stopped or `flag` was already set.
+  bool StopAccepting(bool State::*flag);
   // Runs `action` on the strand of every open connection.
   void ForEachConnection(std::function<void(Connection&)> action);
 
@@ -451,35 +453,32 @@ void Server::State::Remove(std::uint64_t id) {
   live.erase(id);
 }
 
-void Server::State::Stop() {
+bool Server::State::StopAccepting(bool State::*flag) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (stopped) {
-      return;
+    if (stopped || this->*flag) {
+      return false;
     }
-    stopped = true;
+    this->*flag = true;
   }
   // The acceptor and each socket are closed on their own strands, never from this thread.
   asio::post(acceptor.get_executor(), [self = shared_from_this()] {
     std::error_code ec;
     self->acceptor.close(ec);
   });
-  ForEachConnection([](Connection& conn) { conn.Close(); });
+  return true;
+}
+
+void Server::State::Stop() {
+  if (StopAccepting(&State::stopped)) {
+    ForEachConnection([](Connection& conn) { conn.Close(); });
+  }
 }
 
 void Server::State::Drain() {
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopped || draining) {
-      return;
-    }
-    draining = true;
+  if (StopAccepting(&State::draining)) {
+    ForEachConnection([](Connection& conn) { conn.Drain(); });
   }
-  asio::post(acceptor.get_executor(), [self = shared_from_this()] {
-    std::error_code ec;
-    self->acceptor.close(ec);
-  });
-  ForEachConnection([](Connection& conn) { conn.Drain(); });
 }
 
 void Server::State::ForEachConnection(std::function<void(Connection&)> action) {

@@ -76,8 +76,16 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
 
 
 def start_backend(add_cleanup, name):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    """An EchoHandler backend for service `name`; returns its port."""
+    return start_backend_server(add_cleanup, name, EchoHandler).server_address[1]
+
+
+def start_backend_server(add_cleanup, name, handler):
+    """A threading HTTP server on 127.0.0.1:0 with `handler` (server.service_name = name, and
+    server.seen = [] for handlers that record); shut down by `add_cleanup`. Returns it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.service_name = name
+    server.seen = []
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
@@ -85,7 +93,7 @@ def start_backend(add_cleanup, name):
     add_cleanup(thread.join, 10)
     add_cleanup(server.server_close)
     add_cleanup(server.shutdown)
-    return server.server_address[1]
+    return server
 
 
 def http_request(port, method="GET", target="/", headers=None, body=None, timeout=15):

@@ -5,19 +5,17 @@ mesh.yaml shortens (sidecar.timeouts). A recording backend shows what reached th
 Loopback only; every process is stopped by its PID through class cleanups; every wait is
 bounded."""
 
-import http.client
-import http.server
 import os
 import shutil
 import socket
 import ssl
-import threading
 import time
 import unittest
 
 import harness
 from harness import Authority
-from test_sidecar import EchoHandler, Sidecar, free_ports, http_request, sid
+from test_sidecar import (EchoHandler, Sidecar, free_ports, http_request, sid,
+                          start_backend_server)
 
 TD = harness.TRUST_DOMAIN
 HEADER_TIMEOUT = 1  # seconds: sidecar.timeouts.header of b
@@ -34,20 +32,6 @@ class RecordingHandler(EchoHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
 
-def start_recording_backend(add_cleanup, name):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
-    server.service_name = name
-    server.seen = []
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    add_cleanup(thread.join, 10)
-    add_cleanup(server.server_close)
-    add_cleanup(server.shutdown)
-    return server
-
-
 class SidecarAttackTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -55,7 +39,7 @@ class SidecarAttackTest(unittest.TestCase):
         cls.root = cls.auth.tmpdir("mesh")
         ports = free_ports(6)
         cls.ports = {"a": tuple(ports[0:3]), "b": tuple(ports[3:6])}
-        cls.backend = start_recording_backend(cls.addClassCleanup, "b")
+        cls.backend = start_backend_server(cls.addClassCleanup, "b", RecordingHandler)
         a_in, a_out, a_admin = cls.ports["a"]
         b_in, b_out, b_admin = cls.ports["b"]
         mesh = "\n".join([

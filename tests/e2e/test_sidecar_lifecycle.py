@@ -4,7 +4,6 @@ configuration stays), and SIGTERM drains (a slow request in flight completes, th
 process exits 0). Loopback only; every process is stopped by its PID through class cleanups;
 every wait is bounded. The tests run in name order: the last one stops b's sidecar."""
 
-import http.server
 import os
 import signal
 import threading
@@ -13,7 +12,8 @@ import unittest
 
 import harness
 from harness import Authority
-from test_sidecar import EchoHandler, Sidecar, free_ports, http_request, service_yaml
+from test_sidecar import (EchoHandler, Sidecar, free_ports, http_request, service_yaml,
+                          start_backend_server)
 
 TD = harness.TRUST_DOMAIN
 SLOW_SECONDS = 1.5
@@ -30,19 +30,6 @@ class SlowHandler(EchoHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
 
-def start_slow_backend(add_cleanup, name):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    server.service_name = name
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    add_cleanup(thread.join, 10)
-    add_cleanup(server.server_close)
-    add_cleanup(server.shutdown)
-    return server.server_address[1]
-
-
 class SidecarLifecycleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -50,7 +37,7 @@ class SidecarLifecycleTest(unittest.TestCase):
         root = cls.auth.tmpdir("mesh")
         ports = free_ports(6)
         cls.ports = {"a": tuple(ports[0:3]), "b": tuple(ports[3:6])}
-        cls.b_port = start_slow_backend(cls.addClassCleanup, "b")
+        cls.b_port = start_backend_server(cls.addClassCleanup, "b", SlowHandler).server_address[1]
         cls.mesh = os.path.join(root, "mesh.yaml")
         cls.write_mesh(calls=["b"])
         cls.sidecars = {n: Sidecar(cls, cls.auth, cls.mesh, n, cls.ports[n]) for n in "ab"}
