@@ -352,6 +352,9 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
 
 absl::StatusOr<Response> Send(const std::string& url, Request request,
                               const ClientOptions& options) {
+  if (options.pool != nullptr) {
+    return absl::InvalidArgumentError("Send cannot use a connection pool; use AsyncSend");
+  }
   if (!url.starts_with("https://")) {
     // Control-plane calls are always authenticated; plain http is for AsyncSend to loopback.
     absl::StatusOr<Url> parsed = ParseUrl(url);

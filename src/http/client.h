@@ -39,7 +39,8 @@ struct ClientOptions {
   // key includes it: a connection is only reused with the context (the SVID) it was opened with.
   std::shared_ptr<asio::ssl::context> tls_context;
   // When set, the connection is taken from this pool if it holds one for the same peer, and
-  // returned to it after a complete response that allows keep-alive. Not owned.
+  // returned to it after a complete response that allows keep-alive. Not owned; all calls with
+  // one pool must run on one io_context, and the pool must be Close()d before it ends.
   ConnectionPool* pool = nullptr;
 };
 
@@ -62,7 +63,8 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
                                                     const ClientOptions& options);
 
 // Sends like AsyncSend, blocking the calling thread on a private io_context. Only https:// URLs
-// (control-plane calls are always authenticated); an http:// URL is InvalidArgument.
+// (control-plane calls are always authenticated); an http:// URL, or a pool (its connections
+// would outlive the private io_context), is InvalidArgument.
 absl::StatusOr<Response> Send(const std::string& url, Request request,
                               const ClientOptions& options);
 
