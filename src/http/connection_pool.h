@@ -2,7 +2,8 @@
 // and TLS context, so that a connection is only reused for the peer and the client identity it
 // was opened with). Bounded per key and in total; a connection idle for longer than
 // idle_timeout, or that the peer has closed (readable while idle), is never handed out.
-// Thread-safe: one mutex, held only to push or pop a deque entry (the sidecar's io threads
+// Thread-safe: one mutex, held only to push or pop a deque entry and for the zero-timeout
+// poll() that checks an idle connection before it is handed out (the sidecar's io threads
 // share one io_context, so a connection may be returned on another thread than it was taken).
 // Pooled connections belong to the io_context they were opened on: Close() the pool before it.
 #pragma once
