@@ -45,7 +45,13 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
       "Run the mTLS sidecar of one service: inbound (mTLS, verified SPIFFE ID passed as\n"
       "X-Bulwark-Peer-Id to the service on 127.0.0.1:<port>), outbound (plain loopback listener;\n"
       "the service calls http://<service>/path through it), admin (/healthz, /readyz, /metrics).\n"
-      "Runs until SIGINT or SIGTERM. See docs/sidecar.md.");
+      "Upstream connections are kept alive and reused. Timeouts: services.<name>.sidecar.timeouts\n"
+      "in mesh.yaml (handshake, header, idle, drain).\n"
+      "SIGTERM/SIGINT: drain (stop accepting, finish requests in flight, exit 0).\n"
+      "SIGHUP: reread --config (calls, port, peers); listener changes need a restart.\n"
+      "Example: bulwark sidecar --config mesh.yaml --service a --bundle bundle.pem \\\n"
+      "           --token-file a.token --access-log -\n"
+      "See docs/sidecar.md.");
   sidecar->add_option("--config", flags.run.config, "mesh.yaml describing the mesh")->required();
   sidecar->add_option("--service", flags.run.service, "This sidecar's service (a key of services)")
       ->required();

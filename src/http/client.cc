@@ -137,9 +137,17 @@ asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
   co_return absl::OkStatus();
 }
 
+// What happened on one connection, to decide whether it may be reused or the call retried.
+struct Progress {
+  bool wrote = false;     // some of the request was written
+  bool received = false;  // some of the response arrived
+  bool reusable = false;  // the response was complete and allows another exchange
+};
+
 // Reads until a final (non-1xx) response parses; the server may delimit it by closing.
 asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url& url,
-                                                       const Limits& limits, bool head) {
+                                                       const Limits& limits, bool head,
+                                                       Progress& progress) {
   std::string buffer;
   bool eof = false;
   std::array<char, kReadChunkBytes> chunk;
@@ -150,6 +158,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
       continue;
     }
     if (parsed.state == ParseState::kComplete) {
+      progress.reusable = parsed.keep_alive && !eof && parsed.consumed == buffer.size();
       co_return std::move(parsed.message);
     }
     if (parsed.state == ParseState::kError) {
@@ -163,6 +172,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
     std::error_code ec;
     std::size_t n = co_await stream.ReadSome(asio::buffer(chunk), ec);
     buffer.append(chunk.data(), n);
+    progress.received = progress.received || n > 0;
     if (ec == asio::error::eof) {
       eof = true;  // a clean TLS close_notify (or TCP FIN); a truncated TLS stream is an error
     } else if (ec) {
@@ -172,40 +182,125 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
   }
 }
 
-asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, const Url& url, Request request,
-                                                   const ClientOptions& options) {
-  if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
-    co_return s;
-  }
+// Serializes `request` for `url`: origin-form target, Host, and Connection: close unless the
+// connection goes back to a pool.
+std::string RequestWire(Request& request, const Url& url, bool pooled) {
   request.target = url.target;
   bool default_port = url.port == (url.scheme == "https" ? 443 : 80);
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   request.headers.Set("Host", default_port ? host : Authority(url));
-  request.headers.Set("Connection", "close");  // one exchange per connection
-  std::string wire = SerializeRequest(request);
+  if (!pooled) {
+    request.headers.Set("Connection", "close");  // one exchange per connection
+  }
+  return SerializeRequest(request);
+}
+
+// Runs one exchange on `stream`, connecting it first unless `connected`.
+asio::awaitable<absl::StatusOr<Response>> Exchange(Stream& stream, bool connected, const Url& url,
+                                                   const std::string& wire, bool head,
+                                                   const ClientOptions& options,
+                                                   Progress& progress) {
+  if (!connected) {
+    if (absl::Status s = co_await Connect(stream, url, options); !s.ok()) {
+      co_return s;
+    }
+  }
   std::error_code ec;
-  co_await stream.Write(asio::buffer(wire), ec);
+  std::size_t written = co_await stream.Write(asio::buffer(wire), ec);
+  progress.wrote = written > 0;
   if (ec) {
     co_return absl::UnavailableError(fmt::format("cannot send the request to {}: {}",
                                                  Authority(url), TlsReason(ec, stream.ssl())));
   }
-  co_return co_await ReadResponse(stream, url, options.limits, request.method == "HEAD");
+  co_return co_await ReadResponse(stream, url, options.limits, head, progress);
 }
 
-// Parses `url` and makes the TLS context it needs (null for http://).
+// Parses `url` and picks the TLS context it needs (null for http://).
 absl::StatusOr<std::shared_ptr<asio::ssl::context>> PrepareCall(const std::string& url_text,
                                                                 const ClientOptions& options,
                                                                 Url& url) {
   BULWARK_ASSIGN_OR_RETURN(url, ParseUrl(url_text));
   if (url.scheme == "https") {
+    if (options.tls_context != nullptr) {
+      return options.tls_context;
+    }
     return tls::MakeClientContext(options.roots, options.credentials);
   }
-  if (options.credentials != nullptr || !options.expected_server_id.empty()) {
+  if (options.credentials != nullptr || !options.expected_server_id.empty() ||
+      options.tls_context != nullptr) {
     // Never send a request meant for an authenticated peer over plain TCP.
     return absl::InvalidArgumentError(fmt::format(
         "'{}' is not https but client credentials or a server ID were given", url_text));
   }
   return std::shared_ptr<asio::ssl::context>();
+}
+
+bool Idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+// The pool key: the peer, the server ID it must have and the client context (identity) used.
+std::string PoolKey(const Url& url, const ClientOptions& options,
+                    const std::shared_ptr<asio::ssl::context>& context) {
+  return fmt::format("{}://{}|{}|{}", url.scheme, Authority(url), options.expected_server_id,
+                     static_cast<const void*>(context.get()));
+}
+
+// The deadline of one call, shared by its attempts: closes the current stream when it fires.
+struct Deadline {
+  std::weak_ptr<Stream> current;
+  bool expired = false;
+  bool done = false;  // the call finished: a completion already queued must not close anything
+};
+
+// One call's fixed parts, shared by its attempts.
+struct Call {
+  const Url& url;
+  const ClientOptions& options;
+  std::shared_ptr<asio::ssl::context> context;  // null for http://
+  std::string key;                              // in options.pool; empty without a pool
+  std::string wire;                             // the serialized request
+  bool head = false;
+  bool idempotent = false;
+  std::shared_ptr<Deadline> deadline;
+};
+
+struct Attempt {
+  absl::StatusOr<Response> response;
+  bool retry = false;  // failed on a reused connection in a way that allows one more try
+};
+
+// Sends the call once, on a pooled connection when `may_reuse` and the pool has one, else on a
+// new one; returns the connection to the pool when it may carry another exchange.
+asio::awaitable<Attempt> SendOnce(const Call& call, bool may_reuse) {
+  ConnectionPool* pool = call.options.pool;
+  std::shared_ptr<Stream> stream;
+  if (may_reuse) {
+    stream = pool->Take(call.key);
+  }
+  bool reused = stream != nullptr;
+  if (!reused) {
+    stream =
+        std::make_shared<Stream>(tcp::socket(co_await asio::this_coro::executor), call.context);
+    if (pool != nullptr) {
+      pool->CountOpened();
+    }
+  }
+  call.deadline->current = stream;
+  Progress progress;
+  Attempt attempt;
+  attempt.response =
+      co_await Exchange(*stream, reused, call.url, call.wire, call.head, call.options, progress);
+  call.deadline->current.reset();
+  if (attempt.response.ok() && progress.reusable && pool != nullptr && !call.deadline->expired) {
+    pool->Put(call.key, std::move(stream));
+    co_return attempt;
+  }
+  stream->Close();
+  attempt.retry = reused && !attempt.response.ok() && !progress.received &&
+                  !call.deadline->expired && (call.idempotent || !progress.wrote);
+  co_return attempt;
 }
 
 }  // namespace
@@ -218,22 +313,37 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
     co_return context.status();
   }
   auto executor = co_await asio::this_coro::executor;
-  auto stream = std::make_shared<Stream>(tcp::socket(executor), *std::move(context));
-  // The deadline closes the socket, which completes whatever operation is pending.
-  auto expired = std::make_shared<bool>(false);
+  auto state = std::make_shared<Deadline>();
   asio::steady_timer deadline(executor, options.timeout);
-  deadline.async_wait([weak = std::weak_ptr<Stream>(stream), expired](std::error_code ec) {
-    std::shared_ptr<Stream> alive = weak.lock();
-    if (!ec && alive != nullptr) {
-      *expired = true;
-      alive->Close();
+  deadline.async_wait([state](std::error_code ec) {
+    std::shared_ptr<Stream> alive = state->current.lock();
+    if (!ec && !state->done) {
+      state->expired = true;
+      if (alive != nullptr) {
+        alive->Close();
+      }
     }
   });
-  absl::StatusOr<Response> response =
-      co_await Exchange(*stream, parsed, std::move(request), options);
+  Call call{parsed,
+            options,
+            *context,
+            {},
+            RequestWire(request, parsed, options.pool != nullptr),
+            request.method == "HEAD",
+            Idempotent(request.method),
+            state};
+  if (options.pool != nullptr) {
+    call.key = PoolKey(parsed, options, call.context);
+  }
+  Attempt first = co_await SendOnce(call, options.pool != nullptr);
+  absl::StatusOr<Response> response = std::move(first.response);
+  if (first.retry) {
+    Attempt second = co_await SendOnce(call, false);
+    response = std::move(second.response);
+  }
+  state->done = true;
   deadline.cancel();
-  stream->Close();
-  if (*expired) {
+  if (state->expired) {
     co_return absl::DeadlineExceededError(
         fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));
   }
@@ -242,6 +352,9 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
 
 absl::StatusOr<Response> Send(const std::string& url, Request request,
                               const ClientOptions& options) {
+  if (options.pool != nullptr) {
+    return absl::InvalidArgumentError("Send cannot use a connection pool; use AsyncSend");
+  }
   if (!url.starts_with("https://")) {
     // Control-plane calls are always authenticated; plain http is for AsyncSend to loopback.
     absl::StatusOr<Url> parsed = ParseUrl(url);

@@ -10,6 +10,9 @@
 #include <mutex>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "asio/co_spawn.hpp"
 #include "asio/post.hpp"
 #include "asio/redirect_error.hpp"
@@ -65,6 +68,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::uint64_t id() const { return id_; }
   internal::Stream& stream() { return stream_; }
+  // The peer, once the handshake is done; `ready` says it is. On the strand.
+  ConnectionInfo& info() { return info_; }
+  bool ready() const { return ready_; }
+  void set_ready() { ready_ = true; }
+  // Whether the server drains: answer the request in flight, then close. On the strand.
+  bool draining() const { return draining_; }
+  // Whether the connection waits for the first byte of a request. On the strand.
+  bool waiting() const { return waiting_; }
+  void set_waiting(bool waiting) { waiting_ = waiting; }
+  // Starts draining; closes at once when no request is in flight. On the strand.
+  void Drain() {
+    draining_ = true;
+    if (waiting_) {
+      Close();
+    }
+  }
+  // Whether the watchdog closed the connection.
+  bool timed_out() const { return timed_out_; }
 
   // Closes the socket once `timeout` elapses unless re-armed or disarmed first. On the strand.
   void Arm(std::chrono::milliseconds timeout) {
@@ -73,6 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::shared_ptr<Connection> self = weak.lock();
       // A wait that already completed cannot be cancelled: check the expiry still holds.
       if (self && !ec && self->timer_.expiry() <= asio::steady_timer::clock_type::now()) {
+        self->timed_out_ = true;
         self->Close();
       }
     });
@@ -88,7 +110,45 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t id_;
   internal::Stream stream_;
   asio::steady_timer timer_;
+  ConnectionInfo info_;
+  bool ready_ = false;
+  bool draining_ = false;
+  bool waiting_ = false;
+  bool timed_out_ = false;
 };
+
+// Maps a failed server handshake to its metric reason.
+HandshakeFailure ClassifyHandshakeFailure(const std::error_code& ec, bool timed_out) {
+  if (timed_out) {
+    return HandshakeFailure::kTimeout;
+  }
+  if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::ssl::error::stream_truncated) {
+    return HandshakeFailure::kClosed;
+  }
+  if (ec.category() != asio::error::get_ssl_category()) {
+    return HandshakeFailure::kOther;
+  }
+  switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      return HandshakeFailure::kNoClientCertificate;
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      return HandshakeFailure::kBadCertificate;
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_VERSION_TOO_LOW:
+      return HandshakeFailure::kProtocolVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+      return HandshakeFailure::kNoSharedCipher;
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+      return HandshakeFailure::kNotTls;
+    default:
+      return HandshakeFailure::kOther;
+  }
+}
 
 Response ErrorResponse(int status, std::string_view code, std::string_view description) {
   Response response;
@@ -120,23 +180,28 @@ std::string Finalize(Response response, bool keep_alive, bool head, const Server
   return wire;
 }
 
-asio::awaitable<bool> Handshake(Connection& conn, const ServerOptions& options,
-                                ConnectionInfo& info) {
+// Runs the handshake and fills conn.info(); returns the failure, if any.
+asio::awaitable<std::optional<HandshakeFailure>> Handshake(Connection& conn,
+                                                           const ServerOptions& options) {
   std::error_code ec;
+  ConnectionInfo& info = conn.info();
   info.remote = conn.stream().socket().remote_endpoint(ec);
   if (!conn.stream().is_tls()) {
-    co_return true;
+    conn.set_ready();
+    co_return std::nullopt;
   }
   conn.Arm(options.handshake_timeout);
   co_await conn.stream().Handshake(asio::ssl::stream_base::server, ec);
   if (ec) {
-    spdlog::debug("http server: TLS handshake with {} failed: {}", EndpointText(info.remote),
-                  ec.message());
+    HandshakeFailure failure = ClassifyHandshakeFailure(ec, conn.timed_out());
+    spdlog::debug("http server: TLS handshake with {} failed ({}): {}", EndpointText(info.remote),
+                  HandshakeFailureName(failure), ec.message());
     crypto::internal::ClearOpenSslErrors();
-    co_return false;
+    co_return failure;
   }
   info.peer_certificate = tls::PeerCertificate(conn.stream().ssl());
-  co_return true;
+  conn.set_ready();
+  co_return std::nullopt;
 }
 
 // Reads until `buffer` starts with a complete (or invalid) request. The head must arrive within
@@ -146,6 +211,7 @@ asio::awaitable<ParseResult<Request>> ReadRequest(Connection& conn, const Server
                                                   std::string& buffer, bool first, bool& closed) {
   bool head_done = false;
   conn.Arm(buffer.empty() && !first ? options.idle_timeout : options.header_timeout);
+  conn.set_waiting(buffer.empty());
   std::array<char, kReadChunkBytes> chunk;
   for (;;) {
     if (!buffer.empty()) {
@@ -156,6 +222,7 @@ asio::awaitable<ParseResult<Request>> ReadRequest(Connection& conn, const Server
     }
     std::error_code ec;
     std::size_t n = co_await conn.stream().ReadSome(asio::buffer(chunk), ec);
+    conn.set_waiting(false);
     if (ec) {
       closed = true;
       co_return ParseResult<Request>{};
@@ -207,12 +274,12 @@ asio::awaitable<bool> Respond(Connection& conn, Response response, bool keep_ali
 
 asio::awaitable<void> RunConnection(Connection& conn, const Handler& handler,
                                     const ServerOptions& options) {
-  ConnectionInfo info;
-  if (!co_await Handshake(conn, options, info)) {
-    co_return;
-  }
+  const ConnectionInfo& info = conn.info();
   std::string buffer;
   for (bool first = true;; first = false) {
+    if (conn.draining() && buffer.empty()) {
+      co_return;
+    }
     bool closed = false;
     ParseResult<Request> parsed = co_await ReadRequest(conn, options, buffer, first, closed);
     if (closed) {
@@ -227,8 +294,8 @@ asio::awaitable<void> RunConnection(Connection& conn, const Handler& handler,
     bool head = parsed.message.method == "HEAD";
     conn.Disarm();  // a handler may legitimately take long (long-poll)
     Response response = co_await CallHandler(handler, std::move(parsed.message), info);
-    if (!co_await Respond(conn, std::move(response), parsed.keep_alive, head, options) ||
-        !parsed.keep_alive) {
+    bool keep_alive = parsed.keep_alive && !conn.draining();
+    if (!co_await Respond(conn, std::move(response), keep_alive, head, options) || !keep_alive) {
       co_return;
     }
   }
@@ -276,6 +343,11 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
   void Admit(tcp::socket socket);
   void Remove(std::uint64_t id);
   void Stop();
+  void Drain();
+  // Sets `flag` and closes the acceptor; false when stopped or `flag` was already set.
+  bool StopAccepting(bool State::*flag);
+  // Runs `action` on the strand of every open connection.
+  void ForEachConnection(std::function<void(Connection&)> action);
 
   asio::io_context& io;
   tcp::acceptor acceptor;
@@ -283,8 +355,10 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
   TlsContextProvider tls;
   Handler handler;
   ServerOptions options;
-  std::mutex mu;
+  std::array<std::atomic<std::uint64_t>, kHandshakeFailureKinds> handshake_failures{};
+  mutable std::mutex mu;
   bool stopped = false;                                       // guarded by mu
+  bool draining = false;                                      // guarded by mu
   std::uint64_t next_id = 0;                                  // guarded by mu
   std::map<std::uint64_t, std::shared_ptr<Connection>> live;  // guarded by mu
 };
@@ -343,7 +417,7 @@ void Server::State::Admit(tcp::socket socket) {
   {
     std::lock_guard<std::mutex> lock(mu);
     bool tls_ok = !tls || context != nullptr;
-    if (!stopped && tls_ok && live.size() < options.max_connections) {
+    if (!stopped && !draining && tls_ok && live.size() < options.max_connections) {
       conn = std::make_shared<Connection>(next_id++, std::move(socket), std::move(context));
       live.emplace(conn->id(), conn);
     }
@@ -360,7 +434,13 @@ void Server::State::Admit(tcp::socket socket) {
 asio::awaitable<void> Server::State::Serve(std::shared_ptr<State> self,
                                            std::shared_ptr<Connection> conn) {
   try {
-    co_await RunConnection(*conn, self->handler, self->options);
+    std::optional<HandshakeFailure> failure = co_await Handshake(*conn, self->options);
+    if (failure.has_value()) {
+      self->handshake_failures[static_cast<std::size_t>(*failure)].fetch_add(
+          1, std::memory_order_relaxed);
+    } else {
+      co_await RunConnection(*conn, self->handler, self->options);
+    }
   } catch (const std::exception& e) {
     spdlog::warn("http server: connection {} failed: {}", conn->id(), e.what());
   }
@@ -373,25 +453,45 @@ void Server::State::Remove(std::uint64_t id) {
   live.erase(id);
 }
 
-void Server::State::Stop() {
-  std::vector<std::shared_ptr<Connection>> open;
+bool Server::State::StopAccepting(bool State::*flag) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (stopped) {
-      return;
+    if (stopped || this->*flag) {
+      return false;
     }
-    stopped = true;
-    for (const auto& [id, conn] : live) {
-      open.push_back(conn);
-    }
+    this->*flag = true;
   }
   // The acceptor and each socket are closed on their own strands, never from this thread.
   asio::post(acceptor.get_executor(), [self = shared_from_this()] {
     std::error_code ec;
     self->acceptor.close(ec);
   });
+  return true;
+}
+
+void Server::State::Stop() {
+  if (StopAccepting(&State::stopped)) {
+    ForEachConnection([](Connection& conn) { conn.Close(); });
+  }
+}
+
+void Server::State::Drain() {
+  if (StopAccepting(&State::draining)) {
+    ForEachConnection([](Connection& conn) { conn.Drain(); });
+  }
+}
+
+void Server::State::ForEachConnection(std::function<void(Connection&)> action) {
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [id, conn] : live) {
+      open.push_back(conn);
+    }
+  }
+  auto shared = std::make_shared<std::function<void(Connection&)>>(std::move(action));
   for (const std::shared_ptr<Connection>& conn : open) {
-    asio::post(conn->stream().socket().get_executor(), [conn] { conn->Close(); });
+    asio::post(conn->stream().socket().get_executor(), [conn, shared] { (*shared)(*conn); });
   }
 }
 
@@ -420,5 +520,50 @@ void Server::Start() {
 }
 
 void Server::Stop() { state_->Stop(); }
+
+void Server::Drain() { state_->Drain(); }
+
+void Server::CloseConnectionsIf(std::function<bool(const ConnectionInfo&)> predicate) {
+  state_->ForEachConnection([predicate = std::move(predicate)](Connection& conn) {
+    if (conn.ready() && predicate(conn.info())) {
+      conn.Close();
+    }
+  });
+}
+
+std::size_t Server::open_connections() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->live.size();
+}
+
+HandshakeFailureCounts Server::handshake_failures() const {
+  HandshakeFailureCounts counts{};
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = state_->handshake_failures[i].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
+std::string_view HandshakeFailureName(HandshakeFailure failure) {
+  switch (failure) {
+    case HandshakeFailure::kNoClientCertificate:
+      return "no_client_certificate";
+    case HandshakeFailure::kBadCertificate:
+      return "bad_certificate";
+    case HandshakeFailure::kProtocolVersion:
+      return "protocol_version";
+    case HandshakeFailure::kNoSharedCipher:
+      return "no_shared_cipher";
+    case HandshakeFailure::kNotTls:
+      return "not_tls";
+    case HandshakeFailure::kTimeout:
+      return "timeout";
+    case HandshakeFailure::kClosed:
+      return "closed";
+    case HandshakeFailure::kOther:
+      break;
+  }
+  return "other";
+}
 
 }  // namespace bulwark::http

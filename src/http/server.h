@@ -5,11 +5,15 @@
 // connection.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "asio/awaitable.hpp"
@@ -37,6 +41,22 @@ using Handler = std::function<asio::awaitable<Response>(Request, const Connectio
 // for loopback listeners only).
 using TlsContextProvider = std::function<std::shared_ptr<asio::ssl::context>()>;
 
+// Why a TLS handshake failed, as counted by Server::handshake_failures().
+enum class HandshakeFailure {
+  kNoClientCertificate,  // the client sent no certificate where one is required
+  kBadCertificate,       // the client's certificate did not verify (unknown CA, expired...)
+  kProtocolVersion,      // the client offered no TLS 1.3 (TLS 1.2 and older)
+  kNoSharedCipher,       // no cipher suite or group in common
+  kNotTls,               // the client spoke something else (plain HTTP)
+  kTimeout,              // not done within handshake_timeout
+  kClosed,               // the client went away during the handshake
+  kOther,
+};
+inline constexpr std::size_t kHandshakeFailureKinds = 8;
+// Returns the metric label of `failure`: "no_client_certificate", "bad_certificate", ...
+std::string_view HandshakeFailureName(HandshakeFailure failure);
+using HandshakeFailureCounts = std::array<std::uint64_t, kHandshakeFailureKinds>;
+
 struct ServerOptions {
   Limits limits;
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -63,6 +83,18 @@ class Server {
   void Start();
   // Stops accepting and closes open connections; in-flight handlers see their socket closed.
   void Stop();
+  // Stops accepting and closes the connections that wait for a request; a connection whose
+  // request is in flight gets its response (with Connection: close) and is then closed. Call
+  // Stop() to close what is still open when the drain deadline passes.
+  void Drain();
+  // Closes, on each connection's strand, every open connection whose ConnectionInfo satisfies
+  // `predicate` (evaluated there, after the handshake; connections still in their handshake are
+  // left alone). Pending reads and writes of those connections fail at once.
+  void CloseConnectionsIf(std::function<bool(const ConnectionInfo&)> predicate);
+  // Returns how many connections are open (accepted and not yet closed).
+  std::size_t open_connections() const;
+  // Returns how many TLS handshakes failed, indexed by HandshakeFailure.
+  HandshakeFailureCounts handshake_failures() const;
 
  private:
   struct State;

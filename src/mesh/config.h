@@ -115,12 +115,23 @@ struct SandboxConfig {
   std::uint32_t nproc = 64;
 };
 
+// `services.<name>.sidecar.timeouts`: bounds on what clients of the sidecar's listeners may take.
+struct SidecarTimeouts {
+  core::Seconds handshake{10};  // TCP accept to the end of the TLS handshake (inbound)
+  core::Seconds header{10};     // first byte of a request to the end of its head
+  core::Seconds idle{60};       // between requests on a keep-alive connection, and body pauses
+  core::Seconds drain{15};      // on SIGTERM, for requests in flight to finish
+
+  bool operator==(const SidecarTimeouts&) const = default;
+};
+
 // `services.<name>.sidecar`: unset addresses are picked among free loopback ports by `up`.
 struct SidecarConfig {
   std::optional<HostPort> inbound;
   std::optional<HostPort> outbound;
   std::optional<HostPort> admin;
   std::uint32_t workers = 1;
+  SidecarTimeouts timeouts;
 };
 
 // `services.<name>.identity`: SVID files kept fresh by another SPIFFE provider.

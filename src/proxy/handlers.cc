@@ -135,6 +135,7 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   http::ClientOptions options;
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
+  options.pool = context->inbound_pool.get();
   std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
   http::Response response =
       co_await Relay(std::move(url), std::move(request), options,
@@ -177,6 +178,11 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
   options.expected_server_id = identity::ServiceId(context->mesh.trust_domain, *target);
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
+  if (context->client_tls != nullptr) {
+    // Pooled connections are keyed by this context, so after rotation new ones use the new SVID.
+    options.tls_context = context->client_tls->Get();
+    options.pool = context->outbound_pool.get();
+  }
   request.headers.Remove(kPeerIdHeader);
   std::string address = peer->sidecar.inbound->ToString();
   std::string url = fmt::format("https://{}{}", address, request.target);
@@ -220,6 +226,14 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     ScrapeGauges gauges{SecondsUntilExpiry(*svid), 0};
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
+    }
+    for (const auto& [d, pool] :
+         {std::pair{0, context->inbound_pool.get()}, std::pair{1, context->outbound_pool.get()}}) {
+      gauges.upstream_opened[d] = pool != nullptr ? pool->opened() : 0;
+      gauges.upstream_reused[d] = pool != nullptr ? pool->reused() : 0;
+    }
+    if (context->sample_listeners) {
+      context->sample_listeners(gauges);
     }
     response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     response.body = context->metrics->Render(gauges);

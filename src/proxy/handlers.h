@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "asio/awaitable.hpp"
 #include "http/codec.h"
+#include "http/connection_pool.h"
 #include "http/message.h"
 #include "http/server.h"
 #include "identity/svid.h"
@@ -26,6 +28,8 @@ namespace bulwark::proxy {
 struct IdentitySource {
   SvidSource current;                                  // never returns null
   std::function<bool(const std::string&)> is_revoked;  // by certificate serial (hex)
+  // Changes whenever the revocation list grows; cheap (polled). Empty: the list never changes.
+  std::function<std::int64_t()> revocation_version;
 };
 
 struct SidecarOptions {
@@ -42,6 +46,14 @@ struct ProxyContext {
   IdentitySource identity;
   SidecarOptions options;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();  // never null
+  // Keep-alive connections to the local service (inbound) and to other sidecars (outbound);
+  // null: a connection per request. Set by Sidecar, which closes them before its io_context ends.
+  std::shared_ptr<http::ConnectionPool> inbound_pool;
+  std::shared_ptr<http::ConnectionPool> outbound_pool;
+  // The outbound client TLS context for the current SVID; null: one context per call.
+  std::shared_ptr<TlsContextCache> client_tls;
+  // Adds the listeners' gauges to a scrape (set by Sidecar); may be empty.
+  std::function<void(ScrapeGauges&)> sample_listeners;
 
   const mesh::ServiceConfig& self() const { return *mesh.FindService(service); }
 };

@@ -1,6 +1,8 @@
 // Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
 #include "proxy/metrics.h"
 
+#include <tuple>
+
 #include "fmt/format.h"
 
 namespace bulwark::proxy {
@@ -131,6 +133,32 @@ void Metrics::RenderHistograms(std::string& out) const {
   }
 }
 
+void Metrics::RenderSampled(std::string& out, const ScrapeGauges& gauges) {
+  auto it = std::back_inserter(out);
+  Header(out, "bulwark_sidecar_open_connections", "gauge", "Open connections, by listener.");
+  for (const auto& [listener, value] : gauges.open_connections) {
+    fmt::format_to(it, "bulwark_sidecar_open_connections{{listener=\"{}\"}} {}\n",
+                   EscapeLabel(listener), value);
+  }
+  Header(out, "bulwark_sidecar_tls_handshake_failures_total", "counter",
+         "Inbound TLS handshakes that failed, by reason.");
+  for (const auto& [reason, value] : gauges.handshake_failures) {
+    fmt::format_to(it, "bulwark_sidecar_tls_handshake_failures_total{{reason=\"{}\"}} {}\n",
+                   EscapeLabel(reason), value);
+  }
+  for (auto [name, values, help] :
+       {std::tuple{"bulwark_sidecar_upstream_connections_opened_total", &gauges.upstream_opened,
+                   "Upstream connections opened, by direction (inbound: to the service)."},
+        std::tuple{"bulwark_sidecar_upstream_connections_reused_total", &gauges.upstream_reused,
+                   "Requests sent on a pooled upstream connection, by direction."}}) {
+    Header(out, name, "counter", help);
+    for (std::size_t d = 0; d < 2; ++d) {
+      fmt::format_to(it, "{}{{direction=\"{}\"}} {}\n", name,
+                     DirectionName(static_cast<Direction>(d)), (*values)[d]);
+    }
+  }
+}
+
 std::string Metrics::Render(const ScrapeGauges& gauges) const {
   std::string out;
   RenderRequests(out);
@@ -142,6 +170,7 @@ std::string Metrics::Render(const ScrapeGauges& gauges) const {
   Header(out, "bulwark_sidecar_access_log_dropped_total", "counter",
          "Access log lines dropped because the writer's queue was full.");
   fmt::format_to(it, "bulwark_sidecar_access_log_dropped_total {}\n", gauges.access_log_dropped);
+  RenderSampled(out, gauges);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // The sidecar's Prometheus metrics: request counters by direction, peer and status class, a
-// latency histogram per direction, rendered in the text exposition format (version 0.0.4).
+// latency histogram per direction, gauges sampled at scrape time (connections, handshake
+// failures, upstream pools, SVID expiry), rendered in the text exposition format (version 0.0.4).
 // Sans-I/O. Thread-safe: recording uses relaxed atomics and takes a mutex only the first time a
 // peer label is seen (at most kMaxPeers times); Render() may run concurrently with recording.
 #pragma once
@@ -12,6 +13,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace bulwark::proxy {
 
@@ -24,6 +27,13 @@ std::string_view DirectionName(Direction direction);
 struct ScrapeGauges {
   double svid_expiry_seconds = 0;  // until the current SVID's notAfter; negative once expired
   std::uint64_t access_log_dropped = 0;
+  // Upstream connections opened and reuses of pooled ones, by Direction.
+  std::array<std::uint64_t, 2> upstream_opened{};
+  std::array<std::uint64_t, 2> upstream_reused{};
+  // Open connections by listener name ("inbound", "outbound", "admin", "to <service>").
+  std::vector<std::pair<std::string, std::uint64_t>> open_connections;
+  // Failed inbound TLS handshakes by reason ("no_client_certificate", "protocol_version", ...).
+  std::vector<std::pair<std::string, std::uint64_t>> handshake_failures;
 };
 
 class Metrics {
@@ -60,6 +70,7 @@ class Metrics {
   PeerSlot& Slot(std::string_view peer);
   void RenderRequests(std::string& out) const;
   void RenderHistograms(std::string& out) const;
+  static void RenderSampled(std::string& out, const ScrapeGauges& gauges);
 
   std::array<PeerSlot, kMaxPeers> peers_;
   PeerSlot other_;

@@ -66,35 +66,114 @@ absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOp
                                                  identity::RotatorOptions{});
 }
 
-// Calls `tick` once a second on the io_context until it stops.
-asio::awaitable<void> EverySecond(std::function<void()> tick) {
+// Calls `tick` every `period` on the io_context until it stops.
+asio::awaitable<void> Every(std::chrono::milliseconds period, std::function<void()> tick) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
-    timer.expires_after(std::chrono::seconds(1));
+    timer.expires_after(period);
     co_await timer.async_wait(asio::use_awaitable);
     tick();
   }
 }
 
-// Runs the sidecar until a signal; `tick` (may be empty) runs once a second.
+// Closes the inbound connections of revoked peers as soon as the revocation list changes; the
+// version is an atomic load, so polling every 200 ms costs nothing.
+std::function<void()> RevocationWatch(Sidecar& sidecar, std::function<std::int64_t()> version) {
+  std::int64_t seen = version();
+  return [&sidecar, version = std::move(version), seen]() mutable {
+    std::int64_t now = version();
+    if (now != seen) {
+      seen = now;
+      sidecar.CloseRevokedConnections();
+    }
+  };
+}
+
+// Lets requests in flight finish for up to `limit`, then closes everything and stops `io`.
+asio::awaitable<void> DrainThenStop(Sidecar& sidecar, asio::io_context& io,
+                                    std::chrono::milliseconds limit) {
+  sidecar.Drain();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (sidecar.OpenConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  std::size_t left = sidecar.OpenConnections();
+  if (left > 0) {
+    spdlog::warn("sidecar: drain timeout; closing {} connections still open", left);
+  }
+  sidecar.Stop();
+  io.stop();
+}
+
+// Rereads mesh.yaml; a file that does not load, or that changes what needs a restart, leaves
+// the current configuration in place.
+void Reload(Sidecar& sidecar, const std::string& path) {
+  absl::StatusOr<mesh::MeshConfig> mesh = mesh::LoadMeshConfig(path);
+  if (!mesh.ok()) {
+    spdlog::error("sidecar: reload failed, keeping the current configuration: {}",
+                  mesh.status().message());
+    return;
+  }
+  if (absl::Status s = sidecar.Reload(*std::move(mesh)); !s.ok()) {
+    spdlog::error("sidecar: reload refused, keeping the current configuration: {}", s.message());
+    return;
+  }
+  spdlog::info("sidecar: reloaded {}", path);
+}
+
+// Waits for SIGHUP and reloads, again and again, until the io_context stops.
+void WaitForHangup(asio::signal_set& hangup, Sidecar& sidecar, const std::string& path) {
+  hangup.async_wait([&hangup, &sidecar, &path](const std::error_code& ec, int) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("sidecar: received SIGHUP, reloading {}", path);
+    Reload(sidecar, path);
+    WaitForHangup(hangup, sidecar, path);
+  });
+}
+
+// Runs the sidecar until SIGINT or SIGTERM (then drains); `tick` (may be empty) runs once a
+// second; SIGHUP reloads mesh.yaml.
 absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source,
                    std::function<void()> tick) {
-  int workers = static_cast<int>(
-      std::max<std::uint32_t>(1, mesh.FindService(options.service)->sidecar.workers));
+  const mesh::SidecarConfig& config = mesh.FindService(options.service)->sidecar;
+  int workers = static_cast<int>(std::max<std::uint32_t>(1, config.workers));
+  std::chrono::milliseconds drain = config.timeouts.drain;
+  std::function<std::int64_t()> revocation_version = source.revocation_version;
   asio::io_context io;
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<Sidecar> sidecar,
       Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
   sidecar->Start();
-  if (tick) {
-    asio::co_spawn(io, EverySecond(std::move(tick)), asio::detached);
+  Sidecar* s = sidecar.get();
+  asio::co_spawn(io,
+                 Every(std::chrono::seconds(1),
+                       [s, tick] {
+                         s->PrunePools();
+                         if (tick) {
+                           tick();
+                         }
+                       }),
+                 asio::detached);
+  if (revocation_version) {
+    asio::co_spawn(io,
+                   Every(std::chrono::milliseconds(200), RevocationWatch(*s, revocation_version)),
+                   asio::detached);
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code&, int signal) {
-    spdlog::info("sidecar: received signal {}, stopping", signal);
-    sidecar->Stop();
-    io.stop();
+  signals.async_wait([&](const std::error_code& ec, int signal) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("sidecar: received signal {}, draining (at most {} s)", signal,
+                 std::chrono::duration_cast<std::chrono::seconds>(drain).count());
+    asio::co_spawn(io, DrainThenStop(*s, io, drain), asio::detached);
   });
+  asio::signal_set hangup(io, SIGHUP);
+  WaitForHangup(hangup, *s, options.config);
   for (const std::string& listener : sidecar->Describe()) {
     spdlog::info("sidecar for {}: listening {}", options.service, listener);
   }
@@ -139,7 +218,7 @@ absl::Status ServeWithIdentityFiles(mesh::MeshConfig mesh, const RunOptions& opt
                watcher->Current()->leaf().SerialHex());
   // The files' provider handles revocation by not renewing; there is no list to follow here.
   IdentitySource source{[watcher] { return watcher->Current(); },
-                        [](const std::string&) { return false; }};
+                        [](const std::string&) { return false; }, nullptr};
   return Serve(std::move(mesh), options, std::move(source),
                [watcher] { watcher->ReloadIfChanged(); });
 }
@@ -167,7 +246,8 @@ absl::Status RunSidecar(const RunOptions& given) {
                            FetchIdentity(options, expected, AuthorityUrl(options, mesh)));
   identity::SvidRotator* r = rotator.get();
   IdentitySource source{[r] { return r->Current(); },
-                        [r](const std::string& serial) { return r->IsRevoked(serial); }};
+                        [r](const std::string& serial) { return r->IsRevoked(serial); },
+                        [r] { return r->revocation_version(); }};
   absl::Status served = Serve(std::move(mesh), options, std::move(source), nullptr);
   StopRotatorOrExit(std::move(rotator), std::chrono::seconds(1));
   return served;

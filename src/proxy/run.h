@@ -1,6 +1,8 @@
 // `bulwark sidecar`: obtains the service's identity (a join token redeemed at the authority and
 // kept fresh by an SvidRotator, or the identity files named in mesh.yaml, reread once a second
-// when they change), then runs the Sidecar on `workers` io threads until SIGINT or SIGTERM.
+// when they change), then runs the Sidecar on `workers` io threads until SIGINT or SIGTERM,
+// closing revoked peers' connections as the revocation list grows and reloading mesh.yaml on
+// SIGHUP.
 #pragma once
 
 #include <string>
@@ -20,11 +22,13 @@ struct RunOptions {
   SidecarOptions sidecar;
 };
 
-// Runs the sidecar until SIGINT or SIGTERM. On a signal it stops within about a second: if the
-// rotator's revocation long-poll is still open then, it ends the process (exit status 0) rather
-// than wait for it. Errors: the access log cannot be opened, mesh.yaml does not load, the
-// service is not in it, the join token is refused or names another identity, a listener cannot
-// bind.
+// Runs the sidecar until SIGINT or SIGTERM. On a signal it drains: stops accepting, closes idle
+// connections, lets requests in flight finish for up to sidecar.timeouts.drain, then closes the
+// rest; if the rotator's revocation long-poll is still open a second later, it ends the process
+// (exit status 0) rather than wait for it. SIGHUP rereads mesh.yaml (Sidecar::Reload); a file
+// that does not load or changes a listener is logged and the current configuration stays. Errors:
+// the access log cannot be opened, mesh.yaml does not load, the service is not in it, the join
+// token is refused or names another identity, a listener cannot bind.
 absl::Status RunSidecar(const RunOptions& options);
 
 }  // namespace bulwark::proxy

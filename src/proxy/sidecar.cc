@@ -1,6 +1,11 @@
-// Wires the handlers to http::Servers. The handlers hold the shared ProxyContext by value, so
-// a connection still finishing after Stop() never sees freed state.
+// Wires the handlers to http::Servers. The handlers hold the shared context slot and load the
+// current ProxyContext per request, so a reload applies to the next request and a connection
+// still finishing after Stop() never sees freed state.
 #include "proxy/sidecar.h"
+
+#include <set>
+#include <tuple>
+#include <utility>
 
 #include "core/status.h"
 #include "fmt/format.h"
@@ -34,37 +39,90 @@ absl::StatusOr<std::unique_ptr<http::Server>> Listen(asio::io_context& io,
                                                      const mesh::HostPort& address,
                                                      http::TlsContextProvider tls,
                                                      http::Handler handler,
-                                                     const SidecarOptions& options) {
+                                                     const ProxyContext& context) {
+  const mesh::SidecarTimeouts& timeouts = context.self().sidecar.timeouts;
   http::ServerOptions server_options;
-  server_options.limits = options.limits;
+  server_options.limits = context.options.limits;
   // Plain listeners face the local service, which may address us as an HTTP proxy.
   server_options.limits.allow_absolute_form = tls == nullptr;
+  server_options.handshake_timeout = timeouts.handshake;
+  server_options.header_timeout = timeouts.header;
+  server_options.idle_timeout = timeouts.idle;
   return http::Server::Create(io, address.ToString(), std::move(tls), std::move(handler),
                               std::move(server_options));
 }
 
-http::Handler OutboundHandler(ProxyContextPtr context, std::optional<std::string> fixed) {
-  return [context, fixed](http::Request request, const http::ConnectionInfo&) {
-    return HandleOutbound(context, fixed, std::move(request));
+template <typename Slot>
+http::Handler OutboundHandler(std::shared_ptr<Slot> slot, std::optional<std::string> fixed) {
+  return [slot, fixed](http::Request request, const http::ConnectionInfo&) {
+    return HandleOutbound(slot->load(), fixed, std::move(request));
   };
+}
+
+// The listener addresses of calls[] entries with `listen:`, by service.
+std::set<std::pair<std::string, std::string>> CallListens(const mesh::ServiceConfig& service) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const mesh::CallConfig& call : service.calls) {
+    if (call.listen.has_value()) {
+      out.emplace(call.service, call.listen->ToString());
+    }
+  }
+  return out;
+}
+
+std::string Text(const std::optional<mesh::HostPort>& address) {
+  return address.has_value() ? address->ToString() : "(unset)";
+}
+
+// Returns why `next` cannot replace `current` without a restart, or OK.
+absl::Status CheckReloadable(const ProxyContext& current, const mesh::MeshConfig& next) {
+  const mesh::ServiceConfig* self = next.FindService(current.service);
+  if (self == nullptr) {
+    return absl::FailedPreconditionError(
+        fmt::format("service '{}' is no longer in {}", current.service, next.file_name));
+  }
+  if (next.trust_domain != current.mesh.trust_domain) {
+    return absl::FailedPreconditionError("trust_domain changed; restart the sidecar to apply it");
+  }
+  const mesh::SidecarConfig& was = current.self().sidecar;
+  const mesh::SidecarConfig& now = self->sidecar;
+  for (auto [field, a, b] : {std::tuple{"inbound", &was.inbound, &now.inbound},
+                             std::tuple{"outbound", &was.outbound, &now.outbound},
+                             std::tuple{"admin", &was.admin, &now.admin}}) {
+    if (*a != *b) {
+      return absl::FailedPreconditionError(fmt::format(
+          "services.{}.sidecar.{} changed from {} to {}; listener changes need a restart",
+          current.service, field, Text(*a), Text(*b)));
+    }
+  }
+  if (CallListens(current.self()) != CallListens(*self)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "services.{}.calls[].listen changed; listener changes need a restart", current.service));
+  }
+  if (was.workers != now.workers || !(was.timeouts == now.timeouts)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "services.{}.sidecar.workers or timeouts changed; restart the sidecar to apply them",
+        current.service));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 // Binds one listener per calls[] entry with `listen:`; each always leads to its service.
-absl::Status Sidecar::AddCallListeners(asio::io_context& io, const ProxyContextPtr& context,
-                                       const SidecarOptions& options,
-                                       std::vector<Listener>& listeners) {
-  for (const mesh::CallConfig& call : context->self().calls) {
+absl::Status Sidecar::AddCallListeners(asio::io_context& io,
+                                       const std::shared_ptr<ContextSlot>& slot,
+                                       const ProxyContext& context, Listeners& listeners) {
+  for (const mesh::CallConfig& call : context.self().calls) {
     if (!call.listen.has_value()) {
       continue;
     }
     // Not under sidecar:, but Address() only uses the field name for messages.
     std::string field = fmt::format("calls[{}].listen", call.service);
-    BULWARK_ASSIGN_OR_RETURN(mesh::HostPort address, Address(*context, call.listen, field, true));
+    BULWARK_ASSIGN_OR_RETURN(mesh::HostPort address, Address(context, call.listen, field, true));
     BULWARK_ASSIGN_OR_RETURN(
         std::unique_ptr<http::Server> fixed,
-        Listen(io, address, nullptr, OutboundHandler(context, call.service), options));
+        Listen(io, address, nullptr, OutboundHandler(slot, call.service), context));
     listeners.push_back({"to " + call.service, std::move(fixed)});
   }
   return absl::OkStatus();
@@ -78,57 +136,118 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
     return absl::InvalidArgumentError(
         fmt::format("service '{}' is not in {}", service, mesh.file_name));
   }
-  auto context = std::make_shared<const ProxyContext>(
-      ProxyContext{std::move(mesh), std::move(service), std::move(identity), options});
+  auto context = std::make_shared<ProxyContext>(
+      ProxyContext{std::move(mesh), std::move(service), std::move(identity), std::move(options)});
+  context->client_tls =
+      std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
+  context->inbound_pool = std::make_shared<http::ConnectionPool>();
+  context->outbound_pool = std::make_shared<http::ConnectionPool>();
   const mesh::SidecarConfig& config = context->self().sidecar;
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort inbound,
                            Address(*context, config.inbound, "inbound", false));
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort outbound,
                            Address(*context, config.outbound, "outbound", true));
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort admin, Address(*context, config.admin, "admin", true));
+  auto slot = std::make_shared<ContextSlot>();
   auto tls = std::make_shared<TlsContextCache>(context->identity.current);
-  std::vector<Listener> listeners;
+  auto listeners = std::make_shared<Listeners>();
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> in,
                            Listen(
                                io, inbound, [tls] { return tls->Get(); },
-                               [context](http::Request request, const http::ConnectionInfo& info) {
-                                 return HandleInbound(context, std::move(request), info);
+                               [slot](http::Request request, const http::ConnectionInfo& info) {
+                                 return HandleInbound(slot->load(), std::move(request), info);
                                },
-                               options));
-  listeners.push_back({"inbound", std::move(in)});
+                               *context));
+  listeners->push_back({"inbound", std::move(in)});
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<http::Server> out,
-      Listen(io, outbound, nullptr, OutboundHandler(context, std::nullopt), options));
-  listeners.push_back({"outbound", std::move(out)});
-  BULWARK_RETURN_IF_ERROR(AddCallListeners(io, context, options, listeners));
+      Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context));
+  listeners->push_back({"outbound", std::move(out)});
+  BULWARK_RETURN_IF_ERROR(AddCallListeners(io, slot, *context, *listeners));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> adm,
                            Listen(
                                io, admin, nullptr,
-                               [context](http::Request request, const http::ConnectionInfo&) {
-                                 return HandleAdmin(context, std::move(request));
+                               [slot](http::Request request, const http::ConnectionInfo&) {
+                                 return HandleAdmin(slot->load(), std::move(request));
                                },
-                               options));
-  listeners.push_back({"admin", std::move(adm)});
-  return std::unique_ptr<Sidecar>(new Sidecar(std::move(tls), std::move(listeners)));
+                               *context));
+  listeners->push_back({"admin", std::move(adm)});
+  context->sample_listeners = [weak = std::weak_ptr<Listeners>(listeners)](ScrapeGauges& gauges) {
+    std::shared_ptr<Listeners> alive = weak.lock();
+    if (alive == nullptr) {
+      return;
+    }
+    for (const Listener& listener : *alive) {
+      gauges.open_connections.emplace_back(listener.name, listener.server->open_connections());
+    }
+    http::HandshakeFailureCounts failures = alive->front().server->handshake_failures();
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+      gauges.handshake_failures.emplace_back(
+          HandshakeFailureName(static_cast<http::HandshakeFailure>(i)), failures[i]);
+    }
+  };
+  slot->store(std::move(context));
+  return std::unique_ptr<Sidecar>(new Sidecar(std::move(slot), std::move(listeners)));
 }
 
 Sidecar::~Sidecar() { Stop(); }
 
 void Sidecar::Start() {
-  for (Listener& listener : listeners_) {
+  for (Listener& listener : *listeners_) {
     listener.server->Start();
   }
 }
 
 void Sidecar::Stop() {
-  for (Listener& listener : listeners_) {
+  for (Listener& listener : *listeners_) {
     listener.server->Stop();
   }
+  // Pooled sockets belong to the io_context; handlers finishing later close theirs at once.
+  ProxyContextPtr context = slot_->load();
+  context->inbound_pool->Close();
+  context->outbound_pool->Close();
+}
+
+void Sidecar::Drain() {
+  for (Listener& listener : *listeners_) {
+    listener.server->Drain();
+  }
+}
+
+std::size_t Sidecar::OpenConnections() const {
+  std::size_t open = 0;
+  for (const Listener& listener : *listeners_) {
+    open += listener.server->open_connections();
+  }
+  return open;
+}
+
+void Sidecar::CloseRevokedConnections() {
+  ProxyContextPtr context = slot_->load();
+  listeners_->front().server->CloseConnectionsIf([context](const http::ConnectionInfo& info) {
+    return info.peer_certificate.has_value() &&
+           context->identity.is_revoked(info.peer_certificate->SerialHex());
+  });
+}
+
+void Sidecar::PrunePools() {
+  ProxyContextPtr context = slot_->load();
+  context->inbound_pool->Prune();
+  context->outbound_pool->Prune();
+}
+
+absl::Status Sidecar::Reload(mesh::MeshConfig mesh) {
+  ProxyContextPtr current = slot_->load();
+  BULWARK_RETURN_IF_ERROR(CheckReloadable(*current, mesh));
+  auto next = std::make_shared<ProxyContext>(*current);
+  next->mesh = std::move(mesh);
+  slot_->store(std::move(next));
+  return absl::OkStatus();
 }
 
 std::vector<std::string> Sidecar::Describe() const {
   std::vector<std::string> out;
-  for (const Listener& listener : listeners_) {
+  for (const Listener& listener : *listeners_) {
     asio::ip::tcp::endpoint ep = listener.server->local_endpoint();
     out.push_back(fmt::format("{}={}:{}", listener.name, ep.address().to_string(), ep.port()));
   }

@@ -1,8 +1,11 @@
 // One service's sidecar: the inbound mTLS listener, the outbound listener for the service's own
-// calls, one listener per `calls[].listen`, and the admin listener, all on one io_context.
-// Create, Start and Stop from one thread; the handlers run on the io_context's threads.
+// calls, one listener per `calls[].listen`, and the admin listener, all on one io_context. The
+// configuration reaches the handlers as an immutable ProxyContext snapshot that Reload()
+// replaces atomically. Create, Start, Stop, Drain and Reload from one thread; the handlers run
+// on the io_context's threads; CloseRevokedConnections and OpenConnections on any thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,22 +32,41 @@ class Sidecar {
   void Start();
   // Stops every listener and closes open connections.
   void Stop();
+  // Stops accepting and closes idle connections; requests in flight get their response (with
+  // Connection: close). Call Stop() once OpenConnections() is 0 or the drain timeout passed.
+  void Drain();
+  // Returns how many connections are open on all listeners.
+  std::size_t OpenConnections() const;
+  // Closes at once every inbound connection whose client certificate is revoked now.
+  void CloseRevokedConnections();
+  // Closes idle pooled upstream connections past their idle timeout.
+  void PrunePools();
+  // Makes `mesh` the configuration of the requests that arrive from now on (calls, the port of
+  // the service, the addresses of the services it calls). Errors (the current configuration
+  // stays): the service is gone, or the trust domain, a listener address (sidecar.*,
+  // calls[].listen), workers or timeouts changed; those need a restart.
+  absl::Status Reload(mesh::MeshConfig mesh);
   // Returns "name=address" for each bound listener, for logs.
   std::vector<std::string> Describe() const;
+  // Returns the configuration in use.
+  ProxyContextPtr context() const { return slot_->load(); }
 
  private:
   struct Listener {
-    std::string name;
+    std::string name;  // "inbound", "outbound", "to <service>", "admin"
     std::unique_ptr<http::Server> server;
   };
-  static absl::Status AddCallListeners(asio::io_context& io, const ProxyContextPtr& context,
-                                       const SidecarOptions& options,
-                                       std::vector<Listener>& listeners);
-  Sidecar(std::shared_ptr<TlsContextCache> tls, std::vector<Listener> listeners)
-      : tls_(std::move(tls)), listeners_(std::move(listeners)) {}
+  using Listeners = std::vector<Listener>;
+  using ContextSlot = std::atomic<ProxyContextPtr>;
 
-  std::shared_ptr<TlsContextCache> tls_;
-  std::vector<Listener> listeners_;
+  static absl::Status AddCallListeners(asio::io_context& io,
+                                       const std::shared_ptr<ContextSlot>& slot,
+                                       const ProxyContext& context, Listeners& listeners);
+  Sidecar(std::shared_ptr<ContextSlot> slot, std::shared_ptr<Listeners> listeners)
+      : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
+
+  std::shared_ptr<ContextSlot> slot_;     // shared with the handlers
+  std::shared_ptr<Listeners> listeners_;  // shared (weakly) with the metrics sampler
 };
 
 }  // namespace bulwark::proxy

@@ -1,5 +1,5 @@
-// Builds server contexts with tls::MakeServerContext; two threads seeing a new SVID at once
-// may both build one, which is harmless (the last store wins, both are valid).
+// Builds contexts with tls::MakeServerContext or MakeClientContext; two threads seeing a new SVID
+// at once may both build one, which is harmless (the last store wins, both are valid).
 #include "proxy/tls_context_cache.h"
 
 #include "core/status.h"
@@ -15,14 +15,17 @@ std::shared_ptr<asio::ssl::context> TlsContextCache::Get() {
     return entry->context;
   }
   absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
-      tls::MakeServerContext(svid->credentials, svid->bundle, tls::ClientAuth::kRequired);
+      side_ == Side::kServer
+          ? tls::MakeServerContext(svid->credentials, svid->bundle, tls::ClientAuth::kRequired)
+          : tls::MakeClientContext(svid->bundle, &svid->credentials);
   if (!context.ok()) {
     spdlog::error("sidecar: cannot make a TLS context for serial {}: {}", svid->leaf().SerialHex(),
                   context.status().message());
     return entry != nullptr ? entry->context : nullptr;
   }
   if (entry != nullptr) {
-    spdlog::info("sidecar: inbound TLS now presents serial {}", svid->leaf().SerialHex());
+    spdlog::info("sidecar: {} TLS now presents serial {}",
+                 side_ == Side::kServer ? "inbound" : "outbound", svid->leaf().SerialHex());
   }
   entry_.store(std::make_shared<const Entry>(Entry{svid, *context}));
   return *context;

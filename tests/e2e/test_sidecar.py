@@ -31,6 +31,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
     """Answers any request with {"service", "method", "path", "headers"} as JSON."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY the body waits for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -62,8 +64,16 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
 
 
 def start_backend(add_cleanup, name):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    """An EchoHandler backend for service `name`; returns its port."""
+    return start_backend_server(add_cleanup, name, EchoHandler).server_address[1]
+
+
+def start_backend_server(add_cleanup, name, handler):
+    """A threading HTTP server on 127.0.0.1:0 with `handler` (server.service_name = name, and
+    server.seen = [] for handlers that record); shut down by `add_cleanup`. Returns it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.service_name = name
+    server.seen = []
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
@@ -71,7 +81,7 @@ def start_backend(add_cleanup, name):
     add_cleanup(thread.join, 10)
     add_cleanup(server.server_close)
     add_cleanup(server.shutdown)
-    return server.server_address[1]
+    return server
 
 
 def http_request(port, method="GET", target="/", headers=None, body=None, timeout=15):
@@ -360,11 +370,40 @@ class SidecarTest(unittest.TestCase):
             with open(self.sidecars[name].access_log, encoding="utf-8") as f:
                 self.assertNotIn("secret=", f.read())
 
+    def test_upstream_connections_are_reused(self):
+        opened = 'bulwark_sidecar_upstream_connections_opened_total{{direction="{}"}}'
+        reused = 'bulwark_sidecar_upstream_connections_reused_total{{direction="{}"}}'
+        before_a, before_b = self.scrape("a"), self.scrape("b")
+        for i in range(20):  # a new client connection each time; the sidecars keep theirs
+            status, _, body = http_request(self.ports["a"][1], target=f"/pooled/{i}",
+                                           headers={"Host": "b"})
+            self.assertEqual(status, 200, body)
+        after_a, after_b = self.scrape("a"), self.scrape("b")
+
+        def delta(after, before, key):
+            return after[key] - before.get(key, 0)
+
+        # a -> b over mTLS, and b -> its service: at most one new connection each (another
+        # test may have left the pooled one to expire), every other request on a pooled one.
+        self.assertLessEqual(delta(after_a, before_a, opened.format("outbound")), 1)
+        self.assertGreaterEqual(delta(after_a, before_a, reused.format("outbound")), 19)
+        self.assertLessEqual(delta(after_b, before_b, opened.format("inbound")), 1)
+        self.assertGreaterEqual(delta(after_b, before_b, reused.format("inbound")), 19)
+        # b's inbound holds a's pooled connection open; the admin listener counts this scrape.
+        self.assertGreaterEqual(after_b['bulwark_sidecar_open_connections{listener="inbound"}'], 1)
+        self.assertGreaterEqual(after_b['bulwark_sidecar_open_connections{listener="admin"}'], 1)
+
     # --- attacks ---------------------------------------------------------------------------
     def test_client_without_certificate_is_refused(self):
+        key = 'bulwark_sidecar_tls_handshake_failures_total{reason="no_client_certificate"}'
+        before = self.scrape("b")[key]
         why = refused(lambda: self.b_inbound())
         self.assertIsNotNone(why, "b's inbound answered a client without a certificate")
         self.assertNotIn("403", why, "refused only after the handshake: " + why)
+        deadline = time.monotonic() + 3
+        while self.scrape("b")[key] == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.scrape("b")[key], before + 1)
 
     def test_certificate_from_another_ca_is_refused(self):
         d = self.auth.tmpdir("rogue")
@@ -437,6 +476,33 @@ class SidecarTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertIsNotNone(why, "b still accepts a revoked certificate after 5 s")
         self.assertIn("revoked", why)
+
+    def test_open_connection_of_revoked_peer_is_closed(self):
+        """A keep-alive mTLS connection of a workload is closed by b's sidecar soon after its
+        certificate is revoked, without the client sending anything more."""
+        svid_dir, serial = self.fetch_svid("a")
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.auth.bundle)
+        ctx.check_hostname = False
+        ctx.load_cert_chain(os.path.join(svid_dir, "svid.pem"), os.path.join(svid_dir, "key.pem"))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.ports["b"][0], context=ctx,
+                                           timeout=10)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/before-revocation")
+        status, _, body = _read(conn.getresponse())
+        self.assertEqual(status, 200, body)
+        rc, out, err = self.auth.admin("revoke", "--serial", serial)
+        self.assertEqual(rc, 0, out + err)
+        revoked_at = time.monotonic()
+        conn.sock.settimeout(5)
+        try:
+            data = conn.sock.recv(1)
+        except (ssl.SSLError, ConnectionError) as e:
+            data = f"closed: {type(e).__name__}"
+        except socket.timeout:
+            self.fail("b kept the revoked peer's connection open for 5 s")
+        elapsed = time.monotonic() - revoked_at
+        self.assertFalse(isinstance(data, bytes) and data, f"b sent {data!r} instead of closing")
+        self.assertLess(elapsed, 2.5, f"closed only after {elapsed:.2f} s")
 
     def test_identity_files_are_used_and_reloaded(self):
         svid_dir, _ = self.fetch_svid("a")

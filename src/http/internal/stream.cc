@@ -37,13 +37,12 @@ asio::awaitable<std::size_t> Stream::ReadSome(asio::mutable_buffer buffer, std::
   co_return co_await socket_.async_read_some(buffer, Ec(ec));
 }
 
-asio::awaitable<void> Stream::Write(asio::const_buffer buffer, std::error_code& ec) {
+asio::awaitable<std::size_t> Stream::Write(asio::const_buffer buffer, std::error_code& ec) {
   ec.clear();
   if (tls_stream_) {
-    co_await asio::async_write(*tls_stream_, buffer, Ec(ec));
-  } else {
-    co_await asio::async_write(socket_, buffer, Ec(ec));
+    co_return co_await asio::async_write(*tls_stream_, buffer, Ec(ec));
   }
+  co_return co_await asio::async_write(socket_, buffer, Ec(ec));
 }
 
 asio::awaitable<void> Stream::Shutdown(std::error_code& ec) {

@@ -30,8 +30,8 @@ class Stream {
   asio::awaitable<void> Handshake(asio::ssl::stream_base::handshake_type type, std::error_code& ec);
   // Reads some bytes into `buffer`; returns how many.
   asio::awaitable<std::size_t> ReadSome(asio::mutable_buffer buffer, std::error_code& ec);
-  // Writes all of `buffer`.
-  asio::awaitable<void> Write(asio::const_buffer buffer, std::error_code& ec);
+  // Writes all of `buffer`; returns how many bytes were written (fewer on error).
+  asio::awaitable<std::size_t> Write(asio::const_buffer buffer, std::error_code& ec);
   // Sends TLS close_notify and waits for the peer's, or shuts down sending on a plain stream.
   asio::awaitable<void> Shutdown(std::error_code& ec);
   // Closes the socket; pending operations complete with an error.

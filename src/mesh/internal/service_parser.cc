@@ -112,9 +112,26 @@ absl::StatusOr<SandboxConfig> ParseSandbox(const Field& field) {
   return sandbox;
 }
 
-absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
+absl::StatusOr<SidecarTimeouts> ParseTimeouts(const Field& field) {
   BULWARK_ASSIGN_OR_RETURN(MapReader map,
-                           MapReader::Create(field, {"inbound", "outbound", "admin", "workers"}));
+                           MapReader::Create(field, {"handshake", "header", "idle", "drain"}));
+  SidecarTimeouts timeouts;
+  for (auto [key, target] :
+       {std::pair{"handshake", &timeouts.handshake}, std::pair{"header", &timeouts.header},
+        std::pair{"idle", &timeouts.idle}, std::pair{"drain", &timeouts.drain}}) {
+    if (std::optional<Field> f = map.Get(key)) {
+      BULWARK_ASSIGN_OR_RETURN(*target, f->Duration());
+      if (*target > std::chrono::hours(1)) {
+        return f->Error("must be at most 1h");
+      }
+    }
+  }
+  return timeouts;
+}
+
+absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"inbound", "outbound", "admin",
+                                                                    "workers", "timeouts"}));
   SidecarConfig sidecar;
   for (auto [key, target] :
        {std::pair{"inbound", &sidecar.inbound}, std::pair{"outbound", &sidecar.outbound},
@@ -125,6 +142,9 @@ absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state
   }
   if (std::optional<Field> workers = map.Get("workers")) {
     BULWARK_ASSIGN_OR_RETURN(sidecar.workers, ReadCount(*workers, 256));
+  }
+  if (std::optional<Field> timeouts = map.Get("timeouts")) {
+    BULWARK_ASSIGN_OR_RETURN(sidecar.timeouts, ParseTimeouts(*timeouts));
   }
   return sidecar;
 }

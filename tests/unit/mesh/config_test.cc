@@ -169,6 +169,20 @@ services:
   EXPECT_EQ(rule.path_positions, (std::vector<SourcePosition>{{8, 13}, {9, 13}}));
 }
 
+TEST(MeshConfigTest, SidecarTimeouts) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\nservices:\n  a:\n    port: 1\n"
+      "    sidecar: { timeouts: { header: 2s, drain: 1m } }\n  b:\n    port: 2\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const SidecarTimeouts& a = config->FindService("a")->sidecar.timeouts;
+  EXPECT_EQ(a.header, core::Seconds(2));
+  EXPECT_EQ(a.drain, core::Seconds(60));
+  EXPECT_EQ(a.handshake, core::Seconds(10));  // defaults
+  EXPECT_EQ(a.idle, core::Seconds(60));
+  EXPECT_EQ(config->FindService("b")->sidecar.timeouts, SidecarTimeouts{});
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -190,6 +204,13 @@ TEST_P(MeshConfigErrorTest, ReportsFileLineColumnPathAndMessage) {
 #define SERVICES "services:\n  user:\n    port: 9001\n  contract:\n    port: 9002\n"
 
 const ErrorCase kErrorCases[] = {
+    {"SidecarTimeoutTooLong",
+     "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { idle: 2h } }\n",
+     "mesh.yaml:5:34: services.a.sidecar.timeouts.idle: must be at most 1h"},
+    {"SidecarTimeoutUnknown",
+     "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { heder: 2s } }\n",
+     "mesh.yaml:5:28: services.a.sidecar.timeouts.heder: unknown key 'heder' (did you mean "
+     "'header'?)"},
     {"UnknownTopLevelKeyWithHint", "trust_domian: td\n",
      "mesh.yaml:1:1: trust_domian: unknown key 'trust_domian' (did you mean 'trust_domain'?)"},
     {"UnknownNestedKeyWithHint", "trust_domain: td\nauthority:\n  lisen: 127.0.0.1:1\n",

@@ -108,3 +108,34 @@ TEST(MetricsTest, LabelValuesAreEscaped) {
 
 }  // namespace
 }  // namespace bulwark::proxy
+
+namespace bulwark::proxy {
+namespace {
+
+TEST(MetricsTest, RendersSampledConnectionAndPoolGauges) {
+  Metrics metrics;
+  ScrapeGauges gauges;
+  gauges.upstream_opened = {3, 1};
+  gauges.upstream_reused = {40, 7};
+  gauges.open_connections = {{"inbound", 5}, {"to queue", 1}};
+  gauges.handshake_failures = {{"protocol_version", 2}, {"timeout", 0}};
+  std::string text = metrics.Render(gauges);
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_open_connections"),
+            "bulwark_sidecar_open_connections{listener=\"inbound\"} 5\n"
+            "bulwark_sidecar_open_connections{listener=\"to queue\"} 1\n");
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_tls_handshake_failures_total"),
+            "bulwark_sidecar_tls_handshake_failures_total{reason=\"protocol_version\"} 2\n"
+            "bulwark_sidecar_tls_handshake_failures_total{reason=\"timeout\"} 0\n");
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_upstream_connections_"),
+            "bulwark_sidecar_upstream_connections_opened_total{direction=\"inbound\"} 3\n"
+            "bulwark_sidecar_upstream_connections_opened_total{direction=\"outbound\"} 1\n"
+            "bulwark_sidecar_upstream_connections_reused_total{direction=\"inbound\"} 40\n"
+            "bulwark_sidecar_upstream_connections_reused_total{direction=\"outbound\"} 7\n");
+  // Each metric's samples follow its own HELP and TYPE lines.
+  EXPECT_NE(text.find("# TYPE bulwark_sidecar_open_connections gauge\n"
+                      "bulwark_sidecar_open_connections{listener=\"inbound\"} 5\n"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace bulwark::proxy
