@@ -16,7 +16,7 @@ import time
 import unittest
 
 import harness
-from harness import Authority
+from harness import Authority, free_ports
 
 TD = harness.TRUST_DOMAIN
 READY_TIMEOUT = 20  # seconds for a sidecar to fetch its SVID and answer /readyz
@@ -199,7 +199,7 @@ class SidecarTest(unittest.TestCase):
         cls.auth = Authority(cls.addClassCleanup,
                              serve_args=("--svid-ttl", f"{SVID_TTL}s")).init().start()
         cls.root = cls.auth.tmpdir("mesh")
-        ports = harness.free_ports(17)
+        ports = free_ports(17)
         names = ["a", "b", "c", "x", "d"]
         cls.ports = {n: tuple(ports[i * 3:i * 3 + 3]) for i, n in enumerate(names)}
         cls.b_listen = ports[15]
