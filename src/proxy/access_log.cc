@@ -1,11 +1,7 @@
-// Access log formatting and the writer thread.
+// Access log formatting.
 #include "proxy/access_log.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 
-#include "core/status.h"
 #include "fmt/chrono.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -64,82 +60,6 @@ std::string PathWithoutQuery(std::string_view target) {
   }
   std::string_view path = target.substr(0, target.find_first_of("?#"));
   return path.empty() ? "/" : std::string(path);
-}
-
-absl::StatusOr<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& path,
-                                                           std::size_t capacity) {
-  if (path == "-") {
-    return std::make_unique<AccessLog>(
-        [](std::string_view lines) {
-          std::fwrite(lines.data(), 1, lines.size(), stdout);
-          std::fflush(stdout);
-        },
-        capacity);
-  }
-  std::shared_ptr<std::FILE> file(std::fopen(path.c_str(), "ae"), [](std::FILE* f) {
-    if (f != nullptr) {
-      std::fclose(f);
-    }
-  });
-  if (file == nullptr) {
-    return absl::InvalidArgumentError(
-        fmt::format("--access-log: cannot open {}: {}", path, std::strerror(errno)));
-  }
-  return std::make_unique<AccessLog>(
-      [file](std::string_view lines) {
-        std::fwrite(lines.data(), 1, lines.size(), file.get());
-        std::fflush(file.get());
-      },
-      capacity);
-}
-
-AccessLog::AccessLog(Sink sink, std::size_t capacity)
-    : sink_(std::move(sink)), capacity_(capacity), writer_([this] { Write(); }) {}
-
-AccessLog::~AccessLog() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  ready_.notify_one();
-  writer_.join();
-}
-
-bool AccessLog::Submit(AccessRecord record) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= capacity_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    queue_.push_back(std::move(record));
-  }
-  ready_.notify_one();
-  return true;
-}
-
-// Takes the whole queue at once and formats it outside the lock.
-void AccessLog::Write() {
-  for (;;) {
-    std::deque<AccessRecord> batch;
-    bool stop = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      batch.swap(queue_);
-      stop = stopping_;
-    }
-    std::string lines;
-    for (const AccessRecord& record : batch) {
-      lines += FormatAccessRecord(record);
-    }
-    if (!lines.empty()) {
-      sink_(lines);
-    }
-    if (stop) {
-      return;
-    }
-  }
 }
 
 }  // namespace bulwark::proxy

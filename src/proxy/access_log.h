@@ -1,21 +1,14 @@
-// The sidecar's access log: one JSON line per request, formatted and written by one writer
-// thread fed through a bounded queue, so a slow disk never holds a request. When the queue is
-// full the record is dropped and counted. Submit() and dropped() may be called on any thread.
+// The sidecar's access log: one JSON line per request, written by a LineLog (bounded queue, one
+// writer thread, drops counted).
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include "absl/status/statusor.h"
+#include "proxy/line_log.h"
 #include "proxy/metrics.h"
 
 namespace bulwark::proxy {
@@ -44,40 +37,10 @@ std::string TraceIdFromTraceparent(std::string_view traceparent);
 // Returns `target` without its query string (and an absolute-form target's scheme and host).
 std::string PathWithoutQuery(std::string_view target);
 
-class AccessLog {
- public:
-  using Sink = std::function<void(std::string_view lines)>;
-  static constexpr std::size_t kDefaultCapacity = 8192;
+// Returns FormatAccessRecord(record): the line LineLog<AccessRecord> writes.
+inline std::string FormatLine(const AccessRecord& record) { return FormatAccessRecord(record); }
 
-  // Opens `path` for appending ("-" is stdout). Errors: the file cannot be opened.
-  static absl::StatusOr<std::unique_ptr<AccessLog>> Open(const std::string& path,
-                                                         std::size_t capacity = kDefaultCapacity);
-
-  // Starts the writer thread, which hands formatted lines to `sink` (called on that thread only).
-  AccessLog(Sink sink, std::size_t capacity);
-  // Writes what is queued, then stops the writer thread.
-  ~AccessLog();
-  AccessLog(const AccessLog&) = delete;
-  AccessLog& operator=(const AccessLog&) = delete;
-
-  // Queues `record`; returns false (and counts a drop) when the queue is full.
-  bool Submit(AccessRecord record);
-  // Returns how many records were dropped so far.
-  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-
- private:
-  void Write();
-
-  Sink sink_;
-  const std::size_t capacity_;
-  std::mutex mu_;  // guards queue_ and stopping_; held only to push or swap
-  std::condition_variable ready_;
-  std::deque<AccessRecord> queue_;
-  bool stopping_ = false;
-  std::atomic<std::uint64_t> dropped_{0};
-  std::thread writer_;  // last: starts after everything it uses
-};
-
+using AccessLog = LineLog<AccessRecord>;
 using AccessLogPtr = std::unique_ptr<AccessLog>;
 
 }  // namespace bulwark::proxy
