@@ -23,8 +23,8 @@ class Stream;
 }
 
 struct PoolOptions {
-  std::size_t max_idle_per_key = 32;
-  std::size_t max_idle = 512;
+  std::size_t max_idle_per_key = 256;
+  std::size_t max_idle = 1024;
   std::chrono::milliseconds idle_timeout{15'000};
 };
 
