@@ -134,8 +134,12 @@ void RecordDecision(const ProxyContext& context, const http::Request& request,
   if (log == nullptr || !log->Sampled(decision.allowed)) {
     return;
   }
-  DecisionRecord r{std::chrono::system_clock::now(), peer, request.method, std::string(path),
-                   decision.allowed, decision.rule};
+  DecisionRecord r{std::chrono::system_clock::now(),
+                   peer,
+                   request.method,
+                   std::string(path),
+                   decision.allowed,
+                   decision.rule};
   if (decision.rule >= 0 && context.policy != nullptr) {
     r.description = context.policy->RuleDescription(static_cast<std::size_t>(decision.rule));
   }

@@ -187,8 +187,7 @@ void Metrics::RenderDecisions(std::string& out) const {
   }
   for (std::size_t i = 0; i < denies_.size(); ++i) {
     if (std::uint64_t value = denies_[i].load(std::memory_order_relaxed); value > 0) {
-      fmt::format_to(it, "{}{{decision=\"deny\",rule=\"{}\"}} {}\n", kName, kDenyReasons[i],
-                     value);
+      fmt::format_to(it, "{}{{decision=\"deny\",rule=\"{}\"}} {}\n", kName, kDenyReasons[i], value);
     }
   }
 }

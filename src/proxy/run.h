@@ -14,13 +14,13 @@
 namespace bulwark::proxy {
 
 struct RunOptions {
-  std::string config;         // mesh.yaml
-  std::string service;        // a key of services
-  std::string authority_url;  // "https://127.0.0.1:7443"; unused with identity files
-  std::string bundle;         // the authority's bundle.pem; unused with identity files
-  std::string join_token;     // read by the caller from a 0600 file or a descriptor
-  std::string access_log;     // file to append JSON lines to, "-" for stdout, "" for none
-  std::string decision_log;   // the same, for authorization decisions
+  std::string config;                 // mesh.yaml
+  std::string service;                // a key of services
+  std::string authority_url;          // "https://127.0.0.1:7443"; unused with identity files
+  std::string bundle;                 // the authority's bundle.pem; unused with identity files
+  std::string join_token;             // read by the caller from a 0600 file or a descriptor
+  std::string access_log;             // file to append JSON lines to, "-" for stdout, "" for none
+  std::string decision_log;           // the same, for authorization decisions
   std::uint32_t decision_sample = 1;  // log every deny and 1 allow in this many
   SidecarOptions sidecar;
 };
@@ -31,8 +31,9 @@ struct RunOptions {
 // (exit status 0) rather than wait for it. SIGHUP rereads mesh.yaml (Sidecar::Reload); a file
 // that does not load or changes a listener is logged and the current configuration stays. With
 // an authority (no identity files), the policy follows GET /v1/policy by long-poll; without,
-// SIGHUP is how a policy change arrives. Errors: the access or decision log cannot be opened, mesh.yaml does not load, the service is not in it, the join
-// token is refused or names another identity, a listener cannot bind.
+// SIGHUP is how a policy change arrives. Errors: the access or decision log cannot be opened,
+// mesh.yaml does not load, the service is not in it, the join token is refused or names another
+// identity, a listener cannot bind.
 absl::Status RunSidecar(const RunOptions& options);
 
 }  // namespace bulwark::proxy

@@ -12,8 +12,10 @@ import time
 import unittest
 
 import harness
+import test_sidecar_lifecycle
 from harness import Authority, free_ports
-from test_sidecar import Sidecar, http_request, service_yaml, sid, start_backend_server
+from test_sidecar import (Sidecar, http_request, mtls_request, service_yaml, sid,
+                          start_backend_server)
 from test_sidecar_attacks import RecordingHandler
 
 TD = harness.TRUST_DOMAIN
@@ -37,11 +39,12 @@ class Mesh:
         self.test_cls = test_cls
         self.auth = Authority(test_cls.addClassCleanup).init()
         root = self.auth.tmpdir("mesh")
+        # Backends first: free_ports then cannot hand out a port they took.
+        self.backend = {n: start_backend_server(test_cls.addClassCleanup, n, RecordingHandler)
+                        for n in ["user", "audit"]}
         ports = free_ports(9)
         self.ports = {n: tuple(ports[i * 3:i * 3 + 3]) for i, n in enumerate(
             ["contract", "user", "audit"])}
-        self.backend = {n: start_backend_server(test_cls.addClassCleanup, n, RecordingHandler)
-                        for n in ["user", "audit"]}
         self.path = os.path.join(root, "mesh.yaml")
         write_atomically(self.path, self.text(user_rules))
         self.auth.start(("--config", self.path))
@@ -270,6 +273,53 @@ class PolicyUpdateTest(unittest.TestCase):
             self.assertEqual(self.mesh.call("user", "/public/still")[0], 200)
         finally:
             write_atomically(self.mesh.path, good)
+
+
+class PolicyReloadWithoutAuthorityTest(unittest.TestCase):
+    """A sidecar with identity files follows no authority: SIGHUP brings a policy change."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.auth = Authority(cls.addClassCleanup).init().start()
+        root = cls.auth.tmpdir("mesh")
+        cls.backend = start_backend_server(cls.addClassCleanup, "files", RecordingHandler)
+        cls.ports = tuple(free_ports(3))
+        rc, out, err = harness.cli("identity", "fetch", "--authority", cls.auth.url,
+                                   "--bundle", cls.auth.bundle, "--token-file",
+                                   cls.auth.token_file(sid("files")), "--out",
+                                   os.path.join(root, "id"))
+        if rc != 0:
+            raise AssertionError(f"identity fetch failed: {out}{err}")
+        cls.path = os.path.join(root, "mesh.yaml")
+        write_atomically(cls.path, cls.text((PUBLIC, USERS)))
+        cls.sidecar = Sidecar(cls, cls.auth, cls.path, "files", cls.ports,
+                              join_token=False).wait_ready()
+        cls.cert, cls.key = cls.auth.fetch_identity(sid("contract"))
+
+    @classmethod
+    def text(cls, rules):
+        return "\n".join([
+            f"trust_domain: {TD}", "services:",
+            "  contract:", "    port: 1",
+            service_yaml("files", cls.backend.server_address[1], cls.ports, identity_dir="id",
+                         allow=rules), ""])
+
+    def call(self, target):
+        return mtls_request(self.ports[0], self.auth.bundle, self.cert, self.key, target)[0]
+
+    def test_sighup_applies_the_new_policy_and_refuses_a_bad_one(self):
+        hangup = test_sidecar_lifecycle.SidecarLifecycleTest.hangup_and_wait
+        self.addCleanup(write_atomically, self.path, self.text((PUBLIC, USERS)))
+        self.assertEqual(self.call("/users/7"), 200)
+        write_atomically(self.path, self.text((PUBLIC,)))
+        hangup(self, self.sidecar, "sidecar: reloaded")
+        self.assertEqual(self.call("/users/7"), 403)
+        self.assertEqual(self.call("/public/x"), 200)
+        # Rules that do not compile: the reload is refused and the policy stays.
+        write_atomically(self.path, self.text((PUBLIC, '{ from: contract, when: "path.x" }')))
+        hangup(self, self.sidecar, "reload refused")
+        self.assertEqual(self.call("/public/x"), 200)
+        self.assertEqual(self.call("/users/7"), 403)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ void VersionFeed::Notify(std::int64_t version) {
   }
 }
 
-asio::awaitable<void> VersionFeed::WaitBeyond(std::int64_t since,
-                                                 std::chrono::milliseconds wait) {
+asio::awaitable<void> VersionFeed::WaitBeyond(std::int64_t since, std::chrono::milliseconds wait) {
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, wait);
   {
     std::lock_guard lock(mutex_);

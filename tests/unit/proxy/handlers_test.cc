@@ -210,12 +210,13 @@ struct Seen {
 
 TEST_F(HandlersTest, InboundEnforcesThePolicyOnTheNormalizedPathAndForwardsIt) {
   auto seen = std::make_shared<Seen>();
-  RunningServer backend(nullptr, [seen](http::Request request, const http::ConnectionInfo&)
-                                     -> asio::awaitable<http::Response> {
-    std::lock_guard<std::mutex> lock(seen->mu);
-    seen->targets.push_back(request.target);
-    co_return http::Response{};
-  });
+  RunningServer backend(nullptr,
+                        [seen](http::Request request,
+                               const http::ConnectionInfo&) -> asio::awaitable<http::Response> {
+                          std::lock_guard<std::mutex> lock(seen->mu);
+                          seen->targets.push_back(request.target);
+                          co_return http::Response{};
+                        });
   ASSERT_TRUE(backend.ok());
   std::string lines;
   {

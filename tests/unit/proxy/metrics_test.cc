@@ -110,8 +110,7 @@ TEST(MetricsTest, CountsPolicyDecisionsByRuleAndReasonWithABoundedLabelSet) {
   metrics.RecordDeny("path");
   metrics.RecordDeny("bad_path");
   metrics.RecordDeny("made up");  // not a reason: "other"
-  std::string text =
-      metrics.Render({.decision_log_dropped = 4, .policy_version = 1764580496123});
+  std::string text = metrics.Render({.decision_log_dropped = 4, .policy_version = 1764580496123});
   EXPECT_EQ(Lines(text, "bulwark_sidecar_policy_decisions_total{"),
             "bulwark_sidecar_policy_decisions_total{decision=\"allow\",rule=\"0\"} 2\n"
             "bulwark_sidecar_policy_decisions_total{decision=\"allow\",rule=\"3\"} 1\n"
