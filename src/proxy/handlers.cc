@@ -121,29 +121,30 @@ http::Response JsonError(int status, std::string_view code, std::string_view des
 
 namespace {
 
-// Counts a decision and, when sampled, queues its decision log line.
+// Counts a decision and, when sampled, queues its decision log line. `reason` is a deny
+// reason of Metrics::kDenyReasons, `detail` what the log adds to it. Allocates only to log.
 void RecordDecision(const ProxyContext& context, const http::Request& request,
                     const std::string& peer, std::string_view path, policy::Decision decision,
-                    std::string reason) {
+                    std::string_view reason, std::string_view detail = "") {
   if (decision.allowed) {
     context.metrics->RecordAllow(decision.rule);
   } else {
-    context.metrics->RecordDeny(reason.substr(0, reason.find(':')));
+    context.metrics->RecordDeny(reason);
   }
   DecisionLog* log = context.options.decision_log.get();
   if (log == nullptr || !log->Sampled(decision.allowed)) {
     return;
   }
-  DecisionRecord r{std::chrono::system_clock::now(),
-                   peer,
-                   request.method,
-                   std::string(path),
-                   decision.allowed,
-                   decision.rule};
+  DecisionRecord r{.time = std::chrono::system_clock::now(),
+                   .peer = peer,
+                   .method = request.method,
+                   .path = std::string(path),
+                   .allowed = decision.allowed,
+                   .rule = decision.rule};
   if (decision.rule >= 0 && context.policy != nullptr) {
     r.description = context.policy->RuleDescription(static_cast<std::size_t>(decision.rule));
   }
-  r.reason = std::move(reason);
+  r.reason = detail.empty() ? std::string(reason) : fmt::format("{}: {}", reason, detail);
   if (std::optional<std::string_view> tp = request.headers.Get("traceparent"); tp.has_value()) {
     r.trace_id = TraceIdFromTraceparent(*tp);
   }
@@ -160,17 +161,16 @@ std::optional<http::Response> Authorize(const ProxyContext& context, http::Reque
   std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   absl::StatusOr<std::string> path = policy::NormalizePath(target.substr(0, q));
   if (!path.ok()) {
-    RecordDecision(context, request, peer, target.substr(0, q), {},
-                   fmt::format("bad_path: {}", path.status().message()));
-    return JsonError(400, "bad_request", std::string(path.status().message()));
+    std::string why(path.status().message());
+    RecordDecision(context, request, peer, target.substr(0, q), {}, "bad_path", why);
+    return JsonError(400, "bad_request", why);
   }
   policy::Decision decision;  // default deny, also without a policy
   if (context.policy != nullptr) {
     decision =
         context.policy->Decide({request.method, *path, peer, claims, query, &request.headers});
   }
-  RecordDecision(context, request, peer, *path, decision,
-                 std::string(policy::DenyReasonName(decision.reason)));
+  RecordDecision(context, request, peer, *path, decision, policy::DenyReasonName(decision.reason));
   if (!decision.allowed) {
     return JsonError(403, "forbidden", "not allowed");
   }
@@ -187,13 +187,13 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
     co_return Handled{JsonError(403, "forbidden", std::string(peer.status().message())),
                       "unverified"};
   }
-  const nlohmann::json* claims = nullptr;  // set by the token filter
+  request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
+  RemoveHopByHop(request.headers);
+  request.headers.Set(kPeerIdHeader, *peer);  // before Authorize: headers.* sees what we forward
+  const nlohmann::json* claims = nullptr;     // set by the token filter
   if (std::optional<http::Response> refused = Authorize(*context, request, *peer, claims)) {
     co_return Handled{*std::move(refused), *std::move(peer)};
   }
-  request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
-  RemoveHopByHop(request.headers);
-  request.headers.Set(kPeerIdHeader, *peer);
   http::ClientOptions options;
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;

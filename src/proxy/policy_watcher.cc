@@ -45,8 +45,13 @@ bool PolicyWatcher::PollOnce() {
   absl::StatusOr<nlohmann::json> answer = client_.CallJson(
       "GET", path, nullptr, &svid->credentials, options_.wait + std::chrono::seconds(10));
   if (!answer.ok()) {
-    spdlog::warn("sidecar: policy fetch failed, keeping version {}: {}", version_,
-                 answer.status().message());
+    // An authority without --config (404) says so on every call: tell it once.
+    bool unconfigured = answer.status().code() == absl::StatusCode::kNotFound;
+    if (!unconfigured || !told_unconfigured_) {
+      spdlog::warn("sidecar: policy fetch failed, keeping version {}: {}", version_,
+                   answer.status().message());
+    }
+    told_unconfigured_ = told_unconfigured_ || unconfigured;
     return false;
   }
   if (!answer->is_object() || !answer->contains("version") ||

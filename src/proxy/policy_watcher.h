@@ -52,7 +52,8 @@ class PolicyWatcher {
   const SvidSource svid_;
   const Apply apply_;
   const PolicyWatcherOptions options_;
-  std::int64_t version_;  // the watcher thread's only
+  std::int64_t version_;            // the watcher thread's only
+  bool told_unconfigured_ = false;  // the watcher thread's only
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_

@@ -270,6 +270,29 @@ TEST_F(HandlersTest, InboundEnforcesThePolicyOnTheNormalizedPathAndForwardsIt) {
   EXPECT_EQ(records[7]["reason"], "no_rule_for_caller");
 }
 
+TEST_F(HandlersTest, AForgedPeerIdHeaderCannotSatisfyAHeaderCondition) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(R"(trust_domain: example.org
+services:
+  b:
+    port: 9
+    allow:
+      - from: "spiffe://example.org/**"
+        when: headers.x-bulwark-peer-id == "spiffe://example.org/svc/admin"
+)",
+                                                                "mesh.yaml");
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  absl::StatusOr<policy::ServicePolicy> policy = policy::ServicePolicy::Compile(*mesh, "b");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  auto context = std::make_shared<ProxyContext>(*Context(backend.port()));
+  context->policy = std::make_shared<const policy::ServicePolicy>(*std::move(policy));
+  // The policy sees the headers the service will get: the verified ID replaced the forged one.
+  http::Request request = Get("/");
+  request.headers.Add(std::string(kPeerIdHeader), "spiffe://example.org/svc/admin");
+  EXPECT_EQ(Await(HandleInbound(context, std::move(request), From("svc_a"))).status, 403);
+}
+
 TEST_F(HandlersTest, InboundWithoutAPolicyDeniesEverything) {
   RunningServer backend(nullptr, HeaderEcho());
   ASSERT_TRUE(backend.ok());
