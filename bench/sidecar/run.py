@@ -401,6 +401,7 @@ services:
     identity: {{ svid: {certs.svid("a")}, key: {certs.key("a")}, bundle: {certs.bundle} }}
   b:
     port: {backend}
+    allow: [{{ from: a }}]
     sidecar: {{ inbound: 127.0.0.1:{b_in}, outbound: 127.0.0.1:{b_out}, admin: 127.0.0.1:{b_admin}, workers: {workers} }}
     identity: {{ svid: {certs.svid("b")}, key: {certs.key("b")}, bundle: {certs.bundle} }}
 """)

@@ -113,6 +113,35 @@ asio::awaitable<void> Maintain(AuthorityService& service, oauth::TokenKeys& keys
   }
 }
 
+// Rereads mesh.yaml's policy when the file changes, every `interval`.
+asio::awaitable<void> WatchPolicy(api::PolicyFeed& policy, std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::use_awaitable);
+    policy.ReloadIfChanged();
+  }
+}
+
+// Rereads mesh.yaml's policy on every SIGHUP until the io_context stops.
+void ReloadPolicyOnHangup(asio::signal_set& hangup, api::PolicyFeed& policy) {
+  hangup.async_wait([&hangup, &policy](const std::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("received SIGHUP, rereading the policy");
+    policy.Reload();
+    ReloadPolicyOnHangup(hangup, policy);
+  });
+}
+
+// Loads the policy feed of `options.mesh_config`; null when none is configured.
+absl::StatusOr<std::unique_ptr<api::PolicyFeed>> LoadPolicy(const ServeOptions& options) {
+  if (options.mesh_config.empty()) return nullptr;
+  // Versions start at the start time in ms, so a restarted authority never repeats one.
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return api::PolicyFeed::Load(options.mesh_config,
+                               std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
 absl::StatusOr<std::int64_t> CurrentRevocationVersion(Store& store) {
   BULWARK_ASSIGN_OR_RETURN(std::vector<RevocationRecord> all, store.RevocationsSince(0));
   return all.empty() ? 0 : all.back().version;
@@ -134,6 +163,7 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   ServerIdentity identity(service, ListenHost(options.listen), options.server_cert_ttl);
   BULWARK_RETURN_IF_ERROR(identity.Renew());
   BULWARK_RETURN_IF_ERROR(WriteBundle(DataDirLayout{data_dir}, *opened.ca));
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<api::PolicyFeed> policy, LoadPolicy(options));
 
   asio::io_context io;
   // The router needs the issuer, which defaults to the bound address; the server calls the
@@ -155,16 +185,25 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   oauth::OAuthOptions oauth_options = options.oauth;
   oauth_options.issuer = options.issuer.empty() ? url : options.issuer;
   oauth = std::make_unique<oauth::OAuthService>(service, *keys, std::move(oauth_options));
-  router = std::make_unique<api::Router>(service, feed, *oauth);
+  router = std::make_unique<api::Router>(service, feed, *oauth, policy.get());
   BULWARK_RETURN_IF_ERROR(
       core::WriteFileAtomic(DataDirLayout{data_dir}.endpoint(), url + "\n", 0644));
   server->Start();
   asio::co_spawn(io, Maintain(service, *keys, identity, options.maintenance_interval),
                  asio::detached);
+  asio::signal_set hangup(io);
+  if (policy != nullptr) {
+    asio::co_spawn(io, WatchPolicy(*policy, options.policy_poll_interval), asio::detached);
+    hangup.add(SIGHUP);
+    ReloadPolicyOnHangup(hangup, *policy);
+    spdlog::info("distributing the policy of {} (version {})", options.mesh_config,
+                 policy->Current()->version);
+  }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code&, int signal) {
     spdlog::info("received signal {}, stopping", signal);
     server->Stop();
+    hangup.cancel();
     io.stop();
   });
   spdlog::info("authority for trust domain {} listening on {} (OAuth issuer {})",

@@ -27,6 +27,10 @@ struct ServeOptions {
   oauth::OAuthOptions oauth;
   oauth::TokenKeyOptions token_keys;
   std::chrono::milliseconds maintenance_interval{1000};
+  // mesh.yaml whose allow rules GET /v1/policy distributes, watched (every
+  // policy_poll_interval, and on SIGHUP) for changes; empty: no policy is distributed.
+  std::string mesh_config;
+  std::chrono::milliseconds policy_poll_interval{250};
 };
 
 // SPIFFE ID path of the authority's own server certificate.
@@ -34,7 +38,7 @@ inline constexpr std::string_view kAuthorityPath = "/authority";
 
 // Serves the authority in `data_dir` until SIGINT or SIGTERM. Writes the URL it listens on to
 // `data_dir`/endpoint once bound. Errors: the data directory cannot be opened, the address is
-// invalid or taken.
+// invalid or taken, mesh_config does not load or its policy does not compile.
 absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& options);
 
 }  // namespace bulwark::authority

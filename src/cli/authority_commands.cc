@@ -179,6 +179,7 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
     return Fail("--threads must be 1..256");
   }
   options.threads = flags.threads;
+  options.mesh_config = flags.config;  // its allow rules are distributed (GET /v1/policy)
   absl::Status served = authority::ServeAuthority(flags.data_dir, options);
   if (!served.ok()) {
     return Fail(std::string(served.message()));
@@ -288,7 +289,9 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
                     "Authority data directory (default .bulwark/authority)");
   serve->add_option("--listen", flags.listen,
                     "Address to listen on (default 127.0.0.1:7443; port 0: any)");
-  serve->add_option("--config", flags.config, "Take the authority section from mesh.yaml");
+  serve->add_option("--config", flags.config,
+                    "Take the authority section from mesh.yaml, and distribute its allow rules "
+                    "(GET /v1/policy; the file is watched, and reread on SIGHUP)");
   serve->add_option("--svid-ttl", flags.svid_ttl, "Lifetime of issued SVIDs (default 1h)");
   serve->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each new signing CA (default 7d)");
   serve->add_option("--threads", flags.threads, "Worker threads (default 2)");

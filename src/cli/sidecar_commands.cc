@@ -48,9 +48,14 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
       "Upstream connections are kept alive and reused. Timeouts: services.<name>.sidecar.timeouts\n"
       "in mesh.yaml (handshake, header, idle, drain).\n"
       "SIGTERM/SIGINT: drain (stop accepting, finish requests in flight, exit 0).\n"
-      "SIGHUP: reread --config (calls, port, peers); listener changes need a restart.\n"
+      "Authorization: default deny; inbound requests pass only when a rule of\n"
+      "services.<service>.allow admits them (403 otherwise, 400 for a path that normalization\n"
+      "refuses); the normalized path is forwarded. The policy comes from --config (version 0),\n"
+      "then from the authority (GET /v1/policy long-poll) when the service has no identity files.\n"
+      "SIGHUP: reread --config (calls, port, peers, and the policy while it is local); listener\n"
+      "changes need a restart.\n"
       "Example: bulwark sidecar --config mesh.yaml --service a --bundle bundle.pem \\\n"
-      "           --token-file a.token --access-log -\n"
+      "           --token-file a.token --access-log - --decision-log decisions.jsonl\n"
       "See docs/sidecar.md.");
   sidecar->add_option("--config", flags.run.config, "mesh.yaml describing the mesh")->required();
   sidecar->add_option("--service", flags.run.service, "This sidecar's service (a key of services)")
@@ -72,6 +77,14 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
                       "Append one JSON line per request to this file ('-' for stdout); written "
                       "by a separate thread, lines are dropped (and counted) when it falls "
                       "behind (default: no access log)");
+  sidecar->add_option("--decision-log", flags.run.decision_log,
+                      "Append one JSON line per authorization decision to this file ('-' for "
+                      "stdout): peer, method, normalized path, allow/deny, rule or reason, trace "
+                      "id, policy version; dropped (and counted) when it falls behind");
+  sidecar
+      ->add_option("--decision-sample", flags.run.decision_sample,
+                   "Log every deny and 1 allow in N (default 1: every decision)")
+      ->check(CLI::Range(1u, 1'000'000u));
   sidecar->callback([&action] { action = [] { return RunSidecarCommand(flags); }; });
 }
 

@@ -9,21 +9,21 @@
 namespace bulwark::proxy {
 namespace {
 
-std::string Rfc3339(std::chrono::system_clock::time_point time) {
-  auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(time);
-  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(ms);
-  long long millis = (ms - seconds).count();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, millis);
-}
-
 bool IsLowerHex(std::string_view s) {
   return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 }  // namespace
 
+std::string FormatRfc3339Millis(std::chrono::system_clock::time_point time) {
+  auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(time);
+  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(ms);
+  long long millis = (ms - seconds).count();
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, millis);
+}
+
 std::string FormatAccessRecord(const AccessRecord& record) {
-  nlohmann::ordered_json line = {{"time", Rfc3339(record.time)},
+  nlohmann::ordered_json line = {{"time", FormatRfc3339Millis(record.time)},
                                  {"direction", DirectionName(record.direction)},
                                  {"peer", record.peer},
                                  {"method", record.method},

@@ -30,6 +30,9 @@ struct AccessRecord {
 // trace_id is omitted when empty.
 std::string FormatAccessRecord(const AccessRecord& record);
 
+// Returns `time` as RFC 3339 UTC with milliseconds ("2026-12-01T11:00:51.123Z").
+std::string FormatRfc3339Millis(std::chrono::system_clock::time_point time);
+
 // Returns the trace id (32 lowercase hex digits) of a W3C traceparent header value
 // ("00-<trace id>-<parent id>-<flags>"), or "" when it is malformed or all zeros.
 std::string TraceIdFromTraceparent(std::string_view traceparent);

@@ -10,6 +10,7 @@
 #include "http/client.h"
 #include "identity/spiffe_id.h"
 #include "nlohmann/json.hpp"
+#include "policy/path.h"
 #include "proxy/headers.h"
 #include "spdlog/spdlog.h"
 
@@ -120,6 +121,63 @@ http::Response JsonError(int status, std::string_view code, std::string_view des
 
 namespace {
 
+// Counts a decision and, when sampled, queues its decision log line. `reason` is a deny
+// reason of Metrics::kDenyReasons, `detail` what the log adds to it. Allocates only to log.
+void RecordDecision(const ProxyContext& context, const http::Request& request,
+                    const std::string& peer, std::string_view path, policy::Decision decision,
+                    std::string_view reason, std::string_view detail = "") {
+  if (decision.allowed) {
+    context.metrics->RecordAllow(decision.rule);
+  } else {
+    context.metrics->RecordDeny(reason);
+  }
+  DecisionLog* log = context.options.decision_log.get();
+  if (log == nullptr || !log->Sampled(decision.allowed)) {
+    return;
+  }
+  DecisionRecord r{.time = std::chrono::system_clock::now(),
+                   .peer = peer,
+                   .method = request.method,
+                   .path = std::string(path),
+                   .allowed = decision.allowed,
+                   .rule = decision.rule};
+  if (decision.rule >= 0 && context.policy != nullptr) {
+    r.description = context.policy->RuleDescription(static_cast<std::size_t>(decision.rule));
+  }
+  r.reason = detail.empty() ? std::string(reason) : fmt::format("{}: {}", reason, detail);
+  if (std::optional<std::string_view> tp = request.headers.Get("traceparent"); tp.has_value()) {
+    r.trace_id = TraceIdFromTraceparent(*tp);
+  }
+  r.policy_version = context.policy_version;
+  log->Submit(std::move(r));
+}
+
+// Normalizes the path of `request` and decides it with the policy; on allow, rewrites its
+// target to the normalized path and the original query and returns nullopt, else the 400/403.
+std::optional<http::Response> Authorize(const ProxyContext& context, http::Request& request,
+                                        const std::string& peer, const nlohmann::json* claims) {
+  std::string_view target = request.target;
+  std::size_t q = target.find('?');
+  std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  absl::StatusOr<std::string> path = policy::NormalizePath(target.substr(0, q));
+  if (!path.ok()) {
+    std::string why(path.status().message());
+    RecordDecision(context, request, peer, target.substr(0, q), {}, "bad_path", why);
+    return JsonError(400, "bad_request", why);
+  }
+  policy::Decision decision;  // default deny, also without a policy
+  if (context.policy != nullptr) {
+    decision =
+        context.policy->Decide({request.method, *path, peer, claims, query, &request.headers});
+  }
+  RecordDecision(context, request, peer, *path, decision, policy::DenyReasonName(decision.reason));
+  if (!decision.allowed) {
+    return JsonError(403, "forbidden", "not allowed");
+  }
+  request.target = q == std::string_view::npos ? *path : fmt::format("{}?{}", *path, query);
+  return std::nullopt;
+}
+
 asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
                                  const http::ConnectionInfo& info) {
   absl::StatusOr<std::string> peer = VerifyPeer(*context, info);
@@ -131,7 +189,11 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   }
   request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
   RemoveHopByHop(request.headers);
-  request.headers.Set(kPeerIdHeader, *peer);
+  request.headers.Set(kPeerIdHeader, *peer);  // before Authorize: headers.* sees what we forward
+  const nlohmann::json* claims = nullptr;     // set by the token filter
+  if (std::optional<http::Response> refused = Authorize(*context, request, *peer, claims)) {
+    co_return Handled{*std::move(refused), *std::move(peer)};
+  }
   http::ClientOptions options;
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
@@ -227,6 +289,10 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
     }
+    if (context->options.decision_log != nullptr) {
+      gauges.decision_log_dropped = context->options.decision_log->dropped();
+    }
+    gauges.policy_version = context->policy_version;
     for (const auto& [d, pool] :
          {std::pair{0, context->inbound_pool.get()}, std::pair{1, context->outbound_pool.get()}}) {
       gauges.upstream_opened[d] = pool != nullptr ? pool->opened() : 0;

@@ -18,7 +18,9 @@
 #include "http/server.h"
 #include "identity/svid.h"
 #include "mesh/config.h"
+#include "policy/policy.h"
 #include "proxy/access_log.h"
+#include "proxy/decision_log.h"
 #include "proxy/metrics.h"
 #include "proxy/tls_context_cache.h"
 
@@ -38,6 +40,8 @@ struct SidecarOptions {
   http::Limits limits;
   // Where each request's line goes; null: no access log.
   std::shared_ptr<AccessLog> access_log;
+  // Where inbound authorization decisions go; null: no decision log.
+  std::shared_ptr<DecisionLog> decision_log;
 };
 
 struct ProxyContext {
@@ -45,6 +49,10 @@ struct ProxyContext {
   std::string service;  // this sidecar's service, a key of mesh.services
   IdentitySource identity;
   SidecarOptions options;
+  // The authorization policy of `service`; null denies every inbound request. Its version: 0
+  // when compiled from the local mesh.yaml, else the authority's (GET /v1/policy).
+  std::shared_ptr<const policy::ServicePolicy> policy;
+  std::int64_t policy_version = 0;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();  // never null
   // Keep-alive connections to the local service (inbound) and to other sidecars (outbound);
   // null: a connection per request. Set by Sidecar, which closes them before its io_context ends.
@@ -61,9 +69,12 @@ struct ProxyContext {
 using ProxyContextPtr = std::shared_ptr<const ProxyContext>;
 
 // Answers a request from a verified mTLS peer: checks its SPIFFE ID (one, in the trust domain,
-// not revoked; else 403), replaces X-Bulwark-Peer-Id with it, strips hop-by-hop headers and
-// relays the exchange with http://127.0.0.1:<port>. 502 when the service is down, 504 on timeout.
-// Counts the request in the metrics and the access log, as HandleOutbound does.
+// not revoked; else 403), replaces X-Bulwark-Peer-Id with the ID and strips hop-by-hop headers,
+// normalizes the path (400 when refused, policy::NormalizePath), applies the policy (403 "not
+// allowed", the reason only in the decision log) and relays the exchange, with the normalized
+// path and the original query, to http://127.0.0.1:<port>. 502 when the service is
+// down, 504 on timeout. Counts the request in the metrics and the access log, as HandleOutbound
+// does, and the decision in the metrics and the decision log.
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
                                               const http::ConnectionInfo& info);
 

@@ -159,11 +159,52 @@ void Metrics::RenderSampled(std::string& out, const ScrapeGauges& gauges) {
   }
 }
 
+void Metrics::RecordAllow(int rule) {
+  std::size_t slot = rule >= 0 && static_cast<std::size_t>(rule) < kMaxRuleLabels
+                         ? static_cast<std::size_t>(rule)
+                         : kMaxRuleLabels;
+  allows_[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::RecordDeny(std::string_view reason) {
+  std::size_t slot = 0;
+  while (slot + 1 < kDenyReasons.size() && kDenyReasons[slot] != reason) {
+    ++slot;
+  }
+  denies_[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::RenderDecisions(std::string& out) const {
+  constexpr std::string_view kName = "bulwark_sidecar_policy_decisions_total";
+  Header(out, kName, "counter",
+         "Inbound authorization decisions, by decision and rule (index or deny reason).");
+  auto it = std::back_inserter(out);
+  for (std::size_t i = 0; i < allows_.size(); ++i) {
+    if (std::uint64_t value = allows_[i].load(std::memory_order_relaxed); value > 0) {
+      std::string rule = i < kMaxRuleLabels ? std::to_string(i) : kOther;
+      fmt::format_to(it, "{}{{decision=\"allow\",rule=\"{}\"}} {}\n", kName, rule, value);
+    }
+  }
+  for (std::size_t i = 0; i < denies_.size(); ++i) {
+    if (std::uint64_t value = denies_[i].load(std::memory_order_relaxed); value > 0) {
+      fmt::format_to(it, "{}{{decision=\"deny\",rule=\"{}\"}} {}\n", kName, kDenyReasons[i], value);
+    }
+  }
+}
+
 std::string Metrics::Render(const ScrapeGauges& gauges) const {
   std::string out;
   RenderRequests(out);
   RenderHistograms(out);
+  RenderDecisions(out);
   auto it = std::back_inserter(out);
+  Header(out, "bulwark_sidecar_policy_version", "gauge",
+         "Version of the authorization policy in use (0: from the local mesh.yaml).");
+  fmt::format_to(it, "bulwark_sidecar_policy_version {}\n", gauges.policy_version);
+  Header(out, "bulwark_sidecar_decision_log_dropped_total", "counter",
+         "Decision log lines dropped because the writer's queue was full.");
+  fmt::format_to(it, "bulwark_sidecar_decision_log_dropped_total {}\n",
+                 gauges.decision_log_dropped);
   Header(out, "bulwark_sidecar_svid_expiry_seconds", "gauge",
          "Seconds until the current SVID expires.");
   fmt::format_to(it, "bulwark_sidecar_svid_expiry_seconds {}\n", gauges.svid_expiry_seconds);

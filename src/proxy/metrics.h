@@ -27,6 +27,8 @@ std::string_view DirectionName(Direction direction);
 struct ScrapeGauges {
   double svid_expiry_seconds = 0;  // until the current SVID's notAfter; negative once expired
   std::uint64_t access_log_dropped = 0;
+  std::uint64_t decision_log_dropped = 0;
+  std::int64_t policy_version = 0;  // 0: compiled from the local mesh.yaml
   // Upstream connections opened and reuses of pooled ones, by Direction.
   std::array<std::uint64_t, 2> upstream_opened{};
   std::array<std::uint64_t, 2> upstream_reused{};
@@ -44,6 +46,13 @@ class Metrics {
   static constexpr std::array<double, 13> kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
+  // Rule indices with their own rule="<index>" label; higher ones count under rule="other".
+  static constexpr std::size_t kMaxRuleLabels = 256;
+  // Deny reasons, as the rule label of decision="deny" (policy::DenyReasonName, and "bad_path"
+  // for a path refused by normalization); any other reason counts as "other".
+  static constexpr std::array<std::string_view, 6> kDenyReasons = {
+      "bad_path", "no_rule_for_caller", "method", "path", "condition", "other"};
+
   Metrics() = default;
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
@@ -52,6 +61,11 @@ class Metrics {
   // service (outbound); `status` the HTTP status sent; `duration` from request to response.
   void RecordRequest(Direction direction, std::string_view peer, int status,
                      std::chrono::nanoseconds duration);
+
+  // Counts one inbound request allowed by rule `rule` (its index in services.<name>.allow).
+  void RecordAllow(int rule);
+  // Counts one inbound request denied for `reason` (one of kDenyReasons).
+  void RecordDeny(std::string_view reason);
 
   // Returns every metric in the Prometheus text format, series in a stable order.
   std::string Render(const ScrapeGauges& gauges) const;
@@ -70,6 +84,7 @@ class Metrics {
   PeerSlot& Slot(std::string_view peer);
   void RenderRequests(std::string& out) const;
   void RenderHistograms(std::string& out) const;
+  void RenderDecisions(std::string& out) const;
   static void RenderSampled(std::string& out, const ScrapeGauges& gauges);
 
   std::array<PeerSlot, kMaxPeers> peers_;
@@ -78,6 +93,8 @@ class Metrics {
   std::mutex insert_mu_;                                             // serializes adding a peer
   std::array<std::unique_ptr<const std::string>, kMaxPeers> names_;  // owned; guarded by insert_mu_
   std::array<Histogram, 2> durations_;
+  std::array<std::atomic<std::uint64_t>, kMaxRuleLabels + 1> allows_{};  // last: "other"
+  std::array<std::atomic<std::uint64_t>, kDenyReasons.size()> denies_{};
 };
 
 }  // namespace bulwark::proxy

@@ -24,6 +24,7 @@
 #include "mesh/config.h"
 #include "proxy/headers.h"
 #include "proxy/identity_files.h"
+#include "proxy/policy_watcher.h"
 #include "proxy/sidecar.h"
 #include "spdlog/spdlog.h"
 
@@ -135,10 +136,31 @@ void WaitForHangup(asio::signal_set& hangup, Sidecar& sidecar, const std::string
   });
 }
 
+// Stops `stoppable` on another thread, waiting at most `limit`: a long-poll to the authority
+// is a blocking call that may stay open for up to its wait. Past the limit the process ends at
+// once; the sidecar keeps no state, so there is nothing to flush but the log.
+template <typename T>
+void StopOrExit(std::unique_ptr<T> stoppable, std::chrono::milliseconds limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> stopped = done->get_future();
+  std::thread stopper([s = std::move(stoppable), done]() mutable {
+    s.reset();  // the destructor stops and joins its threads
+    done->set_value();
+  });
+  if (stopped.wait_for(limit) == std::future_status::ready) {
+    stopper.join();
+    return;
+  }
+  spdlog::info("sidecar: not waiting for an open long-poll to the authority; exiting");
+  spdlog::shutdown();
+  std::_Exit(0);
+}
+
 // Runs the sidecar until SIGINT or SIGTERM (then drains); `tick` (may be empty) runs once a
-// second; SIGHUP reloads mesh.yaml.
+// second; SIGHUP reloads mesh.yaml; with `policy_source`, the policy follows the authority.
 absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source,
-                   std::function<void()> tick) {
+                   std::function<void()> tick,
+                   std::optional<identity::AuthorityClient> policy_source = std::nullopt) {
   const mesh::SidecarConfig& config = mesh.FindService(options.service)->sidecar;
   int workers = static_cast<int>(std::max<std::uint32_t>(1, config.workers));
   std::chrono::milliseconds drain = config.timeouts.drain;
@@ -149,6 +171,14 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
       Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
   sidecar->Start();
   Sidecar* s = sidecar.get();
+  std::unique_ptr<PolicyWatcher> watcher;
+  if (policy_source.has_value()) {
+    watcher = std::make_unique<PolicyWatcher>(
+        *std::move(policy_source), s->context()->identity.current, 0,
+        [s](std::int64_t version, std::vector<mesh::AllowRule> rules) {
+          return s->ApplyPolicy(version, std::move(rules));
+        });
+  }
   asio::co_spawn(io,
                  Every(std::chrono::seconds(1),
                        [s, tick] {
@@ -185,27 +215,10 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   for (std::thread& t : threads) {
     t.join();
   }
-  return absl::OkStatus();
-}
-
-// Stops the rotator, waiting at most `limit`: its revocation long-poll is a blocking call that
-// may stay open for up to RotatorOptions::revocation_wait. Past the limit the process ends at
-// once; the sidecar keeps no state, so there is nothing to flush but the log.
-void StopRotatorOrExit(std::unique_ptr<identity::SvidRotator> rotator,
-                       std::chrono::milliseconds limit) {
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> stopped = done->get_future();
-  std::thread stopper([r = std::move(rotator), done]() mutable {
-    r.reset();  // ~SvidRotator stops and joins its threads
-    done->set_value();
-  });
-  if (stopped.wait_for(limit) == std::future_status::ready) {
-    stopper.join();
-    return;
+  if (watcher != nullptr) {
+    StopOrExit(std::move(watcher), std::chrono::seconds(1));
   }
-  spdlog::info("sidecar: not waiting for the open revocation long-poll; exiting");
-  spdlog::shutdown();
-  std::_Exit(0);
+  return absl::OkStatus();
 }
 
 // Serves with the SVID from mesh.yaml's identity files, rereading them when they change.
@@ -231,6 +244,11 @@ absl::Status RunSidecar(const RunOptions& given) {
     BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<AccessLog> log, AccessLog::Open(options.access_log, "--access-log"));
     options.sidecar.access_log = std::move(log);
   }
+  if (!options.decision_log.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(
+        options.sidecar.decision_log,
+        DecisionLog::Open(options.decision_log, "--decision-log", options.decision_sample));
+  }
   BULWARK_ASSIGN_OR_RETURN(mesh::MeshConfig mesh, mesh::LoadMeshConfig(options.config));
   const mesh::ServiceConfig* self = mesh.FindService(options.service);
   if (self == nullptr) {
@@ -248,8 +266,12 @@ absl::Status RunSidecar(const RunOptions& given) {
   IdentitySource source{[r] { return r->Current(); },
                         [r](const std::string& serial) { return r->IsRevoked(serial); },
                         [r] { return r->revocation_version(); }};
-  absl::Status served = Serve(std::move(mesh), options, std::move(source), nullptr);
-  StopRotatorOrExit(std::move(rotator), std::chrono::seconds(1));
+  BULWARK_ASSIGN_OR_RETURN(
+      identity::AuthorityClient policy_client,
+      identity::AuthorityClient::Create(AuthorityUrl(options, mesh), r->Current()->bundle));
+  absl::Status served =
+      Serve(std::move(mesh), options, std::move(source), nullptr, std::move(policy_client));
+  StopOrExit(std::move(rotator), std::chrono::seconds(1));
   return served;
 }
 

@@ -5,6 +5,7 @@
 // SIGHUP.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -13,12 +14,14 @@
 namespace bulwark::proxy {
 
 struct RunOptions {
-  std::string config;         // mesh.yaml
-  std::string service;        // a key of services
-  std::string authority_url;  // "https://127.0.0.1:7443"; unused with identity files
-  std::string bundle;         // the authority's bundle.pem; unused with identity files
-  std::string join_token;     // read by the caller from a 0600 file or a descriptor
-  std::string access_log;     // file to append JSON lines to, "-" for stdout, "" for none
+  std::string config;                 // mesh.yaml
+  std::string service;                // a key of services
+  std::string authority_url;          // "https://127.0.0.1:7443"; unused with identity files
+  std::string bundle;                 // the authority's bundle.pem; unused with identity files
+  std::string join_token;             // read by the caller from a 0600 file or a descriptor
+  std::string access_log;             // file to append JSON lines to, "-" for stdout, "" for none
+  std::string decision_log;           // the same, for authorization decisions
+  std::uint32_t decision_sample = 1;  // log every deny and 1 allow in this many
   SidecarOptions sidecar;
 };
 
@@ -26,9 +29,11 @@ struct RunOptions {
 // connections, lets requests in flight finish for up to sidecar.timeouts.drain, then closes the
 // rest; if the rotator's revocation long-poll is still open a second later, it ends the process
 // (exit status 0) rather than wait for it. SIGHUP rereads mesh.yaml (Sidecar::Reload); a file
-// that does not load or changes a listener is logged and the current configuration stays. Errors:
-// the access log cannot be opened, mesh.yaml does not load, the service is not in it, the join
-// token is refused or names another identity, a listener cannot bind.
+// that does not load or changes a listener is logged and the current configuration stays. With
+// an authority (no identity files), the policy follows GET /v1/policy by long-poll; without,
+// SIGHUP is how a policy change arrives. Errors: the access or decision log cannot be opened,
+// mesh.yaml does not load, the service is not in it, the join token is refused or names another
+// identity, a listener cannot bind.
 absl::Status RunSidecar(const RunOptions& options);
 
 }  // namespace bulwark::proxy

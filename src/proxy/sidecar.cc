@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "policy/rules_json.h"
 #include "spdlog/spdlog.h"
 
 namespace bulwark::proxy {
@@ -136,8 +137,11 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
     return absl::InvalidArgumentError(
         fmt::format("service '{}' is not in {}", service, mesh.file_name));
   }
+  BULWARK_ASSIGN_OR_RETURN(policy::ServicePolicy compiled,
+                           policy::ServicePolicy::Compile(mesh, service));
   auto context = std::make_shared<ProxyContext>(
       ProxyContext{std::move(mesh), std::move(service), std::move(identity), std::move(options)});
+  context->policy = std::make_shared<const policy::ServicePolicy>(std::move(compiled));
   context->client_tls =
       std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
   context->inbound_pool = std::make_shared<http::ConnectionPool>();
@@ -237,10 +241,28 @@ void Sidecar::PrunePools() {
 }
 
 absl::Status Sidecar::Reload(mesh::MeshConfig mesh) {
+  std::lock_guard<std::mutex> lock(update_mu_);
   ProxyContextPtr current = slot_->load();
   BULWARK_RETURN_IF_ERROR(CheckReloadable(*current, mesh));
   auto next = std::make_shared<ProxyContext>(*current);
+  if (current->policy_version == 0) {
+    BULWARK_ASSIGN_OR_RETURN(policy::ServicePolicy compiled,
+                             policy::ServicePolicy::Compile(mesh, current->service));
+    next->policy = std::make_shared<const policy::ServicePolicy>(std::move(compiled));
+  }
   next->mesh = std::move(mesh);
+  slot_->store(std::move(next));
+  return absl::OkStatus();
+}
+
+absl::Status Sidecar::ApplyPolicy(std::int64_t version, std::vector<mesh::AllowRule> rules) {
+  std::lock_guard<std::mutex> lock(update_mu_);
+  ProxyContextPtr current = slot_->load();
+  BULWARK_ASSIGN_OR_RETURN(policy::ServicePolicy compiled,
+                           policy::CompileRules(current->mesh, current->service, std::move(rules)));
+  auto next = std::make_shared<ProxyContext>(*current);
+  next->policy = std::make_shared<const policy::ServicePolicy>(std::move(compiled));
+  next->policy_version = version;
   slot_->store(std::move(next));
   return absl::OkStatus();
 }

@@ -1,18 +1,22 @@
 // One service's sidecar: the inbound mTLS listener, the outbound listener for the service's own
 // calls, one listener per `calls[].listen`, and the admin listener, all on one io_context. The
 // configuration reaches the handlers as an immutable ProxyContext snapshot that Reload()
-// replaces atomically. Create, Start, Stop, Drain and Reload from one thread; the handlers run
-// on the io_context's threads; CloseRevokedConnections and OpenConnections on any thread.
+// and ApplyPolicy replace atomically. Create, Start, Stop, Drain and Reload from one thread; the
+// handlers run on the io_context's threads; CloseRevokedConnections, OpenConnections and
+// ApplyPolicy on any thread.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "asio/io_context.hpp"
 #include "http/server.h"
+#include "mesh/config.h"
 #include "proxy/handlers.h"
 
 namespace bulwark::proxy {
@@ -21,7 +25,8 @@ class Sidecar {
  public:
   // Binds the listeners of `service` in `mesh` (services.<service>.sidecar.inbound, outbound
   // and admin must be set). Errors: unknown service, a missing address, a plain listener
-  // (outbound, calls[].listen, admin) that is not on loopback, an address that is taken.
+  // (outbound, calls[].listen, admin) that is not on loopback, an address that is taken, a
+  // policy (services.<service>.allow) that does not compile. That policy is version 0.
   static absl::StatusOr<std::unique_ptr<Sidecar>> Create(asio::io_context& io,
                                                          mesh::MeshConfig mesh, std::string service,
                                                          IdentitySource identity,
@@ -44,8 +49,14 @@ class Sidecar {
   // Makes `mesh` the configuration of the requests that arrive from now on (calls, the port of
   // the service, the addresses of the services it calls). Errors (the current configuration
   // stays): the service is gone, or the trust domain, a listener address (sidecar.*,
-  // calls[].listen), workers or timeouts changed; those need a restart.
+  // calls[].listen), workers or timeouts changed; those need a restart; the new policy does
+  // not compile. The policy is recompiled from `mesh` only while it is version 0 (local): once
+  // the authority sent one, the authority's stays.
   absl::Status Reload(mesh::MeshConfig mesh);
+  // Makes `rules` (the authority's, GET /v1/policy) the policy of the requests that arrive from
+  // now on, as version `version`; requests in flight keep the policy they started with.
+  // Errors (the current policy stays): the rules do not compile.
+  absl::Status ApplyPolicy(std::int64_t version, std::vector<mesh::AllowRule> rules);
   // Returns "name=address" for each bound listener, for logs.
   std::vector<std::string> Describe() const;
   // Returns the configuration in use.
@@ -65,6 +76,7 @@ class Sidecar {
   Sidecar(std::shared_ptr<ContextSlot> slot, std::shared_ptr<Listeners> listeners)
       : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
 
+  std::mutex update_mu_;  // serializes Reload and ApplyPolicy (writers of slot_), not requests
   std::shared_ptr<ContextSlot> slot_;     // shared with the handlers
   std::shared_ptr<Listeners> listeners_;  // shared (weakly) with the metrics sampler
 };

@@ -143,7 +143,7 @@ class Sidecar:
     """A running `bulwark sidecar` for one service, stopped by PID in the class cleanup."""
 
     def __init__(self, test_cls, auth, config, name, ports, join_token=True,
-                 authority_flag=True):
+                 authority_flag=True, extra_args=()):
         self.name = name
         self.inbound, self.outbound, self.admin = ports
         self.log_path = os.path.join(auth.tmpdir("sidecar-log"), f"{name}.log")
@@ -156,6 +156,7 @@ class Sidecar:
             argv += ["--bundle", auth.bundle, "--token-file", auth.token_file(sid(name))]
             if authority_flag:  # else: authority.listen from mesh.yaml
                 argv += ["--authority", auth.url]
+        argv += list(extra_args)
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         test_cls.addClassCleanup(harness.stop_process, self.proc)
@@ -179,9 +180,18 @@ class Sidecar:
             return f.read()[-4000:].decode(errors="replace")
 
 
-def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None):
+# The suites that test transport let every workload of the trust domain call every service;
+# test_policy_enforce.py tests the policy itself.
+ANY_WORKLOAD = (f'{{ from: ["spiffe://{TD}/**"] }}',)
+
+
+def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None, allow=ANY_WORKLOAD):
+    """services.<name> of mesh.yaml; `allow` holds the rules (flow YAML), () for none."""
     inbound, outbound, admin = sidecar_ports
     lines = [f"  {name}:", f"    port: {port}"]
+    if allow:
+        lines.append("    allow:")
+        lines += [f"      - {rule}" for rule in allow]
     if identity_dir:  # relative to mesh.yaml's directory
         lines.append(f"    identity: {{ svid: {identity_dir}/svid.pem, key: {identity_dir}/key.pem,"
                      f" bundle: {identity_dir}/bundle.pem }}")

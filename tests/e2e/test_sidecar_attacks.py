@@ -47,7 +47,7 @@ class SidecarAttackTest(unittest.TestCase):
             "  a:", "    port: 1", "    calls: [b]",
             f"    sidecar: {{ inbound: \"127.0.0.1:{a_in}\", outbound: \"127.0.0.1:{a_out}\", "
             f"admin: \"127.0.0.1:{a_admin}\" }}",
-            "  b:", f"    port: {cls.backend.server_address[1]}",
+            "  b:", f"    port: {cls.backend.server_address[1]}", "    allow: [{ from: a }]",
             "    sidecar:",
             f"      inbound: \"127.0.0.1:{b_in}\"",
             f"      outbound: \"127.0.0.1:{b_out}\"",

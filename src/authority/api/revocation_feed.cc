@@ -9,7 +9,7 @@
 
 namespace bulwark::authority::api {
 
-void RevocationFeed::Notify(std::int64_t version) {
+void VersionFeed::Notify(std::int64_t version) {
   std::int64_t current = version_.load();
   while (current < version && !version_.compare_exchange_weak(current, version)) {
   }
@@ -22,8 +22,7 @@ void RevocationFeed::Notify(std::int64_t version) {
   }
 }
 
-asio::awaitable<void> RevocationFeed::WaitBeyond(std::int64_t since,
-                                                 std::chrono::milliseconds wait) {
+asio::awaitable<void> VersionFeed::WaitBeyond(std::int64_t since, std::chrono::milliseconds wait) {
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, wait);
   {
     std::lock_guard lock(mutex_);

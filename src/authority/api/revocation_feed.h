@@ -1,6 +1,7 @@
-// The revocation list's version and the long-poll waiters on it. Notify() is called after
-// revocations commit; WaitBeyond() suspends a request until the list moves past a version or a
-// timeout passes. Thread-safe: waiters may sit on any io_context thread.
+// A version number and the long-poll waiters on it: the revocation list's (Notify() after
+// revocations commit) and the distributed policy's (PolicyFeed). WaitBeyond() suspends a
+// request until the version moves past a value or a timeout passes. Thread-safe: waiters may sit
+// on any io_context thread.
 #pragma once
 
 #include <atomic>
@@ -15,11 +16,11 @@
 
 namespace bulwark::authority::api {
 
-class RevocationFeed {
+class VersionFeed {
  public:
-  explicit RevocationFeed(std::int64_t version) : version_(version) {}
+  explicit VersionFeed(std::int64_t version) : version_(version) {}
 
-  // Returns the current version (0 when nothing was ever revoked).
+  // Returns the current version (for revocations: 0 when nothing was ever revoked).
   std::int64_t version() const { return version_.load(); }
   // Raises the version to `version` and wakes every waiter.
   void Notify(std::int64_t version);
@@ -31,5 +32,7 @@ class RevocationFeed {
   std::mutex mutex_;
   std::vector<std::shared_ptr<asio::steady_timer>> waiters_;  // guarded by mutex_
 };
+
+using RevocationFeed = VersionFeed;
 
 }  // namespace bulwark::authority::api

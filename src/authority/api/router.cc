@@ -2,6 +2,7 @@
 
 #include "authority/api/internal/responses.h"
 #include "authority/api/json_body.h"
+#include "core/status.h"
 #include "core/units.h"
 #include "crypto/bytes.h"
 #include "crypto/csr.h"
@@ -33,6 +34,25 @@ json RevocationJson(const RevocationRecord& r) {
           {"spiffe_id", r.spiffe_id},
           {"revoked_at", core::ToUnixSeconds(r.revoked_at)},
           {"not_after", core::ToUnixSeconds(r.not_after)}};
+}
+
+// Returns ?wait= as a duration of at most kMaxLongPoll (0 when absent).
+absl::StatusOr<std::chrono::seconds> WaitParam(const http::Request& request) {
+  std::optional<std::string> text = request.QueryParam("wait");
+  if (!text.has_value()) {
+    return std::chrono::seconds(0);
+  }
+  BULWARK_ASSIGN_OR_RETURN(core::Seconds parsed, core::ParseDuration(*text));
+  return std::min<std::chrono::seconds>(parsed, kMaxLongPoll);
+}
+
+// Returns the service named by a workload SVID's ID (spiffe://<td>/svc/<name>), else "".
+std::string_view ServiceOf(const identity::SpiffeId& id) {
+  std::string_view path = id.path();
+  if (!path.starts_with("/svc/") || path.find('/', 5) != std::string_view::npos) {
+    return "";
+  }
+  return path.substr(5);
 }
 
 }  // namespace
@@ -72,6 +92,12 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
   } else if (path == "/v1/revocations") {
     if (method == "GET") {
       response = co_await Revocations(request, conn);
+    } else {
+      response = MethodNotAllowed("GET");
+    }
+  } else if (path == "/v1/policy") {
+    if (method == "GET") {
+      response = co_await Policy(request, conn);
     } else {
       response = MethodNotAllowed("GET");
     }
@@ -148,13 +174,9 @@ asio::awaitable<http::Response> Router::Revocations(const http::Request& request
   }
   auto since = IntParam(request, "since", 0);
   if (!since.ok()) co_return ErrorResponse(since.status());
-  std::chrono::seconds wait{0};
-  if (std::optional<std::string> text = request.QueryParam("wait")) {
-    auto parsed = core::ParseDuration(*text);
-    if (!parsed.ok()) co_return ErrorResponse(parsed.status());
-    wait = std::min<std::chrono::seconds>(*parsed, kMaxLongPoll);
-  }
-  if (wait.count() > 0) co_await feed_.WaitBeyond(*since, wait);
+  auto wait = WaitParam(request);
+  if (!wait.ok()) co_return ErrorResponse(wait.status());
+  if (wait->count() > 0) co_await feed_.WaitBeyond(*since, *wait);
   auto entries = service_.store().RevocationsSince(*since);
   if (!entries.ok()) co_return ErrorResponse(entries.status());
   json list = json::array();
@@ -166,6 +188,43 @@ asio::awaitable<http::Response> Router::Revocations(const http::Request& request
   // The version is the newest entry returned, so a client that passes it back as ?since= can
   // never skip an entry that committed while this response was being built.
   co_return JsonResponse(200, {{"version", version}, {"revocations", list}});
+}
+
+asio::awaitable<http::Response> Router::Policy(const http::Request& request,
+                                               const http::ConnectionInfo& conn) {
+  if (!conn.peer_certificate) {
+    co_return ErrorResponse(absl::UnauthenticatedError(
+        "the policy is served to workloads: present an SVID as client certificate"));
+  }
+  auto id = service_.AuthenticatePeer(*conn.peer_certificate);
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  if (policy_ == nullptr) {
+    co_return ErrorResponse(absl::NotFoundError(
+        "this authority distributes no policy: start it with --config mesh.yaml"));
+  }
+  std::string service(ServiceOf(*id));
+  if (service.empty() || !policy_->Current()->rules.contains(service)) {
+    co_return ErrorResponse(absl::PermissionDeniedError(
+        fmt::format("{} is not a service of the mesh; only services get a policy", id->str())));
+  }
+  auto after = IntParam(request, "after", 0);
+  if (!after.ok()) co_return ErrorResponse(after.status());
+  auto wait = WaitParam(request);
+  if (!wait.ok()) co_return ErrorResponse(wait.status());
+  // Answer at once unless the caller already holds the current version (a caller ahead of us
+  // saw the version of an earlier run: it gets the current one at once too).
+  if (wait->count() > 0 && policy_->Current()->version == *after) {
+    co_await policy_->feed().WaitBeyond(*after, *wait);
+  }
+  std::shared_ptr<const PolicySnapshot> snapshot = policy_->Current();
+  auto rules = snapshot->rules.find(service);
+  if (rules == snapshot->rules.end()) {  // removed from the file while we waited
+    co_return ErrorResponse(absl::PermissionDeniedError(
+        fmt::format("{} is no longer a service of the mesh", id->str())));
+  }
+  // Only this service's rules: a workload learns nothing about who may call the others.
+  co_return JsonResponse(
+      200, {{"version", snapshot->version}, {"service", service}, {"allow", rules->second}});
 }
 
 }  // namespace bulwark::authority::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "asio/awaitable.hpp"
+#include "authority/api/policy_feed.h"
 #include "authority/api/revocation_feed.h"
 #include "authority/oauth/oauth_service.h"
 #include "authority/service.h"
@@ -17,8 +18,10 @@ inline constexpr std::chrono::seconds kMaxLongPoll{60};
 
 class Router {
  public:
-  Router(AuthorityService& service, RevocationFeed& feed, oauth::OAuthService& oauth)
-      : service_(service), feed_(feed), oauth_(oauth) {}
+  // `policy` (may be null: no policy is distributed) serves GET /v1/policy.
+  Router(AuthorityService& service, RevocationFeed& feed, oauth::OAuthService& oauth,
+         PolicyFeed* policy = nullptr)
+      : service_(service), feed_(feed), oauth_(oauth), policy_(policy) {}
 
   // Answers one request. Never throws; internal errors become a 500 without details (they are
   // logged instead).
@@ -30,6 +33,8 @@ class Router {
   http::Response Bundle(bool jwks);
   asio::awaitable<http::Response> Revocations(const http::Request& request,
                                               const http::ConnectionInfo& conn);
+  asio::awaitable<http::Response> Policy(const http::Request& request,
+                                         const http::ConnectionInfo& conn);
   http::Response CreateJoinToken(const http::Request& request, const std::string& admin);
   http::Response Revoke(const http::Request& request, const std::string& admin);
   http::Response ListSvids(const http::Request& request);
@@ -44,6 +49,7 @@ class Router {
   AuthorityService& service_;
   RevocationFeed& feed_;
   oauth::OAuthService& oauth_;
+  PolicyFeed* policy_;
 };
 
 // Returns the HTTP status for a Status code (InvalidArgument 400, Unauthenticated 401, ...).

@@ -6,8 +6,10 @@
 #include <cctype>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "asio/co_spawn.hpp"
 #include "asio/io_context.hpp"
@@ -61,7 +63,8 @@ class HandlersTest : public ::testing::Test {
   static void TearDownTestSuite() { pki_.reset(); }
   void SetUp() override { ASSERT_TRUE(pki_->ok()); }
 
-  // A context for service "b" on `port`, which "a" may call; b may call nothing.
+  // A context for service "b" on `port`, which "a" may call (GET /, /hello, /public/**); b may
+  // call nothing.
   ProxyContextPtr Context(std::uint16_t port, std::string revoked = "") {
     std::string yaml = fmt::format(R"(trust_domain: example.org
 services:
@@ -71,6 +74,8 @@ services:
   b:
     port: {}
     sidecar: {{ inbound: "127.0.0.1:11", outbound: "127.0.0.1:12", admin: "127.0.0.1:13" }}
+    allow:
+      - {{ from: a, methods: [GET], paths: ["/", /hello, "/public/**"] }}
 )",
                                    port == 1 ? 2 : port - 1, port);
     absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(yaml, "mesh.yaml");
@@ -79,8 +84,12 @@ services:
         "spiffe://example.org/svc/b", pki_->Credentials("svc_b"), {pki_->Cert("root")}});
     IdentitySource source{[svid] { return svid; },
                           [revoked](const std::string& serial) { return serial == revoked; }};
-    return std::make_shared<const ProxyContext>(
+    absl::StatusOr<policy::ServicePolicy> policy = policy::ServicePolicy::Compile(*mesh, "b");
+    BULWARK_CHECK(policy.ok());
+    auto context = std::make_shared<ProxyContext>(
         ProxyContext{*std::move(mesh), "b", std::move(source), SidecarOptions{5s, {}}});
+    context->policy = std::make_shared<const policy::ServicePolicy>(*std::move(policy));
+    return context;
   }
   static http::ConnectionInfo From(const std::string& leaf) {
     http::ConnectionInfo info;
@@ -191,6 +200,105 @@ TEST_F(HandlersTest, RequestsAreCountedAndLoggedAndServedOnMetrics) {
   EXPECT_EQ(line["path"], "/x");
   EXPECT_EQ(line["status"], 403);
   EXPECT_EQ(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+// The targets a backend received, for tests that check what never reached it.
+struct Seen {
+  std::mutex mu;
+  std::vector<std::string> targets;
+};
+
+TEST_F(HandlersTest, InboundEnforcesThePolicyOnTheNormalizedPathAndForwardsIt) {
+  auto seen = std::make_shared<Seen>();
+  RunningServer backend(nullptr,
+                        [seen](http::Request request,
+                               const http::ConnectionInfo&) -> asio::awaitable<http::Response> {
+                          std::lock_guard<std::mutex> lock(seen->mu);
+                          seen->targets.push_back(request.target);
+                          co_return http::Response{};
+                        });
+  ASSERT_TRUE(backend.ok());
+  std::string lines;
+  {
+    auto context = std::make_shared<ProxyContext>(*Context(backend.port()));
+    context->options.decision_log =
+        std::make_shared<DecisionLog>([&](std::string_view l) { lines += l; }, 1);
+    context->policy_version = 7;
+    struct Case {
+      std::string method, target, peer;
+      int status;
+    };
+    std::vector<Case> cases = {
+        {"GET", "//public//./x?q=%2F", "svc_a", 200},  // forwarded as /public/x?q=%2F
+        {"GET", "/admin", "svc_a", 403},               // no template matches
+        {"GET", "/public/../admin", "svc_a", 403},     // resolves to /admin
+        {"GET", "/public/%2e%2e/admin", "svc_a", 403},
+        {"GET", "/public/..%2fadmin", "svc_a", 400},  // encoded slash: refused
+        {"GET", "/public/x;jsessionid=1", "svc_a", 400},
+        {"POST", "/public/x", "svc_a", 403},  // method
+        {"GET", "/public/x", "svc_b", 403},   // b is not a caller of b
+    };
+    for (const Case& c : cases) {
+      http::Request request{c.method, c.target};
+      http::Response r = Await(HandleInbound(context, std::move(request), From(c.peer)));
+      EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << ": " << r.body;
+      if (c.status == 403) {
+        EXPECT_EQ(r.body, R"({"error":"forbidden","error_description":"not allowed"})");
+      }
+    }
+    http::Response scrape = Await(HandleAdmin(context, http::Request{"GET", "/metrics"}));
+    EXPECT_NE(scrape.body.find(R"(policy_decisions_total{decision="deny",rule="path"} 3)"),
+              std::string::npos)
+        << scrape.body;
+    EXPECT_NE(scrape.body.find("bulwark_sidecar_policy_version 7\n"), std::string::npos);
+  }
+  EXPECT_EQ(seen->targets, std::vector<std::string>{"/public/x?q=%2F"});
+  std::vector<nlohmann::json> records;
+  std::size_t start = 0;
+  for (std::size_t end; (end = lines.find('\n', start)) != std::string::npos; start = end + 1) {
+    records.push_back(nlohmann::json::parse(lines.substr(start, end - start)));
+  }
+  ASSERT_EQ(records.size(), 8u) << lines;
+  EXPECT_EQ(records[0]["decision"], "allow");
+  EXPECT_EQ(records[0]["path"], "/public/x");
+  EXPECT_EQ(records[0]["rule"], 0);
+  EXPECT_EQ(records[0]["policy_version"], 7);
+  EXPECT_EQ(records[2]["path"], "/admin");
+  EXPECT_EQ(records[2]["reason"], "path");
+  EXPECT_TRUE(records[4]["reason"].get<std::string>().starts_with("bad_path: ")) << records[4];
+  EXPECT_EQ(records[6]["reason"], "method");
+  EXPECT_EQ(records[7]["reason"], "no_rule_for_caller");
+}
+
+TEST_F(HandlersTest, AForgedPeerIdHeaderCannotSatisfyAHeaderCondition) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(R"(trust_domain: example.org
+services:
+  b:
+    port: 9
+    allow:
+      - from: "spiffe://example.org/**"
+        when: headers.x-bulwark-peer-id == "spiffe://example.org/svc/admin"
+)",
+                                                                "mesh.yaml");
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  absl::StatusOr<policy::ServicePolicy> policy = policy::ServicePolicy::Compile(*mesh, "b");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  auto context = std::make_shared<ProxyContext>(*Context(backend.port()));
+  context->policy = std::make_shared<const policy::ServicePolicy>(*std::move(policy));
+  // The policy sees the headers the service will get: the verified ID replaced the forged one.
+  http::Request request = Get("/");
+  request.headers.Add(std::string(kPeerIdHeader), "spiffe://example.org/svc/admin");
+  EXPECT_EQ(Await(HandleInbound(context, std::move(request), From("svc_a"))).status, 403);
+}
+
+TEST_F(HandlersTest, InboundWithoutAPolicyDeniesEverything) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  auto context = std::make_shared<ProxyContext>(*Context(backend.port()));
+  context->policy = nullptr;
+  EXPECT_EQ(Await(HandleInbound(context, Get("/"), From("svc_a"))).status, 403);
 }
 
 }  // namespace

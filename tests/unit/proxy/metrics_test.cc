@@ -100,6 +100,30 @@ TEST(MetricsTest, PeerLabelsAreCappedThenOther) {
   EXPECT_EQ(text.find("peer=\"peer64\""), std::string::npos);
 }
 
+TEST(MetricsTest, CountsPolicyDecisionsByRuleAndReasonWithABoundedLabelSet) {
+  Metrics metrics;
+  metrics.RecordAllow(0);
+  metrics.RecordAllow(0);
+  metrics.RecordAllow(3);
+  metrics.RecordAllow(Metrics::kMaxRuleLabels);  // past the cap
+  metrics.RecordAllow(-1);                       // a bug would still count, not crash
+  metrics.RecordDeny("path");
+  metrics.RecordDeny("bad_path");
+  metrics.RecordDeny("made up");  // not a reason: "other"
+  std::string text = metrics.Render({.decision_log_dropped = 4, .policy_version = 1764580496123});
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_policy_decisions_total{"),
+            "bulwark_sidecar_policy_decisions_total{decision=\"allow\",rule=\"0\"} 2\n"
+            "bulwark_sidecar_policy_decisions_total{decision=\"allow\",rule=\"3\"} 1\n"
+            "bulwark_sidecar_policy_decisions_total{decision=\"allow\",rule=\"other\"} 2\n"
+            "bulwark_sidecar_policy_decisions_total{decision=\"deny\",rule=\"bad_path\"} 1\n"
+            "bulwark_sidecar_policy_decisions_total{decision=\"deny\",rule=\"path\"} 1\n"
+            "bulwark_sidecar_policy_decisions_total{decision=\"deny\",rule=\"other\"} 1\n");
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_policy_version"),
+            "bulwark_sidecar_policy_version 1764580496123\n");
+  EXPECT_EQ(Lines(text, "bulwark_sidecar_decision_log_dropped_total"),
+            "bulwark_sidecar_decision_log_dropped_total 4\n");
+}
+
 TEST(MetricsTest, LabelValuesAreEscaped) {
   Metrics metrics;
   metrics.RecordRequest(Direction::kOutbound, "a\"b\\c\nd", 200, 1ms);

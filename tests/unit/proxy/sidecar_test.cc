@@ -18,18 +18,21 @@ using bulwark::testing::TestPki;
 
 // services a (port 9001, calls `calls` unless empty, sidecar as given) and b.
 mesh::MeshConfig Mesh(const std::string& calls, const std::string& sidecar,
-                      const std::string& trust_domain = "example.org") {
+                      const std::string& trust_domain = "example.org",
+                      const std::string& allow = "") {
   std::string yaml = fmt::format(R"(trust_domain: {}
 services:
   a:
     port: 9001
+    {}
     {}
     sidecar: {}
   b:
     port: 9002
     sidecar: {{ inbound: "127.0.0.1:15011" }}
 )",
-                                 trust_domain, calls.empty() ? "" : "calls: " + calls, sidecar);
+                                 trust_domain, calls.empty() ? "" : "calls: " + calls,
+                                 allow.empty() ? "" : "allow: " + allow, sidecar);
   absl::StatusOr<mesh::MeshConfig> mesh = mesh::ParseMeshConfig(yaml, "mesh.yaml");
   EXPECT_TRUE(mesh.ok()) << mesh.status() << "\n" << yaml;
   return mesh.ok() ? *std::move(mesh) : mesh::MeshConfig{};
@@ -67,6 +70,44 @@ TEST_F(SidecarReloadTest, AppliesCallsToTheNextRequest) {
   // The pools and the client TLS contexts carry over.
   EXPECT_EQ(sidecar_->context()->outbound_pool, before->outbound_pool);
   EXPECT_EQ(sidecar_->context()->client_tls, before->client_tls);
+}
+
+// Decides GET `path` from b with the policy a request arriving now would see.
+bool AllowsFromB(const Sidecar& sidecar, std::string_view path) {
+  return sidecar.context()->policy->Decide({"GET", path, "spiffe://example.org/svc/b"}).allowed;
+}
+
+TEST_F(SidecarReloadTest, PolicyIsLocalUntilTheAuthoritySendsOne) {
+  EXPECT_EQ(sidecar_->context()->policy_version, 0);
+  EXPECT_FALSE(AllowsFromB(*sidecar_, "/x"));  // no rule: default deny
+  const std::string allow_x = "[{ from: b, paths: [/x] }]";
+  ASSERT_TRUE(sidecar_->Reload(Mesh("[b]", kListeners, "example.org", allow_x)).ok());
+  EXPECT_TRUE(AllowsFromB(*sidecar_, "/x"));
+  // A reload whose policy does not compile keeps everything.
+  absl::Status bad =
+      sidecar_->Reload(Mesh("", kListeners, "example.org", "[{ from: b, when: 'path.nope' }]"));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(sidecar_->context()->self().calls.size(), 1u);
+  EXPECT_TRUE(AllowsFromB(*sidecar_, "/x"));
+  // The authority's version replaces it; requests already running keep their snapshot.
+  ProxyContextPtr before = sidecar_->context();
+  mesh::MeshConfig y = Mesh("[b]", kListeners, "example.org", "[{ from: b, paths: [/y] }]");
+  ASSERT_TRUE(sidecar_->ApplyPolicy(5, y.FindService("a")->allow).ok());
+  EXPECT_EQ(sidecar_->context()->policy_version, 5);
+  EXPECT_FALSE(AllowsFromB(*sidecar_, "/x"));
+  EXPECT_TRUE(AllowsFromB(*sidecar_, "/y"));
+  EXPECT_TRUE(before->policy->Decide({"GET", "/x", "spiffe://example.org/svc/b"}).allowed);
+  // From now on a local reload changes the rest but not the authority's policy.
+  ASSERT_TRUE(sidecar_->Reload(Mesh("", kListeners, "example.org", allow_x)).ok());
+  EXPECT_TRUE(sidecar_->context()->self().calls.empty());
+  EXPECT_TRUE(AllowsFromB(*sidecar_, "/y"));
+  EXPECT_EQ(sidecar_->context()->policy_version, 5);
+  // Rules that do not compile are refused and the current policy stays.
+  std::vector<mesh::AllowRule> broken = y.FindService("a")->allow;
+  broken[0].paths = {"no-slash"};
+  EXPECT_FALSE(sidecar_->ApplyPolicy(6, broken).ok());
+  EXPECT_EQ(sidecar_->context()->policy_version, 5);
+  EXPECT_TRUE(AllowsFromB(*sidecar_, "/y"));
 }
 
 TEST_F(SidecarReloadTest, RefusesWhatNeedsARestart) {
