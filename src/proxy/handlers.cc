@@ -129,6 +129,12 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
     co_return Handled{JsonError(403, "forbidden", std::string(peer.status().message())),
                       "unverified"};
   }
+  absl::StatusOr<TokenFilter::Claims> token = VerifyRequestToken(
+      context->options.token_filter.get(), request.headers, context->self().sidecar.token_skew);
+  if (!token.ok()) {
+    spdlog::warn("sidecar: refused a request from {}: {}", *peer, token.status().message());
+    co_return Handled{JsonError(401, "invalid_token", "the transaction token was refused"), *peer};
+  }
   request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
   RemoveHopByHop(request.headers);
   request.headers.Set(kPeerIdHeader, *peer);

@@ -21,6 +21,7 @@
 #include "proxy/access_log.h"
 #include "proxy/metrics.h"
 #include "proxy/tls_context_cache.h"
+#include "proxy/token_filter.h"
 
 namespace bulwark::proxy {
 
@@ -38,6 +39,8 @@ struct SidecarOptions {
   http::Limits limits;
   // Where each request's line goes; null: no access log.
   std::shared_ptr<AccessLog> access_log;
+  // Verifies inbound Txn-Token headers; null: a request carrying one is refused (401).
+  std::shared_ptr<TokenFilter> token_filter;
 };
 
 struct ProxyContext {
