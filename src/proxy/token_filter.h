@@ -24,6 +24,9 @@ namespace bulwark::proxy {
 
 // The request header that carries a transaction token, relayed unchanged by the sidecar.
 inline constexpr std::string_view kTxnTokenHeader = "Txn-Token";
+// The largest transaction token the filter looks at; bulwark's are about 600 bytes, and a
+// request head holds at most 16 KiB anyway.
+inline constexpr std::size_t kMaxTxnTokenBytes = 8 * 1024;
 
 // The authority's issuer identifier and token-signing keys, as fetched together.
 struct TokenKeys {
@@ -55,8 +58,8 @@ class TokenFilter {
 
   // Returns the claims of transaction token `token` (TxnTokenClaimsToJson: iss, aud, iat, exp,
   // txn, sub, [scope], req_wl, [rctx]) from the cache, or verified now with `skew` and then
-  // cached until its exp. Unauthenticated saying what was wrong otherwise (no keys yet, an
-  // unknown kid, any refusal of VerifyTransactionToken).
+  // cached until its exp. Unauthenticated saying what was wrong otherwise (more than
+  // kMaxTxnTokenBytes, no keys yet, an unknown kid, any refusal of VerifyTransactionToken).
   absl::StatusOr<Claims> Verify(std::string_view token, core::Seconds skew);
 
   // Returns how many verified tokens are cached (expired ones not yet evicted included).

@@ -97,6 +97,14 @@ TEST_F(TokenFilterTest, UnknownKidAsksForARefetch) {
   EXPECT_EQ(unknown_kids_, 1);
 }
 
+TEST_F(TokenFilterTest, OversizedTokenIsRefusedBeforeAnyWork) {
+  TokenFilter filter = Filter();
+  std::string token = Mint() + std::string(kMaxTxnTokenBytes, 'A');
+  absl::StatusOr<TokenFilter::Claims> claims = filter.Verify(token, kSkew);
+  EXPECT_EQ(claims.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(claims.status().message().find("at most 8192"), std::string::npos);
+}
+
 TEST_F(TokenFilterTest, NoKeysYetRefuses) {
   keys_ = nullptr;
   TokenFilter filter = Filter();
