@@ -65,8 +65,8 @@ class AuthorityClient {
         authority_id_(std::move(authority_id)),
         timeout_(timeout) {}
   absl::StatusOr<http::Response> Exchange(const std::string& path, http::Request request,
-                                         const tls::Credentials* credentials,
-                                         std::chrono::milliseconds timeout) const;
+                                          const tls::Credentials* credentials,
+                                          std::chrono::milliseconds timeout) const;
   absl::StatusOr<Svid> IssueFrom(const std::string& path, nlohmann::json body,
                                  crypto::PrivateKey key, const tls::Credentials* credentials) const;
 

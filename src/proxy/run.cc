@@ -145,9 +145,9 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   std::chrono::milliseconds drain = config.timeouts.drain;
   std::function<std::int64_t()> revocation_version = source.revocation_version;
   // The token keys outlive the io_context and with it every handler that may use the filter.
-  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient keys_client,
-                           identity::AuthorityClient::Create(AuthorityUrl(options, mesh),
-                                                             source.current()->bundle));
+  BULWARK_ASSIGN_OR_RETURN(
+      identity::AuthorityClient keys_client,
+      identity::AuthorityClient::Create(AuthorityUrl(options, mesh), source.current()->bundle));
   std::unique_ptr<JwksSource> token_keys = JwksSource::Start(std::move(keys_client));
   SidecarOptions sidecar_options = options.sidecar;
   sidecar_options.token_filter =

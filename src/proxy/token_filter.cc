@@ -28,9 +28,9 @@ TokenFilter::TokenFilter(TokenKeySource keys, std::string trust_domain, const co
 absl::StatusOr<TokenFilter::Claims> TokenFilter::Verify(std::string_view token,
                                                         core::Seconds skew) {
   if (token.size() > kMaxTxnTokenBytes) {
-    return absl::UnauthenticatedError(fmt::format(
-        "transaction token refused: {} bytes, at most {} are allowed", token.size(),
-        kMaxTxnTokenBytes));
+    return absl::UnauthenticatedError(
+        fmt::format("transaction token refused: {} bytes, at most {} are allowed", token.size(),
+                    kMaxTxnTokenBytes));
   }
   core::TimePoint now = clock_.Now();
   std::string digest = Digest(token);

@@ -130,9 +130,9 @@ absl::StatusOr<SidecarTimeouts> ParseTimeouts(const Field& field) {
 }
 
 absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"inbound", "outbound", "admin",
-                                                                    "workers", "timeouts",
-                                                                    "token_skew"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"inbound", "outbound", "admin", "workers",
+                                                     "timeouts", "token_skew"}));
   SidecarConfig sidecar;
   for (auto [key, target] :
        {std::pair{"inbound", &sidecar.inbound}, std::pair{"outbound", &sidecar.outbound},
