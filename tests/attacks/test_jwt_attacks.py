@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 
@@ -113,20 +114,12 @@ class RecordingBackend(EchoHandler):
 
 
 def start_fake_authority(add_cleanup, leaf_dir, jwks):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeAuthority)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(leaf_dir, "svid.pem"), os.path.join(leaf_dir, "key.pem"))
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
+    server = start_backend_server(add_cleanup, "authority", FakeAuthority, tls=ctx)
     server.lock = threading.Lock()
     server.jwks = jwks
     server.jwks_fetches = 0
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    add_cleanup(thread.join, 10)
-    add_cleanup(server.server_close)
-    add_cleanup(server.shutdown)
     return server
 
 
@@ -435,7 +428,6 @@ class TransactionTokenEndToEndTest(unittest.TestCase):
                 "requested_token_type": "urn:ietf:params:oauth:token-type:txn_token",
                 "subject_token": user,
                 "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}
-        import urllib.parse
         status, body = harness.https_request(
             "POST", self.auth.url + "/oauth2/token", urllib.parse.urlencode(form),
             cafile=self.auth.bundle, cert=cert, key=key,
