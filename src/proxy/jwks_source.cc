@@ -82,14 +82,18 @@ absl::StatusOr<core::Seconds> JwksSource::Fetch() {
 }
 
 void JwksSource::Run() {
+  std::chrono::steady_clock::duration retry = options_.retry;
   std::unique_lock lock(mu_);
   while (!stop_) {
     refetch_ = false;
     lock.unlock();
     absl::StatusOr<core::Seconds> lifetime = Fetch();
     lock.lock();
-    std::chrono::steady_clock::duration wait = options_.retry;
+    std::chrono::steady_clock::duration wait = retry;
+    // Doubling up to a minute: an authority that is away for long is not asked every 5 s.
+    retry = std::min<std::chrono::steady_clock::duration>(retry * 2, std::chrono::minutes(1));
     if (lifetime.ok()) {
+      retry = options_.retry;
       core::TimePoint now = core::SystemClock().Now();
       wait = tokens::JwksRefreshTime(now, *lifetime) - now;
       spdlog::info("sidecar: fetched the authority's token keys; next refresh in {} s",

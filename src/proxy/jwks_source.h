@@ -3,7 +3,8 @@
 // AuthorityClient (the authority's SPIFFE ID pinned), kept for the Cache-Control max-age
 // (bounded, tokens/jwks_refresh.h) and refetched by a background thread before they expire, or
 // sooner when a token names an unknown kid, at most once per `unknown_kid_interval`. A failed
-// fetch keeps the last good keys. Thread-safe; the destructor stops and joins the thread.
+// fetch keeps the last good keys and is retried with backoff. Thread-safe; the destructor stops and
+// joins the thread.
 #pragma once
 
 #include <atomic>
@@ -22,7 +23,7 @@ namespace bulwark::proxy {
 
 struct JwksSourceOptions {
   core::Seconds unknown_kid_interval{10};
-  core::Seconds retry{5};  // after a failed fetch
+  core::Seconds retry{5};  // after a failed fetch, doubling up to 1 min while failures last
 };
 
 class JwksSource {

@@ -379,9 +379,12 @@ class JwtAttackTest(unittest.TestCase):
             forged = self.token(self.header(kid=f"random-{i}-{os.urandom(6).hex()}"))
             status, _ = self.send([forged])
             self.assertEqual(status, 401)
-        self.assertLess(time.monotonic() - started, 60)
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, 60)
         time.sleep(0.5)  # let a granted fetch finish
-        self.assertLessEqual(self.fake.jwks_fetches - before, 1)
+        # One grant per 10 s at most: one right after the refetch above, plus one per 10 s more
+        # if this machine made the flood slow.
+        self.assertLessEqual(self.fake.jwks_fetches - before, 1 + int(elapsed // 10))
         self.assertIsNone(self.proc.poll())
 
 

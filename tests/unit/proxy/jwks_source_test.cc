@@ -44,7 +44,7 @@ struct FakeAuthority {
 };
 
 bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 500 && !done(); ++i) {
+  for (int i = 0; i < 1000 && !done(); ++i) {
     std::this_thread::sleep_for(10ms);
   }
   return done();
