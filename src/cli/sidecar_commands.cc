@@ -63,7 +63,7 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
   sidecar->add_option(
       "--authority", flags.run.authority_url,
       "Authority URL, e.g. https://127.0.0.1:7443 (default: https://<authority.listen> "
-      "from mesh.yaml; unused when the service has identity: files)");
+      "from mesh.yaml); with identity: files, used only for its token keys (/oauth2/jwks)");
   sidecar->add_option("--bundle", flags.run.bundle,
                       "Trust bundle to authenticate the authority (its bundle.pem); required "
                       "unless the service has identity: files");

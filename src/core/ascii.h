@@ -1,6 +1,8 @@
 // ASCII character helpers shared by the codecs (hex, percent-encoding). Pure; thread-safe.
 #pragma once
 
+#include <string_view>
+
 namespace bulwark::core {
 
 // Returns the value of a hexadecimal digit (either case), or -1 for any other character.
@@ -15,6 +17,21 @@ constexpr int HexDigitValue(char c) {
     return c - 'A' + 10;
   }
   return -1;
+}
+
+// Returns whether `a` and `b` are equal ignoring ASCII case (header and directive names).
+constexpr bool AsciiEqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace bulwark::core

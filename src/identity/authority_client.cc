@@ -39,6 +39,24 @@ absl::StatusOr<AuthorityClient> AuthorityClient::Create(std::string url,
                          fmt::format("{}/authority", TrustDomainId(trust_domain)), timeout);
 }
 
+absl::StatusOr<http::Response> AuthorityClient::Exchange(const std::string& path,
+                                                         http::Request request,
+                                                         const tls::Credentials* credentials,
+                                                         std::chrono::milliseconds timeout) const {
+  http::ClientOptions options;
+  options.roots = bundle_;
+  options.credentials = credentials;
+  options.expected_server_id = authority_id_;
+  options.timeout = timeout;
+  return http::Send(url_ + path, std::move(request), options);
+}
+
+absl::StatusOr<http::Response> AuthorityClient::Get(const std::string& path) const {
+  http::Request request;
+  request.method = "GET";
+  return Exchange(path, std::move(request), nullptr, timeout_);
+}
+
 absl::StatusOr<nlohmann::json> AuthorityClient::CallJson(const std::string& method,
                                                          const std::string& path,
                                                          const nlohmann::json& body,
@@ -50,13 +68,8 @@ absl::StatusOr<nlohmann::json> AuthorityClient::CallJson(const std::string& meth
     request.headers.Add("Content-Type", "application/json");
     request.body = body.dump();
   }
-  http::ClientOptions options;
-  options.roots = bundle_;
-  options.credentials = credentials;
-  options.expected_server_id = authority_id_;
-  options.timeout = timeout;
   BULWARK_ASSIGN_OR_RETURN(http::Response response,
-                           http::Send(url_ + path, std::move(request), options));
+                           Exchange(path, std::move(request), credentials, timeout));
   nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
   if (response.status / 100 != 2) {
     std::string description = answer.is_object() && answer.contains("error_description")

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/x509.h"
+#include "http/message.h"
 #include "identity/svid.h"
 #include "nlohmann/json.hpp"
 #include "tls/context.h"
@@ -49,6 +50,10 @@ class AuthorityClient {
                                           const tls::Credentials* credentials,
                                           std::chrono::milliseconds timeout) const;
 
+  // Sends GET `path` without a client certificate and returns the answer whatever its status,
+  // headers included (e.g. Cache-Control of /oauth2/jwks). Errors: the exchange failed.
+  absl::StatusOr<http::Response> Get(const std::string& path) const;
+
   const std::string& url() const { return url_; }
   const std::vector<crypto::Certificate>& bundle() const { return bundle_; }
 
@@ -59,6 +64,9 @@ class AuthorityClient {
         bundle_(std::move(bundle)),
         authority_id_(std::move(authority_id)),
         timeout_(timeout) {}
+  absl::StatusOr<http::Response> Exchange(const std::string& path, http::Request request,
+                                          const tls::Credentials* credentials,
+                                          std::chrono::milliseconds timeout) const;
   absl::StatusOr<Svid> IssueFrom(const std::string& path, nlohmann::json body,
                                  crypto::PrivateKey key, const tls::Credentials* credentials) const;
 

@@ -132,6 +132,8 @@ struct SidecarConfig {
   std::optional<HostPort> admin;
   std::uint32_t workers = 1;
   SidecarTimeouts timeouts;
+  // Tolerated clock difference when verifying a transaction token's exp, nbf and iat.
+  core::Seconds token_skew{60};
 };
 
 // `services.<name>.identity`: SVID files kept fresh by another SPIFFE provider.

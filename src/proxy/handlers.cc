@@ -187,11 +187,16 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
     co_return Handled{JsonError(403, "forbidden", std::string(peer.status().message())),
                       "unverified"};
   }
+  absl::StatusOr<TokenFilter::Claims> token = VerifyRequestToken(
+      context->options.token_filter.get(), request.headers, context->self().sidecar.token_skew);
+  if (!token.ok()) {
+    spdlog::warn("sidecar: refused a request from {}: {}", *peer, token.status().message());
+    co_return Handled{JsonError(401, "invalid_token", "the transaction token was refused"), *peer};
+  }
   request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
   RemoveHopByHop(request.headers);
   request.headers.Set(kPeerIdHeader, *peer);  // before Authorize: headers.* sees what we forward
-  const nlohmann::json* claims = nullptr;     // set by the token filter
-  if (std::optional<http::Response> refused = Authorize(*context, request, *peer, claims)) {
+  if (std::optional<http::Response> refused = Authorize(*context, request, *peer, token->get())) {
     co_return Handled{*std::move(refused), *std::move(peer)};
   }
   http::ClientOptions options;

@@ -23,6 +23,7 @@
 #include "proxy/decision_log.h"
 #include "proxy/metrics.h"
 #include "proxy/tls_context_cache.h"
+#include "proxy/token_filter.h"
 
 namespace bulwark::proxy {
 
@@ -42,6 +43,8 @@ struct SidecarOptions {
   std::shared_ptr<AccessLog> access_log;
   // Where inbound authorization decisions go; null: no decision log.
   std::shared_ptr<DecisionLog> decision_log;
+  // Verifies inbound Txn-Token headers; null: a request carrying one is refused (401).
+  std::shared_ptr<TokenFilter> token_filter;
 };
 
 struct ProxyContext {

@@ -24,6 +24,7 @@
 #include "mesh/config.h"
 #include "proxy/headers.h"
 #include "proxy/identity_files.h"
+#include "proxy/jwks_source.h"
 #include "proxy/policy_watcher.h"
 #include "proxy/sidecar.h"
 #include "spdlog/spdlog.h"
@@ -165,10 +166,18 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   int workers = static_cast<int>(std::max<std::uint32_t>(1, config.workers));
   std::chrono::milliseconds drain = config.timeouts.drain;
   std::function<std::int64_t()> revocation_version = source.revocation_version;
+  // The token keys outlive the io_context and with it every handler that may use the filter.
+  BULWARK_ASSIGN_OR_RETURN(
+      identity::AuthorityClient keys_client,
+      identity::AuthorityClient::Create(AuthorityUrl(options, mesh), source.current()->bundle));
+  std::unique_ptr<JwksSource> token_keys = JwksSource::Start(std::move(keys_client));
+  SidecarOptions sidecar_options = options.sidecar;
+  sidecar_options.token_filter =
+      std::make_shared<TokenFilter>(token_keys->AsKeySource(), mesh.trust_domain);
   asio::io_context io;
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<Sidecar> sidecar,
-      Sidecar::Create(io, std::move(mesh), options.service, std::move(source), options.sidecar));
+      Sidecar::Create(io, std::move(mesh), options.service, std::move(source), sidecar_options));
   sidecar->Start();
   Sidecar* s = sidecar.get();
   std::unique_ptr<PolicyWatcher> watcher;

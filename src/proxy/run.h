@@ -16,7 +16,7 @@ namespace bulwark::proxy {
 struct RunOptions {
   std::string config;                 // mesh.yaml
   std::string service;                // a key of services
-  std::string authority_url;          // "https://127.0.0.1:7443"; unused with identity files
+  std::string authority_url;          // "https://127.0.0.1:7443"; with identity files: token keys only
   std::string bundle;                 // the authority's bundle.pem; unused with identity files
   std::string join_token;             // read by the caller from a 0600 file or a descriptor
   std::string access_log;             // file to append JSON lines to, "-" for stdout, "" for none

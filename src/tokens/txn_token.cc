@@ -47,9 +47,10 @@ json TxnTokenClaimsToJson(const TxnTokenClaims& c) {
 absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                                                       const crypto::Jwks& jwks,
                                                       std::string_view trust_domain,
-                                                      std::string_view issuer,
-                                                      core::TimePoint now) {
+                                                      std::string_view issuer, core::TimePoint now,
+                                                      core::Seconds skew) {
   crypto::JwtExpectations expect;
+  expect.skew = skew;
   expect.issuer = std::string(issuer);
   expect.audience = identity::TrustDomainId(trust_domain);
   expect.typ = std::string(kTxnTokenType);

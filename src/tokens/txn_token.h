@@ -41,7 +41,7 @@ struct TxnTokenClaims {
 nlohmann::json TxnTokenClaimsToJson(const TxnTokenClaims& claims);
 
 // Verifies a transaction token: the JWS and JWT rules of crypto::VerifyJwt against `jwks` at
-// `now` (60 s skew) with typ txntoken+jwt, iss == `issuer` and aud containing
+// `now` (`skew` for exp, nbf and iat) with typ txntoken+jwt, iss == `issuer` and aud containing
 // spiffe://<trust_domain>; then the profile: iat, txn, sub and req_wl present and strings (iat a
 // number), exp - iat at most kMaxTxnTokenLifetime, req_wl a SPIFFE ID of `trust_domain`, scope
 // (if any) a valid scope string, rctx (if any) an object whose req_ip is a string. Returns the
@@ -49,6 +49,7 @@ nlohmann::json TxnTokenClaimsToJson(const TxnTokenClaims& claims);
 absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                                                       const crypto::Jwks& jwks,
                                                       std::string_view trust_domain,
-                                                      std::string_view issuer, core::TimePoint now);
+                                                      std::string_view issuer, core::TimePoint now,
+                                                      core::Seconds skew = core::Seconds(60));
 
 }  // namespace bulwark::tokens

@@ -68,10 +68,13 @@ def start_backend(add_cleanup, name):
     return start_backend_server(add_cleanup, name, EchoHandler).server_address[1]
 
 
-def start_backend_server(add_cleanup, name, handler):
+def start_backend_server(add_cleanup, name, handler, tls=None):
     """A threading HTTP server on 127.0.0.1:0 with `handler` (server.service_name = name, and
-    server.seen = [] for handlers that record); shut down by `add_cleanup`. Returns it."""
+    server.seen = [] for handlers that record), HTTPS when `tls` (a server ssl.SSLContext) is
+    given; shut down by `add_cleanup`. Returns it."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.service_name = name
     server.seen = []
     server.daemon_threads = True

@@ -19,6 +19,11 @@ distinguished_name = dn
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
+[ca_td]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+subjectAltName = URI:spiffe://example.org
 [server]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -62,6 +67,8 @@ TestPki::TestPki() {
   std::ofstream(dir_.File("ext.cnf")) << kExtensions;
   MakeRoot("root");
   MakeRoot("other_root");
+  MakeRoot("td_root", "ca_td");
+  MakeLeaf("td_authority", "td_root", "server");
   MakeLeaf("server", "root", "server");
   MakeLeaf("server_dns_only", "root", "server_dns_only");
   MakeLeaf("client", "root", "client");
@@ -101,10 +108,10 @@ void TestPki::MakeKey(const std::string& name) {
        KeyPath(name)});
 }
 
-void TestPki::MakeRoot(const std::string& name) {
+void TestPki::MakeRoot(const std::string& name, const std::string& ext) {
   MakeKey(name);
   Run({"openssl", "req", "-x509", "-new", "-key", KeyPath(name), "-subj", "/CN=" + name, "-days",
-       "2", "-config", dir_.File("ext.cnf"), "-extensions", "ca", "-out", Path(name)});
+       "2", "-config", dir_.File("ext.cnf"), "-extensions", ext, "-out", Path(name)});
 }
 
 void TestPki::MakeLeaf(const std::string& name, const std::string& issuer, const std::string& ext) {

@@ -2,7 +2,9 @@
 // directory: roots "root" and "other_root"; leaves "server" (URI spiffe://example.org/authority,
 // DNS localhost, IP 127.0.0.1), "server_dns_only", "client" (svc/a, clientAuth only),
 // "stranger" (svc/a under other_root), "svc_a" and "svc_b" (server and client auth),
-// "foreign_td" (spiffe://other.org/svc/a) and "two_ids" (svc/a and svc/b), both under root.
+// "foreign_td" (spiffe://other.org/svc/a) and "two_ids" (svc/a and svc/b), both under root;
+// "td_root" (a bundle naming spiffe://example.org, as the authority's) with "td_authority" (as
+// "server").
 // Construction reports failures with ADD_FAILURE; check ok(). Not thread-safe.
 #pragma once
 
@@ -32,7 +34,7 @@ class TestPki {
  private:
   void Run(const std::vector<std::string>& argv);
   void MakeKey(const std::string& name);
-  void MakeRoot(const std::string& name);
+  void MakeRoot(const std::string& name, const std::string& ext = "ca");
   void MakeLeaf(const std::string& name, const std::string& issuer, const std::string& ext);
 
   TempDir dir_;

@@ -130,8 +130,9 @@ absl::StatusOr<SidecarTimeouts> ParseTimeouts(const Field& field) {
 }
 
 absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"inbound", "outbound", "admin",
-                                                                    "workers", "timeouts"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"inbound", "outbound", "admin", "workers",
+                                                     "timeouts", "token_skew"}));
   SidecarConfig sidecar;
   for (auto [key, target] :
        {std::pair{"inbound", &sidecar.inbound}, std::pair{"outbound", &sidecar.outbound},
@@ -145,6 +146,12 @@ absl::StatusOr<SidecarConfig> ParseSidecar(const Field& field, ParseState& state
   }
   if (std::optional<Field> timeouts = map.Get("timeouts")) {
     BULWARK_ASSIGN_OR_RETURN(sidecar.timeouts, ParseTimeouts(*timeouts));
+  }
+  if (std::optional<Field> skew = map.Get("token_skew")) {
+    BULWARK_ASSIGN_OR_RETURN(sidecar.token_skew, skew->Duration());
+    if (sidecar.token_skew > std::chrono::minutes(5)) {
+      return skew->Error("must be at most 5m");
+    }
   }
   return sidecar;
 }

@@ -183,6 +183,16 @@ TEST(MeshConfigTest, SidecarTimeouts) {
   EXPECT_EQ(config->FindService("b")->sidecar.timeouts, SidecarTimeouts{});
 }
 
+TEST(MeshConfigTest, SidecarTokenSkew) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\nservices:\n  a:\n    port: 1\n"
+      "    sidecar: { token_skew: 5s }\n  b:\n    port: 2\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->FindService("a")->sidecar.token_skew, core::Seconds(5));
+  EXPECT_EQ(config->FindService("b")->sidecar.token_skew, core::Seconds(60));  // the default
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -207,6 +217,9 @@ const ErrorCase kErrorCases[] = {
     {"SidecarTimeoutTooLong",
      "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { idle: 2h } }\n",
      "mesh.yaml:5:34: services.a.sidecar.timeouts.idle: must be at most 1h"},
+    {"SidecarTokenSkewTooLong",
+     "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { token_skew: 10m }\n",
+     "mesh.yaml:5:28: services.a.sidecar.token_skew: must be at most 5m"},
     {"SidecarTimeoutUnknown",
      "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { heder: 2s } }\n",
      "mesh.yaml:5:28: services.a.sidecar.timeouts.heder: unknown key 'heder' (did you mean "

@@ -145,6 +145,19 @@ TEST_F(HandlersTest, InboundRefusesRevokedMissingAndForeignPeers) {
   EXPECT_NE(two.body.find("exactly one"), std::string::npos) << two.body;
 }
 
+TEST_F(HandlersTest, InboundRefusesTxnTokensItCannotVerify) {
+  RunningServer backend(nullptr, HeaderEcho());
+  ASSERT_TRUE(backend.ok());
+  http::Request request = Get("/");
+  request.headers.Add(std::string(kTxnTokenHeader), "eyJhbGciOiJub25lIn0.e30.");
+  // This context has no token filter: a token is refused, not passed on unverified.
+  http::Response r =
+      Await(HandleInbound(Context(backend.port()), std::move(request), From("svc_a")));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "invalid_token");
+  EXPECT_EQ(r.body.find("token filter"), std::string::npos) << "the reason leaked: " << r.body;
+}
+
 TEST_F(HandlersTest, InboundReports502WhenTheServiceIsDown) {
   http::Response r = Await(HandleInbound(Context(1), Get("/"), From("svc_a")));
   EXPECT_EQ(r.status, 502);

@@ -27,6 +27,16 @@ TEST(RemoveHopByHopTest, RemovesStandardProxyAndConnectionNamedHeaders) {
   EXPECT_EQ(headers.Get("Content-Type"), "text/plain");
 }
 
+TEST(RemoveHopByHopTest, KeepsTheTransactionTokenAndTraceHeaders) {
+  // Propagation relies on the sidecar relaying these unchanged in both directions.
+  http::Headers headers;
+  headers.Add("Txn-Token", "eyJ.eyJ.sig");
+  headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  RemoveHopByHop(headers);
+  EXPECT_EQ(headers.Get("Txn-Token"), "eyJ.eyJ.sig");
+  EXPECT_EQ(headers.size(), 2u);
+}
+
 TEST(TargetServiceTest, FromHostHeaderWithOrWithoutPort) {
   http::Request request{"GET", "/hello?x=1"};
   request.headers.Add("Host", "B:80");
