@@ -89,7 +89,11 @@ absl::StatusOr<AllowRule> ParseAllow(const Field& field, const ParseState& state
   }
   if (std::optional<Field> when = map.Get("when")) {
     BULWARK_ASSIGN_OR_RETURN(std::string text, when->String());
-    rule.when = WhenExpression{std::move(text), PositionOf(*when)};
+    SourcePosition position = PositionOf(*when);
+    if (when->node().Tag() == "!" && text.find('\n') == std::string::npos) {
+      position.column += 1;  // a quoted scalar: the mark is at its opening quote
+    }
+    rule.when = WhenExpression{std::move(text), position};
   }
   return rule;
 }

@@ -541,6 +541,32 @@ services:
             "mesh.yaml:8:33: unknown path parameter 'uid' (the rule's paths bind: id)");
 }
 
+TEST(ExprTest, ErrorPositionMatchesAQuotedValueInTheMeshFile) {
+  const std::string yaml = R"(trust_domain: td
+services:
+  user:
+    port: 9001
+    allow:
+      - from: [user]
+        paths: ["/users/{id}"]
+        when: "token.sub == path.uid"
+      - from: [user]
+        when: 'peer.id == path.id'
+)";
+  absl::StatusOr<mesh::MeshConfig> config = mesh::ParseMeshConfig(yaml, "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<CompiledExpr> expr =
+      CompiledExpr::Compile(*config->services[0].allow[0].when, {{"id"}}, config->file_name);
+  ASSERT_FALSE(expr.ok());
+  // Line 8 is `        when: "token.sub == path.uid"`; 'uid' starts in column 34.
+  EXPECT_EQ(Message(expr.status()),
+            "mesh.yaml:8:34: unknown path parameter 'uid' (the rule's paths bind: id)");
+  expr = CompiledExpr::Compile(*config->services[0].allow[1].when, {}, config->file_name);
+  ASSERT_FALSE(expr.ok());
+  // Line 10 is `        when: 'peer.id == path.id'`; 'id' of path.id starts in column 32.
+  EXPECT_TRUE(Message(expr.status()).starts_with("mesh.yaml:10:32: ")) << Message(expr.status());
+}
+
 TEST(ExprTest, ExampleMeshFileCompiles) {
   absl::StatusOr<mesh::MeshConfig> config =
       mesh::LoadMeshConfig(std::string(BULWARK_SOURCE_DIR) + "/examples/mesh.yaml");
