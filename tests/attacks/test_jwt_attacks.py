@@ -403,7 +403,7 @@ class TransactionTokenEndToEndTest(unittest.TestCase):
         cls.idp = es256.Es256Key(cls.work)
         harness.write(os.path.join(cls.work, "idp-jwks.json"),
                       json.dumps({"keys": [cls.idp.jwk()]}))
-        cls.backend = start_backend_server(cls.addClassCleanup, "b", RecordingBackend)
+        cls.backend = start_backend_server(cls.addClassCleanup, "user", RecordingBackend)
         ports = free_ports(6)
         a, b = ports[0:3], ports[3:6]
         cls.a_out = a[1]
@@ -414,23 +414,24 @@ class TransactionTokenEndToEndTest(unittest.TestCase):
             "  issuers:", "    - name: idp", "      issuer: https://idp.test",
             "      jwks: file:idp-jwks.json", "      audiences: [api://dvd]",
             "      algorithms: [ES256]", "services:",
-            "  a:", "    port: 1", "    calls: [b]", sidecar.format(*a, ""),
-            "  b:", f"    port: {cls.backend.server_address[1]}",
+            "  contract:", "    port: 1", "    calls: [user]", sidecar.format(*a, ""),
+            "  user:", f"    port: {cls.backend.server_address[1]}",
             "    allow:",
-            "      - from: a",
-            "        paths: [\"/users/{id}/orders\"]",
-            "        when: token.sub == path.id && \"rentals:read\" in token.scope",
+            "      - from: contract",
+            "        methods: [POST]",
+            "        paths: [\"/users/{id}/charge\"]",
+            "        when: token.sub == path.id && \"rentals:charge\" in token.scope",
             sidecar.format(*b, f", token_skew: {cls.SKEW}s"), ""])
         config = harness.write(os.path.join(cls.work, "mesh.yaml"), mesh)
         cls.auth.serve_args = ["--config", config, "--txn-token-ttl", f"{cls.TTL}s"]
         cls.auth.start()
-        for name, ports_ in (("a", a), ("b", b)):
+        for name, ports_ in (("contract", a), ("user", b)):
             Sidecar(cls, cls.auth, config, name, ports_).wait_ready()
 
     def exchange(self):
         now = int(time.time())
         user = self.idp.sign({"iss": "https://idp.test", "aud": "api://dvd", "sub": "user-1",
-                              "iat": now, "exp": now + 300, "scope": "rentals:read"})
+                              "iat": now, "exp": now + 300, "scope": "rentals:read rentals:charge"})
         cert, key = self.auth.fetch_identity(TD_ID + "/gateway")
         form = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
                 "requested_token_type": "urn:ietf:params:oauth:token-type:txn_token",
@@ -443,16 +444,17 @@ class TransactionTokenEndToEndTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         return body["access_token"]
 
-    def call_b(self, token, user="user-1"):
-        return http_request(self.a_out, target=f"/users/{user}/orders",
-                            headers={"Host": "b", "Txn-Token": token})
+    def call_user(self, token, user="user-1"):
+        """contract asks user to charge `user`, through contract's outbound listener."""
+        return http_request(self.a_out, method="POST", target=f"/users/{user}/charge",
+                            headers={"Host": "user", "Txn-Token": token}, body=b"{}")
 
     def test_token_crosses_the_mesh_binds_the_user_and_is_refused_after_exp(self):
         token = self.exchange()
         _, claims = es256.decode(token)
         deadline = time.monotonic() + 20  # b fetches the authority's keys at start
         while True:
-            status, _, body = self.call_b(token)
+            status, _, body = self.call_user(token)
             if status == 200 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -460,15 +462,15 @@ class TransactionTokenEndToEndTest(unittest.TestCase):
         self.assertEqual(body["headers"]["txn-token"], token)
         seen = len(self.backend.seen)
         # The confused deputy: a holds user-1's token but asks b to act for user-2.
-        status, _, body = self.call_b(token, user="user-2")
+        status, _, body = self.call_user(token, user="user-2")
         self.assertEqual(status, 403, body)
         # And without the token, the condition on token.sub cannot hold.
-        status, _, body = http_request(self.a_out, target="/users/user-1/orders",
-                                       headers={"Host": "b"})
+        status, _, body = http_request(self.a_out, method="POST", target="/users/user-1/charge",
+                                       headers={"Host": "user"}, body=b"{}")
         self.assertEqual(status, 403, body)
         self.assertEqual(len(self.backend.seen), seen)
         time.sleep(max(0, claims["exp"] + self.SKEW + 1 - time.time()))
-        status, _, body = self.call_b(token)
+        status, _, body = self.call_user(token)
         self.assertEqual(status, 401, body)
         self.assertEqual(body["error"], "invalid_token")
         self.assertEqual(len(self.backend.seen), seen)
