@@ -187,6 +187,7 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
     co_return Handled{JsonError(403, "forbidden", std::string(peer.status().message())),
                       "unverified"};
   }
+  RemoveUnderscoreSpellings(request.headers);  // no Txn_Token or X_Bulwark_Peer_Id gets by
   absl::StatusOr<TokenFilter::Claims> token = VerifyRequestToken(
       context->options.token_filter.get(), request.headers, context->self().sidecar.token_skew);
   if (!token.ok()) {

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "core/ascii.h"
 #include "fmt/format.h"
 #include "http/url.h"
 
@@ -43,6 +44,24 @@ void RemoveHopByHop(http::Headers& headers) {
   }
   for (std::string_view name : kHopByHop) {
     headers.Remove(name);
+  }
+  for (const std::string& name : doomed) {
+    headers.Remove(name);
+  }
+}
+
+void RemoveUnderscoreSpellings(http::Headers& headers) {
+  std::vector<std::string> doomed;
+  for (const http::Header& header : headers.all()) {
+    if (header.name.find('_') == std::string::npos) {
+      continue;
+    }
+    std::string dashed = header.name;
+    std::replace(dashed.begin(), dashed.end(), '_', '-');
+    if (core::AsciiEqualsIgnoreCase(dashed, kPeerIdHeader) ||
+        core::AsciiEqualsIgnoreCase(dashed, "Txn-Token")) {
+      doomed.push_back(header.name);
+    }
   }
   for (const std::string& name : doomed) {
     headers.Remove(name);

@@ -18,6 +18,11 @@ inline constexpr std::string_view kPeerIdHeader = "X-Bulwark-Peer-Id";
 // TE, Trailer, Transfer-Encoding and Upgrade.
 void RemoveHopByHop(http::Headers& headers);
 
+// Removes headers whose names become `kPeerIdHeader` or `Txn-Token` when '_' is read as '-'
+// (X_Bulwark_Peer_Id, Txn_Token): CGI-style servers map both spellings to one variable, so a
+// client could smuggle an identity or an unverified token past the sidecar.
+void RemoveUnderscoreSpellings(http::Headers& headers);
+
 // Returns the service an outbound request is for and rewrites `request.target` to origin-form:
 // from an absolute-form target ("http://name/path", as sent to an HTTP proxy), else from the
 // Host header ("name" or "name:port"). Names are lowercased. Errors: InvalidArgument when

@@ -333,6 +333,14 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   }
   core::TimePoint now = authority_.clock().Now();
   core::Seconds ttl = std::min(options_.txn_token_ttl, tokens::kMaxTxnTokenLifetime);
+  // Never outlive the user's token (VerifyJwt checked that exp is a number).
+  core::TimePoint user_expires =
+      core::FromUnixSeconds(static_cast<long long>(user["exp"].get<double>()));
+  if (user_expires <= now) {
+    return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant",
+                      "the subject token has expired");
+  }
+  ttl = std::min(ttl, std::chrono::duration_cast<core::Seconds>(user_expires - now));
   txn.issuer = options_.issuer;
   txn.audience = TrustDomainId();
   txn.txn = RandomId();

@@ -203,6 +203,12 @@ struct Occurrence {
 
 Occurrence FindQuery(std::string_view query, std::string_view name) {
   Occurrence found;
+  if (query.find(';') != std::string_view::npos) {
+    // Some servers also split on ';' (`a=1;owner=bob&owner=alice`): which value the service
+    // sees is ambiguous, so the name counts as repeated and reads as undefined.
+    found.count = 2;
+    return found;
+  }
   while (!query.empty()) {
     std::size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);

@@ -148,6 +148,22 @@ TEST_F(OAuthServiceTest, ExchangeMintsAVerifiableTransactionTokenForTheGatewayOn
             "invalid_grant");
 }
 
+TEST_F(OAuthServiceTest, ATransactionTokenNeverOutlivesTheUsersToken) {
+  crypto::Certificate gateway = Svid("/gateway");
+  long long now = core::ToUnixSeconds(clock_.Now());
+  auto answer = Exchange(UserToken({{"exp", now + 10}}), gateway);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ((*answer)["expires_in"], 10);
+  auto txn =
+      tokens::VerifyTransactionToken((*answer)["access_token"].get<std::string>(),
+                                     *keys_->Published(), "example.org", kIssuer, clock_.Now());
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(core::ToUnixSeconds(txn->expires_at), now + 10);
+  // Expired but still within the verifier's skew: refused rather than minted already expired.
+  EXPECT_EQ(OAuthErrorCode(Exchange(UserToken({{"exp", now - 5}}), gateway).status()),
+            "invalid_grant");
+}
+
 TEST_F(OAuthServiceTest, TransactionTokensCannotBeExchangedAgainOrRevoked) {
   crypto::Certificate gateway = Svid("/gateway");
   std::string txn = Exchange(UserToken(), gateway).value()["access_token"].get<std::string>();

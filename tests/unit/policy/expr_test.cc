@@ -312,6 +312,21 @@ TEST(ExprTest, RepeatedHeadersAndParametersAreAmbiguous) {
 
 // A missing value or a claim of another type than the operation needs makes the result
 // undefined: it denies, also under != and !, unless another operand decides (CEL's rules).
+// `a=1;owner=bob&owner=alice`: a service that also splits on ';' could read owner=bob, so a
+// query with ';' has no value for any name.
+TEST(ExprTest, AQueryWithSemicolonsIsAmbiguous) {
+  Request request;
+  RequestFacts facts = request.facts();
+  facts.query = "x=1;owner=bob&owner=alice";
+  ExpectEvaluations(
+      {
+          {R"(query.owner == "alice")", false},
+          {R"(query.owner == "bob")", false},
+          {R"(query.x == "1")", false},
+      },
+      facts);
+}
+
 TEST(ExprTest, RuntimeMismatchesDeny) {
   Request request;
   ExpectEvaluations(

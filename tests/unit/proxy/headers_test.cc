@@ -37,6 +37,19 @@ TEST(RemoveHopByHopTest, KeepsTheTransactionTokenAndTraceHeaders) {
   EXPECT_EQ(headers.size(), 2u);
 }
 
+TEST(RemoveUnderscoreSpellingsTest, DropsLookAlikesOfTheProtectedHeadersOnly) {
+  http::Headers headers;
+  headers.Add("X_Bulwark_Peer_Id", "spiffe://td/gateway");
+  headers.Add("x-bulwark_peer-id", "spiffe://td/gateway");
+  headers.Add("TXN_TOKEN", "unverified");
+  headers.Add("X_Request_Id", "42");
+  headers.Add("Txn-Token", "checked by the filter");
+  RemoveUnderscoreSpellings(headers);
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers.Get("X_Request_Id"), "42");
+  EXPECT_EQ(headers.Get("Txn-Token"), "checked by the filter");
+}
+
 TEST(TargetServiceTest, FromHostHeaderWithOrWithoutPort) {
   http::Request request{"GET", "/hello?x=1"};
   request.headers.Add("Host", "B:80");
