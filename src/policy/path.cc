@@ -1,6 +1,7 @@
 #include "policy/path.h"
 
 #include <cstddef>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "core/ascii.h"
@@ -39,6 +40,19 @@ const char* RefusedCodePoint(char32_t cp) {
   for (char32_t look_alike : kLookAlikes) {
     if (cp == look_alike) {
       return "look-alike of '.', '/' or '\\' in path";
+    }
+  }
+  // Every code point whose NFKC form contains '.', '/' or '\\' (Unicode 14, listed with
+  // Python's unicodedata): a service that normalizes could turn them into dot segments or new
+  // separators, e.g. U+FE30 '︰' -> "..", U+2100 '℀' -> "a/c", U+2488 '⒈' -> "1.".
+  static constexpr std::pair<char32_t, char32_t> kNfkcSeparators[] = {
+      {0x2024, 0x2026}, {0x2100, 0x2101}, {0x2105, 0x2106}, {0x2488, 0x249B},   {0x33C2, 0x33C2},
+      {0x33C7, 0x33C7}, {0x33D8, 0x33D8}, {0xFE19, 0xFE19}, {0xFE30, 0xFE30},   {0xFE52, 0xFE52},
+      {0xFE68, 0xFE68}, {0xFF0E, 0xFF0F}, {0xFF3C, 0xFF3C}, {0x1F100, 0x1F100},
+  };
+  for (auto [first, last] : kNfkcSeparators) {
+    if (cp >= first && cp <= last) {
+      return "character that NFKC turns into '.', '/' or '\\' in path";
     }
   }
   if (cp == 0x00AD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||

@@ -139,6 +139,14 @@ TEST(NormalizePathTest, RefusesAmbiguousAndDangerousPaths) {
       {"/a%e2%88%96b", "look-alike of '.', '/' or '\\' in path"},           // U+2216
       {"/a%ef%b9%92", "look-alike of '.', '/' or '\\' in path"},            // U+FE52
       {"/a%e3%80%82", "look-alike of '.', '/' or '\\' in path"},            // U+3002
+      // Characters NFKC turns into '.', '/' or '\\' (a normalizing service would see them).
+      {"/public/%ef%b8%b0/admin", "character that NFKC turns into '.', '/' or '\\' in path"},
+      {"/public/\xef\xb8\xb0/admin", "character that NFKC turns into '.', '/' or '\\' in path"},
+      {"/%e2%84%80", "character that NFKC turns into '.', '/' or '\\' in path"},     // U+2100 a/c
+      {"/%e2%84%86", "character that NFKC turns into '.', '/' or '\\' in path"},     // U+2106 c/u
+      {"/%e2%92%88", "character that NFKC turns into '.', '/' or '\\' in path"},     // U+2488 1.
+      {"/%ef%b8%99", "character that NFKC turns into '.', '/' or '\\' in path"},     // U+FE19
+      {"/%f0%9f%84%80", "character that NFKC turns into '.', '/' or '\\' in path"},  // U+1F100
       // Invisible formatting characters.
       {"/ad%e2%80%8bmin", "invisible formatting character in path"},  // U+200B
       {"/a%e2%80%aeb", "invisible formatting character in path"},     // U+202E
