@@ -1,7 +1,6 @@
 // Access log formatting.
 #include "proxy/access_log.h"
 
-
 #include "fmt/chrono.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"

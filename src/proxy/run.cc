@@ -250,7 +250,8 @@ absl::Status ServeWithIdentityFiles(mesh::MeshConfig mesh, const RunOptions& opt
 absl::Status RunSidecar(const RunOptions& given) {
   RunOptions options = given;
   if (!options.access_log.empty()) {
-    BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<AccessLog> log, AccessLog::Open(options.access_log, "--access-log"));
+    BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<AccessLog> log,
+                             AccessLog::Open(options.access_log, "--access-log"));
     options.sidecar.access_log = std::move(log);
   }
   if (!options.decision_log.empty()) {

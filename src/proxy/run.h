@@ -14,13 +14,13 @@
 namespace bulwark::proxy {
 
 struct RunOptions {
-  std::string config;                 // mesh.yaml
-  std::string service;                // a key of services
-  std::string authority_url;          // "https://127.0.0.1:7443"; with identity files: token keys only
-  std::string bundle;                 // the authority's bundle.pem; unused with identity files
-  std::string join_token;             // read by the caller from a 0600 file or a descriptor
-  std::string access_log;             // file to append JSON lines to, "-" for stdout, "" for none
-  std::string decision_log;           // the same, for authorization decisions
+  std::string config;         // mesh.yaml
+  std::string service;        // a key of services
+  std::string authority_url;  // "https://127.0.0.1:7443"; with identity files: token keys only
+  std::string bundle;         // the authority's bundle.pem; unused with identity files
+  std::string join_token;     // read by the caller from a 0600 file or a descriptor
+  std::string access_log;     // file to append JSON lines to, "-" for stdout, "" for none
+  std::string decision_log;   // the same, for authorization decisions
   std::uint32_t decision_sample = 1;  // log every deny and 1 allow in this many
   SidecarOptions sidecar;
 };
