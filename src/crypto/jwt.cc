@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "core/ascii.h"
 #include "core/status.h"
 #include "core/strict_json.h"
 #include "crypto/jws.h"
@@ -127,24 +128,10 @@ absl::StatusOr<json> ParseClaims(const std::string& payload) {
   return claims;
 }
 
-// Returns `c` lowercased (ASCII only).
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view StripApplication(std::string_view typ) {
   constexpr std::string_view kPrefix = "application/";
-  if (typ.size() > kPrefix.size() && EqualsIgnoreCase(typ.substr(0, kPrefix.size()), kPrefix)) {
+  if (typ.size() > kPrefix.size() &&
+      core::AsciiEqualsIgnoreCase(typ.substr(0, kPrefix.size()), kPrefix)) {
     return typ.substr(kPrefix.size());
   }
   return typ;
@@ -153,7 +140,7 @@ std::string_view StripApplication(std::string_view typ) {
 }  // namespace
 
 bool JoseTypeEquals(std::string_view a, std::string_view b) {
-  return EqualsIgnoreCase(StripApplication(a), StripApplication(b));
+  return core::AsciiEqualsIgnoreCase(StripApplication(a), StripApplication(b));
 }
 
 absl::StatusOr<VerifiedJwt> VerifyJwt(std::string_view token, const Jwks& keys,

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "core/ascii.h"
 #include "fmt/format.h"
 
 namespace bulwark::http {
@@ -47,13 +48,6 @@ std::string_view TrimOws(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -274,7 +268,7 @@ Step DetermineFraming(Parser& p, const Headers& headers, bool http10, const Limi
     if (http10) {
       return p.Fail(400, "Transfer-Encoding in an HTTP/1.0 message");
     }
-    if (!EqualsIgnoreCase(*headers.Get("Transfer-Encoding"), "chunked")) {
+    if (!core::AsciiEqualsIgnoreCase(*headers.Get("Transfer-Encoding"), "chunked")) {
       return p.Fail(501, "unsupported Transfer-Encoding");
     }
     framing = Framing::kChunked;
@@ -419,13 +413,13 @@ Step ParseResponseMessage(Parser& p, const Limits& limits, bool at_eof, bool hea
 // Returns whether any Connection header lists the "close" option.
 bool HasConnectionClose(const Headers& headers) {
   for (const Header& h : headers.all()) {
-    if (!EqualsIgnoreCase(h.name, "Connection")) {
+    if (!core::AsciiEqualsIgnoreCase(h.name, "Connection")) {
       continue;
     }
     std::string_view list = h.value;
     while (!list.empty()) {
       std::size_t comma = list.find(',');
-      if (EqualsIgnoreCase(TrimOws(list.substr(0, comma)), "close")) {
+      if (core::AsciiEqualsIgnoreCase(TrimOws(list.substr(0, comma)), "close")) {
         return true;
       }
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
@@ -455,8 +449,8 @@ ParseResult<Message> Finish(Parser& p, Step step, Message message) {
 // message.
 void AppendHeaders(std::string& out, const Headers& headers) {
   for (const Header& h : headers.all()) {
-    if (EqualsIgnoreCase(h.name, "Content-Length") ||
-        EqualsIgnoreCase(h.name, "Transfer-Encoding") || !IsToken(h.name) ||
+    if (core::AsciiEqualsIgnoreCase(h.name, "Content-Length") ||
+        core::AsciiEqualsIgnoreCase(h.name, "Transfer-Encoding") || !IsToken(h.name) ||
         !std::all_of(h.value.begin(), h.value.end(), IsFieldValueChar)) {
       continue;
     }

@@ -9,13 +9,6 @@
 namespace bulwark::http {
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 struct Reason {
   int status;
   std::string_view phrase;
@@ -81,7 +74,7 @@ std::string DecodeQueryComponent(std::string_view s) {
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const Header& h : headers_) {
-    if (EqualsIgnoreCase(h.name, name)) {
+    if (core::AsciiEqualsIgnoreCase(h.name, name)) {
       return std::string_view(h.value);
     }
   }
@@ -91,7 +84,7 @@ std::optional<std::string_view> Headers::Get(std::string_view name) const {
 std::size_t Headers::Count(std::string_view name) const {
   return static_cast<std::size_t>(
       std::count_if(headers_.begin(), headers_.end(),
-                    [&](const Header& h) { return EqualsIgnoreCase(h.name, name); }));
+                    [&](const Header& h) { return core::AsciiEqualsIgnoreCase(h.name, name); }));
 }
 
 void Headers::Add(std::string name, std::string value) {
@@ -104,7 +97,8 @@ void Headers::Set(std::string_view name, std::string value) {
 }
 
 void Headers::Remove(std::string_view name) {
-  std::erase_if(headers_, [&](const Header& h) { return EqualsIgnoreCase(h.name, name); });
+  std::erase_if(headers_,
+                [&](const Header& h) { return core::AsciiEqualsIgnoreCase(h.name, name); });
 }
 
 std::string_view Request::Path() const {

@@ -33,7 +33,7 @@ void RemoveHopByHop(http::Headers& headers) {
     if (absl::StartsWithIgnoreCase(header.name, "Proxy-")) {
       doomed.push_back(header.name);
     }
-    if (absl::EqualsIgnoreCase(header.name, "Connection")) {
+    if (core::AsciiEqualsIgnoreCase(header.name, "Connection")) {
       for (absl::string_view option : absl::StrSplit(header.value, ',')) {
         std::string name(absl::StripAsciiWhitespace(option));
         if (!name.empty()) {

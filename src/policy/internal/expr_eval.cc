@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/match.h"
+#include "core/ascii.h"
 #include "http/message.h"
 
 namespace bulwark::policy::internal {
@@ -233,8 +233,7 @@ Occurrence FindHeader(const http::Headers* headers, std::string_view name) {
     return found;
   }
   for (const http::Header& header : headers->all()) {
-    if (absl::EqualsIgnoreCase(header.name, absl::string_view(name.data(), name.size())) &&
-        ++found.count == 1) {
+    if (core::AsciiEqualsIgnoreCase(header.name, name) && ++found.count == 1) {
       found.value = header.value;
     }
   }
