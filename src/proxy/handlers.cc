@@ -174,7 +174,11 @@ std::optional<http::Response> Authorize(const ProxyContext& context, http::Reque
   if (!decision.allowed) {
     return JsonError(403, "forbidden", "not allowed");
   }
-  request.target = q == std::string_view::npos ? *path : fmt::format("{}?{}", *path, query);
+  if (q == std::string_view::npos) {
+    request.target = *std::move(path);
+  } else {
+    request.target = fmt::format("{}?{}", *path, query);  // `query` views the old target
+  }
   return std::nullopt;
 }
 
