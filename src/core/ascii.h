@@ -19,6 +19,17 @@ constexpr int HexDigitValue(char c) {
   return -1;
 }
 
+// Returns `s` without leading and trailing spaces and tabs (RFC 9110 optional whitespace).
+constexpr std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 // Returns whether `a` and `b` are equal ignoring ASCII case (header and directive names).
 constexpr bool AsciiEqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {

@@ -40,16 +40,6 @@ bool IsFieldValueChar(char ch) {
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsOws(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 int HexValue(char c) {
@@ -126,7 +116,7 @@ Step ParseField(Parser& p, std::string_view line, Headers& headers) {
   if (!IsToken(name)) {
     return p.Fail(400, "invalid header field name");
   }
-  std::string_view value = TrimOws(line.substr(colon + 1));
+  std::string_view value = core::TrimOws(line.substr(colon + 1));
   if (!std::all_of(value.begin(), value.end(), IsFieldValueChar)) {
     return p.Fail(400, fmt::format("control character in header field {}", name));
   }
@@ -419,7 +409,7 @@ bool HasConnectionClose(const Headers& headers) {
     std::string_view list = h.value;
     while (!list.empty()) {
       std::size_t comma = list.find(',');
-      if (core::AsciiEqualsIgnoreCase(TrimOws(list.substr(0, comma)), "close")) {
+      if (core::AsciiEqualsIgnoreCase(core::TrimOws(list.substr(0, comma)), "close")) {
         return true;
       }
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
@@ -454,7 +444,7 @@ void AppendHeaders(std::string& out, const Headers& headers) {
         !std::all_of(h.value.begin(), h.value.end(), IsFieldValueChar)) {
       continue;
     }
-    out.append(h.name).append(": ").append(TrimOws(h.value)).append("\r\n");
+    out.append(h.name).append(": ").append(core::TrimOws(h.value)).append("\r\n");
   }
 }
 

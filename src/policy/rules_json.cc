@@ -74,7 +74,8 @@ absl::StatusOr<mesh::AllowRule> RuleFrom(const json& value, std::size_t index) {
     rule.path_positions.push_back(position);
   }
   if (value.contains("when") != value.contains("when_at")) {
-    return FieldError(index, "when", "comes with when_at");
+    return FieldError(index, value.contains("when") ? "when_at" : "when",
+                      "is missing: 'when' and 'when_at' must be given together");
   }
   if (value.contains("when")) {
     if (!value["when"].is_string()) {

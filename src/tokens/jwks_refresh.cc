@@ -8,16 +8,6 @@
 namespace bulwark::tokens {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Returns the delta-seconds of a max-age value; nullopt unless all digits (quotes allowed).
 std::optional<std::int64_t> DeltaSeconds(std::string_view v) {
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
@@ -38,10 +28,10 @@ std::optional<core::Seconds> CacheControlMaxAge(std::string_view value) {
   std::optional<std::int64_t> max_age;
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view directive = Trim(value.substr(0, comma));
+    std::string_view directive = core::TrimOws(value.substr(0, comma));
     value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
     std::size_t eq = directive.find('=');
-    std::string_view name = Trim(directive.substr(0, eq));
+    std::string_view name = core::TrimOws(directive.substr(0, eq));
     if (core::AsciiEqualsIgnoreCase(name, "no-store") ||
         core::AsciiEqualsIgnoreCase(name, "no-cache")) {
       return std::nullopt;
@@ -52,7 +42,7 @@ std::optional<core::Seconds> CacheControlMaxAge(std::string_view value) {
     if (eq == std::string_view::npos) {
       return std::nullopt;
     }
-    std::optional<std::int64_t> n = DeltaSeconds(Trim(directive.substr(eq + 1)));
+    std::optional<std::int64_t> n = DeltaSeconds(core::TrimOws(directive.substr(eq + 1)));
     if (!n.has_value() || (max_age.has_value() && *max_age != *n)) {
       return std::nullopt;
     }

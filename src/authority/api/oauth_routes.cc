@@ -5,6 +5,7 @@
 #include "authority/api/internal/responses.h"
 #include "authority/api/router.h"
 #include "authority/oauth/oauth_service.h"
+#include "core/ascii.h"
 #include "core/units.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -49,7 +50,8 @@ http::Response OAuthErrorResponse(const absl::Status& status) {
 absl::StatusOr<oauth::Form> ParseForm(const http::Request& request,
                                       const std::vector<FieldSpec>& fields) {
   std::string_view type = request.headers.Get("Content-Type").value_or("");
-  if (type.substr(0, type.find(';')) != "application/x-www-form-urlencoded") {
+  if (!core::AsciiEqualsIgnoreCase(core::TrimOws(type.substr(0, type.find(';'))),
+                                   "application/x-www-form-urlencoded")) {
     return absl::InvalidArgumentError(
         "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2)");
   }

@@ -12,12 +12,6 @@ namespace {
 
 std::string KeyAad(const std::string& id) { return fmt::format("ca-key:{}", id); }
 
-// Seals a CA key for the store under the key-encryption key, bound to the CA's id.
-absl::StatusOr<crypto::Bytes> SealKey(const crypto::Bytes& kek, const crypto::PrivateKey& key,
-                                      const std::string& id) {
-  return SealPrivateKey(kek, key, KeyAad(id));
-}
-
 crypto::CertificateTemplate CaTemplate(std::string_view trust_domain, std::string common_name,
                                        core::TimePoint not_before, core::TimePoint not_after,
                                        int path_length) {
@@ -53,7 +47,7 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::Init
   CaRecord record{
       root_cert.SerialHex(), CaRole::kRoot,       CaState::kActive, root_cert.ToPem(), {},
       root_cert.NotBefore(), root_cert.NotAfter()};
-  BULWARK_ASSIGN_OR_RETURN(record.sealed_key, SealKey(kek, root_key, record.id));
+  BULWARK_ASSIGN_OR_RETURN(record.sealed_key, SealPrivateKey(kek, root_key, KeyAad(record.id)));
   auto root = std::make_unique<Signer>(Signer{record, root_cert, std::move(root_key)});
   std::unique_ptr<CertificateAuthority> ca(new CertificateAuthority(
       store, kek, clock, options, std::string(trust_domain), std::move(root)));
@@ -110,7 +104,7 @@ absl::StatusOr<std::unique_ptr<CertificateAuthority::Signer>> CertificateAuthori
                            crypto::SignCertificate(tmpl, key.Public(), &root_->cert, root_->key));
   CaRecord record{cert.SerialHex(), CaRole::kSigning, CaState::kPrepared, cert.ToPem(), {},
                   cert.NotBefore(), cert.NotAfter()};
-  BULWARK_ASSIGN_OR_RETURN(record.sealed_key, SealKey(kek_, key, record.id));
+  BULWARK_ASSIGN_OR_RETURN(record.sealed_key, SealPrivateKey(kek_, key, KeyAad(record.id)));
   return std::make_unique<Signer>(Signer{record, std::move(cert), std::move(key)});
 }
 

@@ -94,7 +94,8 @@ TEST(RulesJsonTest, RefusesMalformedRules) {
   cases.push_back({"from not strings", with("from", {1}), "allow[1].from: must be an array"});
   cases.push_back({"bad position", with("at", "x"), "allow[1].at: must be [line, column]"});
   cases.push_back({"path_at count", with("path_at", nlohmann::json::array()), "allow[1].path_at"});
-  cases.push_back({"when without at", with("when", "true"), "allow[1].when: comes with when_at"});
+  cases.push_back({"when without at", with("when", "true"),
+                   "allow[1].when_at: is missing: 'when' and 'when_at' must be given together"});
   nlohmann::json missing = good;
   missing[1].erase("methods");
   cases.push_back({"missing", missing, "allow[1].methods: is missing"});
