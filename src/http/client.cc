@@ -345,7 +345,10 @@ asio::awaitable<absl::StatusOr<Response>> AsyncSend(const std::string& url, Requ
   deadline.cancel();
   if (state->expired) {
     co_return absl::DeadlineExceededError(
-        fmt::format("request to {} did not complete within {} ms", url, options.timeout.count()));
+        // The path without its query, which may carry credentials; this message is logged.
+        fmt::format("request to {}://{}{} did not complete within {} ms", parsed.scheme,
+                    Authority(parsed), parsed.target.substr(0, parsed.target.find('?')),
+                    options.timeout.count()));
   }
   co_return response;
 }

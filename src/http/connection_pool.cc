@@ -49,9 +49,7 @@ std::shared_ptr<internal::Stream> ConnectionPool::Take(const std::string& key) {
         stale.push_back(std::move(entry.stream));
       }
     }
-    if (it != idle_.end() && it->second.empty()) {
-      idle_.erase(it);
-    }
+    // An emptied list stays for the Put that usually follows; Prune drops it if none does.
   }
   CloseAll(stale);
   if (found != nullptr) {

@@ -50,17 +50,16 @@ http::Response UpstreamError(const absl::Status& status, std::string_view what) 
   return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
 }
 
-// Relays `request` to `url` and the answer back, without hop-by-hop headers either way.
-asio::awaitable<http::Response> Relay(std::string url, http::Request request,
-                                      const http::ClientOptions& options, std::string what) {
-  RemoveHopByHop(request.headers);
+// Relays `request` (already without hop-by-hop headers) to `url` and returns the answer
+// without its hop-by-hop headers; the caller names a failure (only then is a message built).
+asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
+                                                      const http::ClientOptions& options) {
   absl::StatusOr<http::Response> response =
       co_await http::AsyncSend(url, std::move(request), options);
-  if (!response.ok()) {
-    co_return UpstreamError(response.status(), what);
+  if (response.ok()) {
+    RemoveHopByHop(response->headers);
   }
-  RemoveHopByHop(response->headers);
-  co_return *std::move(response);
+  co_return response;
 }
 
 bool MayCall(const mesh::ServiceConfig& self, const std::string& target) {
@@ -198,9 +197,10 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
     spdlog::warn("sidecar: refused a request from {}: {}", *peer, token.status().message());
     co_return Handled{JsonError(401, "invalid_token", "the transaction token was refused"), *peer};
   }
-  request.headers.Remove(kPeerIdHeader);  // whatever the caller claimed, only ours counts
   RemoveHopByHop(request.headers);
-  request.headers.Set(kPeerIdHeader, *peer);  // before Authorize: headers.* sees what we forward
+  // Whatever the caller claimed, only ours counts (Set replaces every copy); before Authorize,
+  // so that headers.* sees what we forward.
+  request.headers.Set(kPeerIdHeader, *peer);
   if (std::optional<http::Response> refused = Authorize(*context, request, *peer, token->get())) {
     co_return Handled{*std::move(refused), *std::move(peer)};
   }
@@ -209,11 +209,15 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   options.limits = context->options.limits;
   options.pool = context->inbound_pool.get();
   std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
-  http::Response response =
-      co_await Relay(std::move(url), std::move(request), options,
-                     fmt::format("service '{}' on 127.0.0.1:{} is unavailable", context->service,
-                                 context->self().port));
-  co_return Handled{std::move(response), *std::move(peer)};
+  absl::StatusOr<http::Response> response =
+      co_await Relay(std::move(url), std::move(request), options);
+  if (!response.ok()) {
+    co_return Handled{
+        UpstreamError(response.status(), fmt::format("service '{}' on 127.0.0.1:{} is unavailable",
+                                                     context->service, context->self().port)),
+        *std::move(peer)};
+  }
+  co_return Handled{*std::move(response), *std::move(peer)};
 }
 
 // Returns the 4xx/5xx answer when `target` cannot be called, else nullopt.
@@ -243,10 +247,8 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
     co_return Handled{*std::move(refused), *target};
   }
   const mesh::ServiceConfig* peer = context->mesh.FindService(*target);
-  std::shared_ptr<const identity::Svid> svid = context->identity.current();  // held for the call
+  std::shared_ptr<const identity::Svid> svid;  // held for the call when there is no context
   http::ClientOptions options;
-  options.roots = svid->bundle;
-  options.credentials = &svid->credentials;
   options.expected_server_id = identity::ServiceId(context->mesh.trust_domain, *target);
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
@@ -254,14 +256,23 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
     // Pooled connections are keyed by this context, so after rotation new ones use the new SVID.
     options.tls_context = context->client_tls->Get();
     options.pool = context->outbound_pool.get();
+  } else {
+    svid = context->identity.current();
+    options.roots = svid->bundle;
+    options.credentials = &svid->credentials;
   }
   request.headers.Remove(kPeerIdHeader);
+  RemoveHopByHop(request.headers);
   std::string address = peer->sidecar.inbound->ToString();
   std::string url = fmt::format("https://{}{}", address, request.target);
-  http::Response response =
-      co_await Relay(std::move(url), std::move(request), options,
-                     fmt::format("cannot call service '{}' at {}", *target, address));
-  co_return Handled{std::move(response), *std::move(target)};
+  absl::StatusOr<http::Response> response =
+      co_await Relay(std::move(url), std::move(request), options);
+  if (!response.ok()) {
+    co_return Handled{UpstreamError(response.status(), fmt::format("cannot call service '{}' at {}",
+                                                                   *target, address)),
+                      *std::move(target)};
+  }
+  co_return Handled{*std::move(response), *std::move(target)};
 }
 
 double SecondsUntilExpiry(const identity::Svid& svid) {
