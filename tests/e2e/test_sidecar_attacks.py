@@ -178,6 +178,8 @@ class SidecarAttackTest(unittest.TestCase):
         data, closed = self.read_all(tls)
         self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:200])
         self.assertTrue(closed)
+        time.sleep(0.2)
+        self.assertNotIn("/cl", [p for _, p in self.backend.seen])
 
     def test_oversized_headers_are_431(self):
         tls = self.tls_connect()
@@ -222,6 +224,7 @@ class SidecarAttackTest(unittest.TestCase):
             data = b""
         self.assertEqual(data, b"")
         self.assertLess(time.monotonic() - started, HANDSHAKE_TIMEOUT + 1.5)
+        self.assertGreaterEqual(time.monotonic() - started, HANDSHAKE_TIMEOUT - 0.2)
         self.wait_failure(before, "timeout")
 
 
