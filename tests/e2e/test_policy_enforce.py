@@ -316,7 +316,8 @@ class PolicyReloadWithoutAuthorityTest(unittest.TestCase):
         self.assertEqual(self.call("/users/7"), 403)
         self.assertEqual(self.call("/public/x"), 200)
         # Rules that do not compile: the reload is refused and the policy stays.
-        write_atomically(self.path, self.text((PUBLIC, '{ from: contract, when: "path.x" }')))
+        # Its valid rule differs from the policy in force, so applying it would show.
+        write_atomically(self.path, self.text((USERS, '{ from: contract, when: "path.x" }')))
         hangup(self, self.sidecar, "reload refused")
         self.assertEqual(self.call("/public/x"), 200)
         self.assertEqual(self.call("/users/7"), 403)
