@@ -59,14 +59,18 @@ class HostRouter(http.server.ThreadingHTTPServer):
                 body = self.rfile.read(length) if length else None
                 self.server.seen.append((host, self.command, self.path,
                                          self.headers.get("Txn-Token")))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 upstream = http.client.HTTPConnection("127.0.0.1", self.server.ports[host],
                                                       timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                response = upstream.getresponse()
-                data = response.read()
-                upstream.close()
-                self.send_response(response.status)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    status, data = response.status, response.read()
+                except OSError:  # the service is not up yet
+                    status, data = 502, b"{}"
+                finally:
+                    upstream.close()
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
