@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """The sidecar benchmark of issue 3: load generator -> outbound proxy -> mTLS -> inbound proxy ->
 backend, with keep-alive and the same certificates, for bulwark, nginx and HAProxy, next to the
-backend alone (direct), all in one run.
+backend alone (direct), all in one run; and bulwark again with a valid transaction token on every
+request (bulwark-txn), so that the token filter's cost is the difference between the two.
 
     bench/run sidecar [--workers 1,2] [--connections 16,64] [--duration 10] [--markdown FILE]
 
 - nginx, HAProxy and wrk are installed from Debian when missing (scripts/install-deps --bench).
 - Certificates: a bulwark authority (trust domain bench.test) issues the SVIDs of
   spiffe://bench.test/svc/a and .../svc/b through `bulwark identity fetch`; the authority is then
-  stopped. Every proxy uses these files: a's SVID on the outbound side, b's on the inbound side,
-  the same bundle on both (bulwark reads them through `identity:` in mesh.yaml).
+  stopped (kept for bulwark-txn, below). Every proxy uses these files: a's SVID on the outbound
+  side, b's on the inbound side, the same bundle on both (bulwark reads them through `identity:`
+  in mesh.yaml).
 - The backend is nginx answering `return 200` with a small body, on its own worker.
+- bulwark-txn: the authority keeps running (with a bench identity provider in gateway.issuers and
+  --txn-token-ttl 60s); before each wrk run the bench mints a user token with its own key, has
+  the authority exchange it (as the gateway) for a transaction token, and wrk sends it as
+  Txn-Token on every request: sidecar a relays it, sidecar b verifies it against the authority's
+  JWKS (the first time in full, then from its cache). Same mesh rules as bulwark.
 - Each proxy is checked before it is measured: a request through it reaches the backend, its
   inbound listener refuses a client without a certificate, and it negotiates TLS 1.3.
 - wrk runs at each connection count for --duration seconds (after a --warmup), keep-alive,
@@ -36,18 +43,26 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import es256  # noqa: E402  (the bench identity provider's ES256 key, signed by openssl)
 import harness  # noqa: E402  (free ports, stopping a process by PID, TLS client contexts)
 
 TRUST_DOMAIN = "bench.test"
 BODY = "bulwark bench backend\n"
 PACKAGES = ("nginx", "haproxy", "wrk")
-TOPOLOGIES = ("direct", "bulwark", "nginx", "haproxy")
+TOPOLOGIES = ("direct", "bulwark", "bulwark-txn", "nginx", "haproxy")
 PEERS = ("nginx", "haproxy")
 START_TIMEOUT = 20  # seconds for any process to answer
 CLI_TIMEOUT = 30  # seconds for one bulwark CLI call
+IDP = "https://idp.bench.test"  # the bench's own identity provider (a key it holds)
+API = "api://bench"
+TXN_TOKEN_TTL = 60  # seconds: the longest transaction token the authority mints
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+TXN_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:txn_token"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 
 class BenchError(Exception):
@@ -60,6 +75,10 @@ def log(message):
 
 def spiffe_id(service):
     return f"spiffe://{TRUST_DOMAIN}/svc/{service}"
+
+
+def gateway_id():
+    return f"spiffe://{TRUST_DOMAIN}/gateway"
 
 
 # --- packages -------------------------------------------------------------------------------
@@ -192,10 +211,10 @@ def run_cli(argv, timeout=CLI_TIMEOUT):
 # --- HTTP and TLS probes --------------------------------------------------------------------
 
 
-def http_get(port, path="/", timeout=5):
+def http_get(port, path="/", timeout=5, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         return response.status, response.read().decode(errors="replace")
     finally:
@@ -242,10 +261,18 @@ def tls_get(port, ctx, timeout=5):
 
 def check_variant(variant, certs):
     """Before measuring a proxy: a request reaches the backend through it, its inbound listener
-    refuses a client without a certificate, and a client with a's SVID gets TLS 1.3."""
-    status, body = http_get(variant.port)
+    refuses a client without a certificate, and a client with a's SVID gets TLS 1.3. With a
+    transaction token: the token passes and a tampered one is refused (the filter is on)."""
+    variant.prepare()
+    status, body = http_get(variant.port, headers=variant.headers)
     if status != 200 or body != BODY:
         raise BenchError(f"a request through {variant.name} answered {status} {body[:200]!r}")
+    if variant.headers:
+        token = variant.headers["Txn-Token"]
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        status, _ = http_get(variant.port, headers={"Txn-Token": tampered})
+        if status != 401:
+            raise BenchError(f"{variant.name} answered {status} to a tampered transaction token")
     if variant.inbound_port is None:
         return
     try:
@@ -292,26 +319,73 @@ class Certificates:
                         out.write(f.read())
         return path
 
-    def issue(self, binary, processes):
+    def issue(self, binary, processes, keep_authority):
+        """Issues the SVIDs of a and b (and of the gateway when `keep_authority`). Returns a
+        TokenMinter over the still running authority when `keep_authority`, else None."""
         data = os.path.join(self.root, "authority")
         run_cli([binary, "authority", "init", "--data-dir", data, "--trust-domain", TRUST_DOMAIN])
+        idp = es256.Es256Key(self.root, "idp")
+        with open(os.path.join(self.root, "idp-jwks.json"), "w") as f:
+            json.dump({"keys": [idp.jwk()]}, f)
+        mesh = os.path.join(self.root, "authority-mesh.yaml")
+        with open(mesh, "w") as f:
+            f.write(f"""trust_domain: {TRUST_DOMAIN}
+gateway:
+  issuers:
+    - {{ name: bench, issuer: "{IDP}", jwks: "file:idp-jwks.json", audiences: ["{API}"] }}
+""")
         serve = processes.start("authority", [binary, "authority", "serve", "--data-dir", data,
-                                              "--listen", "127.0.0.1:0", "--svid-ttl", "24h"],
-                                "bulwark")
+                                              "--listen", "127.0.0.1:0", "--svid-ttl", "24h",
+                                              "--config", mesh, "--txn-token-ttl",
+                                              f"{TXN_TOKEN_TTL}s"], "bulwark")
         endpoint = os.path.join(data, "endpoint")
         wait_until("the authority's endpoint file", lambda: os.path.exists(endpoint) and
                    open(endpoint).read().strip(), [serve])
         url = open(endpoint).read().strip()
+        services = ("a", "b", "gateway") if keep_authority else ("a", "b")
         try:
-            for service in ("a", "b"):
+            for service in services:
                 token = os.path.join(self.root, f"{service}.token")
                 run_cli([binary, "authority", "token", "create", "--data-dir", data, "--spiffe-id",
-                         spiffe_id(service), "--out", token])
+                         gateway_id() if service == "gateway" else spiffe_id(service), "--out",
+                         token])
                 run_cli([binary, "identity", "fetch", "--authority", url, "--bundle",
                          os.path.join(data, "bundle.pem"), "--token-file", token, "--out",
                          os.path.join(self.root, "id", service)])
-        finally:
+        except BaseException:
             processes.stop(serve)
+            raise
+        if not keep_authority:
+            processes.stop(serve)
+            return None
+        return TokenMinter(url, os.path.join(data, "bundle.pem"), self, idp)
+
+
+class TokenMinter:
+    """Transaction tokens from the running authority: a user token signed by the bench's
+    identity provider key, exchanged by the gateway (its SVID over mTLS) at /oauth2/token."""
+
+    def __init__(self, url, bundle, certs, idp):
+        self.url = url
+        self.bundle = bundle
+        self.certs = certs
+        self.idp = idp
+
+    def mint(self):
+        """Returns (token, seconds it lives)."""
+        now = int(time.time())
+        user = self.idp.sign({"iss": IDP, "aud": API, "sub": "bench-user", "iat": now,
+                              "exp": now + 300, "scope": "bench:read"})
+        form = urllib.parse.urlencode({
+            "grant_type": TOKEN_EXCHANGE, "requested_token_type": TXN_TOKEN_TYPE,
+            "subject_token": user, "subject_token_type": ACCESS_TOKEN_TYPE})
+        status, body = harness.https_request(
+            "POST", self.url + "/oauth2/token", form, cafile=self.bundle,
+            cert=self.certs.svid("gateway"), key=self.certs.key("gateway"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise BenchError(f"token exchange answered {status}: {str(body)[:300]}")
+        return body["access_token"], int(body["expires_in"])
 
 
 # --- topologies -----------------------------------------------------------------------------
@@ -320,12 +394,25 @@ class Certificates:
 class Variant:
     """A running topology: where wrk sends its load, and the proxy processes to sample."""
 
-    def __init__(self, name, port, instances, inbound_port=None):
+    def __init__(self, name, port, instances, inbound_port=None, minter=None):
         self.name = name
         self.port = port
         self.instances = instances  # [("outbound", Process), ("inbound", Process)]
         self.inbound_port = inbound_port
         self.tls = ""
+        self.minter = minter  # bulwark-txn: where each run's transaction token comes from
+        self.headers = {}
+
+    def prepare(self, needed_seconds=0):
+        """Before a run: a fresh transaction token that outlives `needed_seconds` (the token
+        filter caches it until its exp, so the run measures the cached path)."""
+        if self.minter is None:
+            return
+        token, lifetime = self.minter.mint()
+        if lifetime < needed_seconds:
+            raise BenchError(f"a transaction token lives {lifetime} s, the run needs "
+                             f"{needed_seconds} s: shorten --warmup + --duration")
+        self.headers = {"Txn-Token": token}
 
 
 def nginx_conf(workdir, label, workers, http_block):
@@ -386,9 +473,11 @@ def start_backend(processes, workdir):
 UPSTREAM_KEEPALIVE = 256  # idle upstream connections kept per worker (nginx), > any wrk -c
 
 
-def start_bulwark(processes, workdir, certs, binary, workers, backend):
+def start_bulwark(processes, workdir, certs, binary, workers, backend, minter=None):
+    """bulwark's two sidecars; with `minter`, sidecar b also gets the authority's token keys."""
+    name = "bulwark" if minter is None else "bulwark-txn"
     a_in, a_out, a_admin, a_port, a_call, b_in, b_out, b_admin = harness.free_ports(8)
-    mesh = os.path.join(workdir, "bulwark", "mesh.yaml")
+    mesh = os.path.join(workdir, name, "mesh.yaml")
     os.makedirs(os.path.dirname(mesh), exist_ok=True)
     with open(mesh, "w") as f:
         f.write(f"""trust_domain: {TRUST_DOMAIN}
@@ -407,14 +496,15 @@ services:
 """)
     instances = []
     for service, admin in (("a", a_admin), ("b", b_admin)):
-        process = processes.start(f"bulwark-{service}-w{workers}",
-                                  [binary, "sidecar", "--config", mesh, "--service", service],
-                                  "bulwark")
+        argv = [binary, "sidecar", "--config", mesh, "--service", service]
+        if minter is not None:
+            argv += ["--authority", minter.url]
+        process = processes.start(f"{name}-{service}-w{workers}", argv, "bulwark")
         wait_until(f"sidecar {service}'s /readyz", lambda: http_get(admin, "/readyz")[0] == 200,
                    [process])
         instances.append(process)
-    return Variant("bulwark", a_call, [("outbound", instances[0]), ("inbound", instances[1])],
-                   inbound_port=b_in)
+    return Variant(name, a_call, [("outbound", instances[0]), ("inbound", instances[1])],
+                   inbound_port=b_in, minter=minter)
 
 
 def start_nginx_pair(processes, workdir, certs, workers, backend):
@@ -621,10 +711,12 @@ def parse_wrk(text):
     return result
 
 
-def wrk(port, connections, duration):
+def wrk(port, connections, duration, headers=None):
     threads = min(2, connections)
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
-            f"http://127.0.0.1:{port}/"]
+    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://127.0.0.1:{port}/")
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60,
                           stdin=subprocess.DEVNULL)
     if done.returncode != 0:
@@ -632,19 +724,20 @@ def wrk(port, connections, duration):
     return parse_wrk(done.stdout)
 
 
-def warm_up(port, connections, args):
+def warm_up(port, connections, args, headers=None):
     if args.warmup > 0:
-        wrk(port, connections, args.warmup)
+        wrk(port, connections, args.warmup, headers)
 
 
 def measure(variant, connections, args):
     """Warm-up, then the measured wrk run with RSS sampling; the proxies must survive it."""
-    warm_up(variant.port, connections, args)
+    variant.prepare(args.warmup + args.duration + 5)
+    warm_up(variant.port, connections, args, variant.headers)
     sampler = RssSampler(variant.instances)
     cpu_before = instances_cpu(variant.instances)
     sampler.start()
     try:
-        result = wrk(variant.port, connections, args.duration)
+        result = wrk(variant.port, connections, args.duration, variant.headers)
     finally:
         peak = sampler.finish()
     cpu_after = instances_cpu(variant.instances)
@@ -720,6 +813,7 @@ def report(results, args, environment):
                 lines.append(f"| {connections} | {w} | {name} | {r['rps']:.0f} | "
                              f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {rss} | {cpu} | {errors} | "
                              f"{vs} |")
+    lines += token_filter_lines(results, args)
     lines += ["", "bulwark / peer in the same run (requests/s: higher is better; the others: "
               "lower is better; RSS: the larger of out and in; CPU: out + in):", ""]
     lines.append("| connections | workers | peer | requests/s | p99 | peak RSS | CPU/request |")
@@ -741,6 +835,30 @@ def report(results, args, environment):
     if tls:
         lines += ["", "Negotiated on each inbound hop: " + "; ".join(tls) + "."]
     return "\n".join(lines) + "\n"
+
+
+def token_filter_lines(results, args):
+    """The token filter's cost: bulwark-txn minus bulwark in the same run, per run."""
+    rows = []
+    for connections in args.connections:
+        for workers in args.workers:
+            runs = results.get((workers, connections), {})
+            plain, txn = runs.get("bulwark"), runs.get("bulwark-txn")
+            if not plain or not txn or "failed" in plain or "failed" in txn:
+                continue
+            cpu_txn = txn.get("cpu_us_per_request", {}).get("inbound")
+            cpu_plain = plain.get("cpu_us_per_request", {}).get("inbound")
+            cpu = "–" if cpu_txn is None or cpu_plain is None else f"{cpu_txn - cpu_plain:+.1f}"
+            rows.append(f"| {connections} | {workers} | {txn['p50_ms'] - plain['p50_ms']:+.3f} | "
+                        f"{txn['p99_ms'] - plain['p99_ms']:+.3f} | "
+                        f"{ratio(txn['rps'], plain['rps'])} | {cpu} |")
+    if not rows:
+        return []
+    return ["", "Token filter: bulwark-txn (a valid Txn-Token on every request, verified by "
+            "sidecar b, from its cache after the first) minus bulwark (no token), same run:", "",
+            "| connections | workers | p50 ms added | p99 ms added | requests/s txn / plain | "
+            "inbound CPU µs/request added |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |", *rows]
 
 
 def csv_ints(text):
@@ -772,7 +890,7 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=2,
                         help="seconds of unmeasured load before each run (default 2)")
     parser.add_argument("--topologies", type=csv_topologies, default=list(TOPOLOGIES),
-                        help="subset of direct,bulwark,nginx,haproxy (default all)")
+                        help="subset of direct,bulwark,bulwark-txn,nginx,haproxy (default all)")
     parser.add_argument("--markdown", help="also write the markdown report to this file")
     parser.add_argument("--json", help="write every run's raw numbers to this file")
     parser.add_argument("--keep", action="store_true",
@@ -782,12 +900,17 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0:
         parser.error("--duration must be at least 1 and --warmup at least 0")
+    if "bulwark-txn" in args.topologies and args.warmup + args.duration + 5 > TXN_TOKEN_TTL:
+        parser.error(f"bulwark-txn: --warmup + --duration must stay under {TXN_TOKEN_TTL - 5} s, "
+                     "the life of one transaction token (or leave it out with --topologies)")
     return args
 
 
-def start_variant(name, processes, workdir, certs, args, workers, backend):
+def start_variant(name, processes, workdir, certs, args, workers, backend, minter):
     if name == "bulwark":
         return start_bulwark(processes, workdir, certs, args.bulwark, workers, backend)
+    if name == "bulwark-txn":
+        return start_bulwark(processes, workdir, certs, args.bulwark, workers, backend, minter)
     if name == "nginx":
         return start_nginx_pair(processes, workdir, certs, workers, backend)
     return start_haproxy_pair(processes, workdir, certs, workers, backend)
@@ -795,9 +918,10 @@ def start_variant(name, processes, workdir, certs, args, workers, backend):
 
 def run_benchmark(args, processes, workdir):
     certs = Certificates(workdir)
-    certs.issue(args.bulwark, processes)
-    log("SVIDs issued for svc/a and svc/b")
+    minter = certs.issue(args.bulwark, processes, "bulwark-txn" in args.topologies)
+    log("SVIDs issued for svc/a and svc/b" + (" and the gateway" if minter else ""))
     backend = start_backend(processes, workdir)
+    base = len(processes.started)
     results = {}
     tls = {}
     if "direct" in args.topologies:
@@ -811,7 +935,8 @@ def run_benchmark(args, processes, workdir):
                 continue
             variant = None
             try:
-                variant = start_variant(name, processes, workdir, certs, args, workers, backend)
+                variant = start_variant(name, processes, workdir, certs, args, workers, backend,
+                                        minter)
                 check_variant(variant, certs)
                 tls[name] = variant.tls
             except (BenchError, OSError, http.client.HTTPException, ssl.SSLError,
@@ -820,7 +945,7 @@ def run_benchmark(args, processes, workdir):
                 for connections in args.connections:
                     results.setdefault((workers, connections), {})[name] = {
                         "failed": f"start: {first_line(e)}"}
-                stop_variant(processes, variant)
+                stop_variant(processes, variant, base)
                 continue
             died = None
             for connections in args.connections:
@@ -836,7 +961,7 @@ def run_benchmark(args, processes, workdir):
                     runs[name] = {"failed": first_line(e)}
                     if any(not p.alive() for _, p in variant.instances):
                         died = "a proxy died in an earlier run"
-            stop_variant(processes, variant)
+            stop_variant(processes, variant, base)
     return arrange(results, args), tls
 
 
@@ -861,10 +986,11 @@ def arrange(results, args):
     return arranged
 
 
-def stop_variant(processes, variant):
+def stop_variant(processes, variant, base):
     if variant is None:
-        # A partly started variant: stop whatever its starter left running (all but the backend).
-        while len(processes.started) > 1:
+        # A partly started variant: stop whatever its starter left running (all but the `base`
+        # processes started before it: the backend, and the authority for bulwark-txn).
+        while len(processes.started) > base:
             processes.stop(processes.started[-1])
         return
     for _, process in variant.instances:

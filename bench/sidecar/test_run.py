@@ -122,6 +122,27 @@ class ReportTest(unittest.TestCase):
         ratios = text.split("bulwark / peer")[1]
         self.assertNotIn("| 16 | 1 | nginx |", ratios)
 
+    def test_token_filter_cost_is_the_difference_to_plain_bulwark(self):
+        args = run.parse_args(["--workers", "1", "--connections", "16,64"])
+        plain = {"rps": 2000.0, "p50_ms": 1.0, "p99_ms": 3.0, "errors": 0,
+                 "rss_kib": {"outbound": 8192, "inbound": 8192},
+                 "cpu_us_per_request": {"outbound": 40.0, "inbound": 60.0}}
+        txn = dict(plain, rps=1900.0, p50_ms=1.05, p99_ms=3.5,
+                   cpu_us_per_request={"outbound": 41.0, "inbound": 62.5})
+        results = {(1, 16): {"bulwark": plain, "bulwark-txn": txn},
+                   (1, 64): {"bulwark": plain, "bulwark-txn": {"failed": "start: boom"}}}
+        text = run.report(results, args, {"date": "d", "system": "s", "versions": "v", "cpus": 2,
+                                          "load_before": "0", "load_after": "0", "tls": {}})
+        self.assertIn("| 16 | 1 | +0.050 | +0.500 | 0.95 | +2.5 |", text)
+        self.assertNotIn("| 64 | 1 | +", text, "a failed run has no difference")
+        self.assertIn("| 64 | 1 | bulwark-txn | FAILED: start: boom |", text)
+
+    def test_runs_longer_than_a_transaction_token_are_refused(self):
+        with self.assertRaises(SystemExit):
+            run.parse_args(["--duration", "60"])
+        self.assertEqual(run.parse_args(["--duration", "60", "--topologies", "bulwark"]).duration,
+                         60)
+
     def test_ratios_keep_two_significant_digits_when_small(self):
         self.assertEqual(run.ratio(337, 73271), "0.0046")
         self.assertEqual(run.ratio(33308, 73271), "0.45")

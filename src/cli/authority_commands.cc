@@ -85,7 +85,7 @@ absl::Status DurationFlag(const std::string& text, const char* name, core::Secon
 }
 
 // Fills the OAuth part of `options` from the flags and mesh.yaml (authority.issuer,
-// gateway.issuers with file: JWKS relative to the file).
+// services.<name>.scopes, gateway.issuers with file: JWKS relative to the file).
 absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptions& options) {
   using std::chrono::hours;
   using std::chrono::seconds;
@@ -101,6 +101,7 @@ absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptio
     return absl::OkStatus();
   }
   options.issuer = flags.mesh->authority.issuer.value_or("");
+  options.oauth.workload_scopes = authority::oauth::WorkloadScopes(*flags.mesh);
   if (flags.mesh->gateway) {
     std::string base = std::filesystem::path(flags.config).parent_path().string();
     BULWARK_ASSIGN_OR_RETURN(options.oauth.subject_issuers,

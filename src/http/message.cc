@@ -54,11 +54,13 @@ constexpr Reason kReasons[] = {
 
 }  // namespace
 
-std::string DecodeQueryComponent(std::string_view s) {
+namespace {
+
+std::string DecodePercent(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (s[i] == '%' && i + 2 < s.size() && core::HexDigitValue(s[i + 1]) >= 0 &&
                core::HexDigitValue(s[i + 2]) >= 0) {
@@ -71,6 +73,12 @@ std::string DecodeQueryComponent(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string DecodeQueryComponent(std::string_view s) { return DecodePercent(s, true); }
+
+std::string DecodePathSegment(std::string_view s) { return DecodePercent(s, false); }
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const Header& h : headers_) {

@@ -54,6 +54,9 @@ struct Response {
 // Returns a query-string name or value decoded (%XX escapes, and '+' as a space, as in
 // application/x-www-form-urlencoded); a malformed escape is kept literally.
 std::string DecodeQueryComponent(std::string_view s);
+// Returns a path segment with its %XX escapes decoded ('+' stays '+'); a malformed escape is
+// kept literally.
+std::string DecodePathSegment(std::string_view s);
 
 // Returns the standard reason phrase for `status` ("OK", "Not Found", ...), or "Unknown".
 std::string_view ReasonPhrase(int status);

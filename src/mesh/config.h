@@ -153,6 +153,9 @@ struct ServiceConfig {
   SandboxConfig sandbox;
   SidecarConfig sidecar;
   std::optional<IdentityFiles> identity;  // unset: SVIDs from the bulwark authority
+  // OAuth scopes the authority may grant the service's workload in client_credentials access
+  // tokens; empty: none (docs/tokens.md#client-credentials).
+  std::vector<std::string> scopes;
 };
 
 struct MeshConfig {

@@ -61,6 +61,19 @@ gateway:
       jwks: file:{jwks_name}
       audiences: [{API}]
       algorithms: [ES256]
+services:
+  orders:
+    port: 19001
+    scopes: [orders:read]
+  reader:
+    port: 19002
+    scopes: [x]
+  app:
+    port: 19003
+    scopes: [a, b]
+  oidc:
+    port: 19004
+    scopes: [orders:read]
 """)
 
 
@@ -187,6 +200,17 @@ class ClientCredentialsTest(OAuthTestCase):
             "AAAA") else "BBBB")
         self.assertFalse(es256.verify_with_openssl(tampered, jwks, self.work))
 
+    def test_only_the_scopes_listed_for_the_workload_are_granted(self):
+        # The attack: orders (listed with orders:read) asks for more; batch (no scopes) for any.
+        self.assert_oauth_error(self.client_credentials(scope="orders:read orders:write"), 400,
+                                "invalid_scope", "'orders:write' may not be granted")
+        self.assert_oauth_error(self.client_credentials(who="/svc/batch", scope="orders:read"),
+                                400, "invalid_scope", TD_ID + "/svc/batch")
+        status, body, _ = self.client_credentials(who="/svc/batch")
+        self.assertEqual(status, 200, body)
+        self.assertNotIn("scope", body)
+        self.assertNotIn("scope", es256.decode(body["access_token"])[1])
+
     def test_audience_and_matching_client_id(self):
         status, body, _ = self.client_credentials(audience="spiffe://example.org/svc/payments",
                                                   client_id=TD_ID + "/svc/orders")
@@ -286,15 +310,19 @@ class TokenExchangeTest(OAuthTestCase):
             with self.subTest(name):
                 self.assert_oauth_error(self.exchange(token), 400, "invalid_grant", text)
 
-    def test_self_issued_access_token_can_be_exchanged_unless_revoked(self):
+    def test_a_workload_access_token_is_not_a_user_token(self):
+        # The attack: the gateway exchanges a workload's own access token (issuer self) for a
+        # transaction token in that workload's name.
         _, issued, _ = self.client_credentials(who="/svc/batch")
-        status, body, _ = self.exchange(issued["access_token"])
-        self.assertEqual(status, 200, body)
-        self.assertEqual(es256.decode(body["access_token"])[1]["sub"], TD_ID + "/svc/batch")
-        status, _, _ = self.post("/oauth2/revoke", {"token": issued["access_token"]}, "/svc/batch")
-        self.assertEqual(status, 200)
         self.assert_oauth_error(self.exchange(issued["access_token"]), 400, "invalid_grant",
-                                "revoked")
+                                "names a workload")
+        # The same marks are refused on the external issuer's tokens.
+        for claims, text in (({"sub": TD_ID + "/svc/batch"}, "names a workload"),
+                             ({"cnf": {"x5t#S256": "AAAA"}}, "cnf"),
+                             ({"client_id": "user-1"}, "client_id == sub")):
+            with self.subTest(claims=claims):
+                self.assert_oauth_error(self.exchange(self.user_token(**claims)), 400,
+                                        "invalid_grant", text)
 
     def test_parameters_are_checked(self):
         self.assert_oauth_error(self.exchange(self.user_token(), requested_token_type=ACCESS_TYPE),
@@ -329,6 +357,23 @@ class IntrospectionAndRevocationTest(OAuthTestCase):
             self.assertEqual(self.introspect(bad)[1], {"active": False})
         self.assert_oauth_error(self.introspect(issued["access_token"], who=None), 401,
                                 "invalid_client")
+
+    def test_introspection_is_only_for_the_client_and_the_audience(self):
+        _, issued, _ = self.client_credentials(audience=TD_ID + "/svc/payments")
+        token = issued["access_token"]
+        for who in ("/svc/orders", "/svc/payments"):  # the client and the audience
+            with self.subTest(who=who):
+                self.assertIs(self.introspect(token, who)[1]["active"], True)
+        # The attack: another workload probes a token that is not meant for it.
+        self.assertEqual(self.introspect(token, "/svc/stranger")[1], {"active": False})
+
+    def test_a_token_for_another_audience_is_revoked(self):
+        _, issued, _ = self.client_credentials(audience=TD_ID + "/svc/payments")
+        token = issued["access_token"]
+        self.assert_oauth_error(self.post("/oauth2/revoke", {"token": token}, "/svc/payments"),
+                                400, "unauthorized_client")
+        self.assertEqual(self.post("/oauth2/revoke", {"token": token}, "/svc/orders")[0], 200)
+        self.assertEqual(self.introspect(token, "/svc/payments")[1], {"active": False})
 
     def test_revocation(self):
         _, issued, _ = self.client_credentials(who="/svc/owner")

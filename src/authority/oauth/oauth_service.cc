@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/cord.h"
+#include "core/ascii.h"
 #include "core/files.h"
 #include "core/status.h"
 #include "core/strict_json.h"
@@ -59,9 +60,8 @@ absl::StatusOr<json> PeekClaims(std::string_view token) {
   return claims;
 }
 
-// Returns the first audience of `claims` that is in `accepted`, else the first of `accepted`
-// (so that verification fails with the audience error).
-std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
+// Returns the audiences `claims` names: `aud` as a string or the strings of an array.
+std::vector<std::string> Audiences(const json& claims) {
   auto aud = claims.find("aud");
   std::vector<std::string> offered;
   if (aud != claims.end() && aud->is_string()) {
@@ -73,7 +73,13 @@ std::string ChooseAudience(const json& claims, const std::vector<std::string>& a
       }
     }
   }
-  for (const std::string& a : offered) {
+  return offered;
+}
+
+// Returns the first audience of `claims` that is in `accepted`, else the first of `accepted`
+// (so that verification fails with the audience error).
+std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
+  for (const std::string& a : Audiences(claims)) {
     if (std::find(accepted.begin(), accepted.end(), a) != accepted.end()) {
       return a;
     }
@@ -118,6 +124,65 @@ absl::StatusOr<std::optional<std::string>> ParseRequestContext(const Form& form)
   return std::optional<std::string>(ip->get<std::string>());
 }
 
+// Least privilege for client_credentials: every requested scope must be listed for the client
+// (mesh.yaml services.<name>.scopes). Refused, not silently narrowed: a client that asked for a
+// scope and got a token without it would fail later, further from the misconfiguration.
+absl::Status CheckWorkloadScope(const OAuthOptions& options, const identity::SpiffeId& client,
+                                const std::vector<std::string>& requested) {
+  auto it = options.workload_scopes.find(client.str());
+  const std::vector<std::string> none;
+  const std::vector<std::string>& allowed = it == options.workload_scopes.end() ? none : it->second;
+  for (const std::string& scope : requested) {
+    if (std::find(allowed.begin(), allowed.end(), scope) == allowed.end()) {
+      return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_scope",
+                        fmt::format("scope {} may not be granted to {}: mesh.yaml lists the scopes "
+                                    "of each service (services.<name>.scopes)",
+                                    QuoteForMessage(scope), client.str()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A subject token must stand for a user. A workload's access token (client_credentials: a
+// SPIFFE ID as `sub`, equal to its `client_id`, bound by `cnf`) would let the gateway mint
+// transaction tokens in a workload's name; a sender-constrained token (`cnf`) would lose its
+// binding in the exchange. invalid_grant.
+absl::Status CheckSubjectIsAUser(const json& claims) {
+  std::string sub = StringClaim(claims, "sub");
+  if (core::AsciiEqualsIgnoreCase(std::string_view(sub).substr(0, 9), "spiffe://")) {
+    return InvalidGrant(fmt::format(
+        "subject_token names a workload ({}), not a user: workload tokens are not exchanged",
+        QuoteForMessage(sub)));
+  }
+  if (claims.contains("cnf")) {
+    return InvalidGrant(
+        "subject_token is bound to a key or certificate (cnf): sender-constrained tokens are not "
+        "exchanged");
+  }
+  if (StringClaim(claims, "client_id") == sub) {
+    return InvalidGrant(
+        "subject_token was issued to a client for itself (client_id == sub), not to a user");
+  }
+  return absl::OkStatus();
+}
+
+// Returns whether `caller` may introspect a token with `claims` (RFC 7662 §2.1 leaves it to the
+// server): an admin, the token's client (client_id or sub), the workload that requested it
+// (req_wl), or a workload it is meant for (named in aud, or in the trust domain named there).
+bool MayIntrospect(const identity::SpiffeId& caller, const json& claims) {
+  if (caller.IsAdmin() || StringClaim(claims, "client_id") == caller.str() ||
+      StringClaim(claims, "sub") == caller.str() || StringClaim(claims, "req_wl") == caller.str()) {
+    return true;
+  }
+  std::string domain = identity::TrustDomainId(caller.trust_domain());
+  for (const std::string& aud : Audiences(claims)) {
+    if (aud == caller.str() || aud == domain) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<std::string>> RequestedScope(const Form& form) {
   std::optional<std::string> text = Get(form, "scope");
   if (!text) {
@@ -132,6 +197,17 @@ absl::StatusOr<std::vector<std::string>> RequestedScope(const Form& form) {
 }
 
 }  // namespace
+
+std::map<std::string, std::vector<std::string>, std::less<>> WorkloadScopes(
+    const mesh::MeshConfig& mesh) {
+  std::map<std::string, std::vector<std::string>, std::less<>> scopes;
+  for (const mesh::ServiceConfig& service : mesh.services) {
+    if (!service.scopes.empty()) {
+      scopes[identity::ServiceId(mesh.trust_domain, service.name)] = service.scopes;
+    }
+  }
+  return scopes;
+}
 
 absl::Status OAuthError(absl::StatusCode code, std::string_view error, std::string message) {
   absl::Status status(code, message);
@@ -256,6 +332,7 @@ absl::StatusOr<json> OAuthService::ClientCredentials(const Form& form,
                       "give audience or resource, not both");
   }
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> scope, RequestedScope(form));
+  BULWARK_RETURN_IF_ERROR(CheckWorkloadScope(options_, client, scope));
   long long now = core::ToUnixSeconds(authority_.clock().Now());
   long long exp = now + options_.access_token_ttl.count();
   json claims = {{"iss", options_.issuer},
@@ -312,6 +389,7 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   BULWARK_ASSIGN_OR_RETURN(std::optional<std::string> req_ip, ParseRequestContext(form));
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> requested, RequestedScope(form));
   BULWARK_ASSIGN_OR_RETURN(json user, VerifySubjectToken(*subject));
+  BULWARK_RETURN_IF_ERROR(CheckSubjectIsAUser(user));
   std::vector<std::string> granted;
   if (auto scope = user.find("scope"); scope != user.end() && scope->is_string()) {
     absl::StatusOr<std::vector<std::string>> parsed = tokens::ParseScope(scope->get<std::string>());
@@ -420,9 +498,11 @@ absl::StatusOr<json> OAuthService::VerifySubjectToken(std::string_view token) {
 
 absl::StatusOr<crypto::VerifiedJwt> OAuthService::VerifyOwnToken(std::string_view token) {
   BULWARK_ASSIGN_OR_RETURN(json peeked, PeekClaims(token));
+  // Every audience this authority signs for is its own: the signature decides, not the audience.
+  std::vector<std::string> audiences = Audiences(peeked);
   crypto::JwtExpectations expect;
   expect.issuer = options_.issuer;
-  expect.audience = ChooseAudience(peeked, {TrustDomainId()});
+  expect.audience = audiences.empty() ? TrustDomainId() : audiences.front();
   BULWARK_ASSIGN_OR_RETURN(
       crypto::VerifiedJwt jwt,
       crypto::VerifyJwt(token, *keys_.Published(), expect, authority_.clock().Now()));
@@ -442,9 +522,9 @@ absl::StatusOr<crypto::VerifiedJwt> OAuthService::VerifyOwnToken(std::string_vie
 
 absl::StatusOr<json> OAuthService::Introspect(const Form& form,
                                               const std::optional<crypto::Certificate>& peer) {
-  BULWARK_RETURN_IF_ERROR(AuthenticateClient(form, peer).status());
+  BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId caller, AuthenticateClient(form, peer));
   absl::StatusOr<crypto::VerifiedJwt> jwt = VerifyOwnToken(Get(form, "token").value_or(""));
-  if (!jwt.ok()) {
+  if (!jwt.ok() || !MayIntrospect(caller, jwt->claims)) {
     return json{{"active", false}};
   }
   json out = jwt->claims;

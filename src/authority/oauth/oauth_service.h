@@ -55,7 +55,15 @@ struct OAuthOptions {
   core::Seconds access_token_ttl{300};
   core::Seconds txn_token_ttl{60};  // at most tokens::kMaxTxnTokenLifetime
   std::vector<SubjectIssuer> subject_issuers;
+  // The scopes client_credentials may grant each workload, by SPIFFE ID (mesh.yaml
+  // services.<name>.scopes). A workload not listed may be granted none.
+  std::map<std::string, std::vector<std::string>, std::less<>> workload_scopes;
 };
+
+// Returns the workload_scopes of `mesh`: each service's SPIFFE ID and its `scopes`, for the
+// services that list any.
+std::map<std::string, std::vector<std::string>, std::less<>> WorkloadScopes(
+    const mesh::MeshConfig& mesh);
 
 // A form body: parameter name to value (see api/form_body.h).
 using Form = std::map<std::string, std::string>;
@@ -72,12 +80,14 @@ class OAuthService {
   absl::StatusOr<nlohmann::json> Token(const Form& form,
                                        const std::optional<crypto::Certificate>& peer);
   // RFC 7662: {"active": true, ...claims} for an unexpired, unrevoked token this authority
-  // signed, {"active": false} for anything else. The caller must present an SVID.
+  // signed (for any audience) when the caller is entitled to it (MayIntrospect), {"active":
+  // false} for anything else, not revealing which (§2.2). The caller must present an SVID.
   absl::StatusOr<nlohmann::json> Introspect(const Form& form,
                                             const std::optional<crypto::Certificate>& peer);
-  // RFC 7009: revokes the access token in `form` until its expiry. OK for tokens that are not
-  // this authority's, malformed or expired (nothing to revoke). Only the token's client or an
-  // admin may revoke it; transaction tokens are not revocable (unsupported_token_type).
+  // RFC 7009: revokes the access token in `form` (for any audience) until its expiry. OK for
+  // tokens that are not this authority's, malformed or expired (nothing to revoke). Only the
+  // token's client or an admin may revoke it; transaction tokens are not revocable
+  // (unsupported_token_type).
   absl::Status Revoke(const Form& form, const std::optional<crypto::Certificate>& peer);
 
   TokenKeys& keys() { return keys_; }

@@ -1,9 +1,10 @@
 // Parser of one `services.<name>:` entry of mesh.yaml: command, port, calls, allow rules,
-// sandbox limits, sidecar addresses and external identity files.
+// sandbox limits, sidecar addresses, external identity files and OAuth scopes.
 #include "core/status.h"
 #include "fmt/format.h"
 #include "identity/spiffe_id.h"
 #include "mesh/internal/parse.h"
+#include "tokens/scope.h"
 
 namespace bulwark::mesh::internal {
 namespace {
@@ -180,6 +181,20 @@ absl::Status ParseCalls(const Field& field, ParseState& state, ServiceConfig& se
   return absl::OkStatus();
 }
 
+// Reads `scopes: [a, b]`: each one RFC 6749 §3.3 scope token, none repeated.
+absl::StatusOr<std::vector<std::string>> ParseScopes(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> scopes, field.StringList());
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    absl::StatusOr<std::vector<std::string>> parsed = tokens::ParseScope(scopes[i], 1);
+    if (!parsed.ok() || parsed->size() != 1) {
+      return elements[i].Error(fmt::format(
+          "'{}' is not one OAuth scope (printable ASCII without spaces, '\"' or '\\')", scopes[i]));
+    }
+  }
+  return scopes;
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
@@ -187,7 +202,7 @@ absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
   BULWARK_RETURN_IF_ERROR(CheckServiceName(key));
   BULWARK_ASSIGN_OR_RETURN(MapReader map,
                            MapReader::Create(value, {"command", "port", "calls", "allow", "sandbox",
-                                                     "sidecar", "identity"}));
+                                                     "sidecar", "identity", "scopes"}));
   ServiceConfig service;
   service.name = key.node().Scalar();
   if (std::optional<Field> command = map.Get("command")) {
@@ -224,6 +239,9 @@ absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
   }
   if (std::optional<Field> identity = map.Get("identity")) {
     BULWARK_ASSIGN_OR_RETURN(service.identity, ParseIdentity(*identity));
+  }
+  if (std::optional<Field> scopes = map.Get("scopes")) {
+    BULWARK_ASSIGN_OR_RETURN(service.scopes, ParseScopes(*scopes));
   }
   return service;
 }

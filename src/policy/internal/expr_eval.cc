@@ -342,16 +342,27 @@ class Evaluator {
     return String(decoded_.front());
   }
 
+  // path.<name> is the segment as the service reads it: percent-decoded once (NormalizePath has
+  // refused encoded '/', '\' and control characters, so the value is still one segment).
+  Value PathValue(const PathParam* param) {
+    if (param == nullptr) {
+      return Undefined();
+    }
+    if (param->value.find('%') == std::string_view::npos) {
+      return String(param->value);
+    }
+    decoded_.push_front(http::DecodePathSegment(param->value));
+    return String(decoded_.front());
+  }
+
   Value Variable(const Node& node) {
     switch (node.op) {
       case Op::kToken:
         return FromJson(Resolve(program_.token_paths[node.a]), /*allow_list=*/true);
       case Op::kScope:
         return Scope();
-      case Op::kPath: {
-        const PathParam* param = FindPathParam(program_.strings[node.a]);
-        return param == nullptr ? Undefined() : String(param->value);
-      }
+      case Op::kPath:
+        return PathValue(FindPathParam(program_.strings[node.a]));
       case Op::kQuery:
         return Unique(FindQuery(request_.query, program_.strings[node.a]), /*decode=*/true);
       case Op::kHeader:

@@ -39,6 +39,7 @@ class OAuthServiceTest : public ::testing::Test {
         {"api://dvd"},
         {"ES256"}};
     options.subject_issuers = {idp, SubjectIssuer{"local", true, "", nullptr, {}, {"ES256"}}};
+    options.workload_scopes = {{"spiffe://example.org/svc/a", {"orders:read", "orders:list"}}};
     oauth_ = std::make_unique<OAuthService>(*service_, *keys_, options);
   }
   crypto::Certificate Svid(const char* path) {
@@ -70,6 +71,11 @@ class OAuthServiceTest : public ::testing::Test {
                  {"requested_token_type", std::string(tokens::kTxnTokenTypeUri)},
                  {"subject_token", subject},
                  {"subject_token_type", std::string(kTokenTypeAccessToken)}};
+    form.merge(extra);
+    return oauth_->Token(form, cert);
+  }
+  absl::StatusOr<json> ClientCredentials(const crypto::Certificate& cert, Form extra = {}) {
+    Form form = {{"grant_type", "client_credentials"}};
     form.merge(extra);
     return oauth_->Token(form, cert);
   }
@@ -187,6 +193,78 @@ TEST_F(OAuthServiceTest, SubjectTokenSignedByTheRightKidButAnotherKeyIsRefused) 
   auto answer = Exchange(forged, Svid("/gateway"));
   EXPECT_EQ(OAuthErrorCode(answer.status()), "invalid_grant");
   EXPECT_NE(answer.status().message().find("signature"), std::string::npos) << answer.status();
+}
+
+TEST_F(OAuthServiceTest, ClientCredentialsGrantsOnlyTheScopesListedForTheWorkload) {
+  crypto::Certificate a = Svid("/svc/a");
+  auto granted = ClientCredentials(a, {{"scope", "orders:list orders:read"}});
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  EXPECT_EQ((*granted)["scope"], "orders:list orders:read");
+  // The attack: a workload asks for a scope mesh.yaml does not list for it.
+  auto wider = ClientCredentials(a, {{"scope", "orders:read orders:write"}});
+  EXPECT_EQ(OAuthErrorCode(wider.status()), "invalid_scope");
+  EXPECT_NE(wider.status().message().find("'orders:write'"), std::string::npos) << wider.status();
+  // Another workload, listed nowhere, gets no scope at all, not even a's.
+  crypto::Certificate b = Svid("/svc/b");
+  EXPECT_EQ(OAuthErrorCode(ClientCredentials(b, {{"scope", "orders:read"}}).status()),
+            "invalid_scope");
+  auto plain = ClientCredentials(b);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->contains("scope"));
+}
+
+TEST_F(OAuthServiceTest, WorkloadAccessTokensAreNotExchangedAsUserTokens) {
+  crypto::Certificate gateway = Svid("/gateway");
+  // The attack: the gateway presents a workload's own access token (issuer self, at+jwt, a
+  // SPIFFE ID as sub, cnf) as the user's subject token.
+  auto workload = Exchange(AccessToken(Svid("/svc/a")), gateway);
+  EXPECT_EQ(OAuthErrorCode(workload.status()), "invalid_grant");
+  EXPECT_NE(workload.status().message().find("names a workload"), std::string::npos)
+      << workload.status();
+  // The same marks on an external issuer's tokens are refused too.
+  const std::pair<json, const char*> cases[] = {
+      {{{"sub", "spiffe://example.org/svc/a"}}, "names a workload"},
+      {{{"sub", "SPIFFE://example.org/svc/a"}}, "names a workload"},
+      {{{"cnf", {{"jkt", "abc"}}}}, "cnf"},
+      {{{"sub", "svc-robot"}, {"client_id", "svc-robot"}}, "client_id == sub"},
+  };
+  for (const auto& [claims, text] : cases) {
+    auto answer = Exchange(UserToken(claims), gateway);
+    EXPECT_EQ(OAuthErrorCode(answer.status()), "invalid_grant") << claims.dump();
+    EXPECT_NE(answer.status().message().find(text), std::string::npos) << answer.status();
+  }
+  // A user's token from a client (RFC 9068 client_id of the app the user signed in to) passes.
+  auto user = Exchange(UserToken({{"client_id", "rental-web"}}), gateway);
+  ASSERT_TRUE(user.ok()) << user.status();
+}
+
+TEST_F(OAuthServiceTest, IntrospectionAnswersOnlyThoseEntitledToTheToken) {
+  crypto::Certificate owner = Svid("/svc/a");
+  crypto::Certificate payments = Svid("/svc/payments");
+  crypto::Certificate stranger = Svid("/svc/stranger");
+  std::string token = ClientCredentials(owner, {{"audience", "spiffe://example.org/svc/payments"}})
+                          .value()["access_token"]
+                          .get<std::string>();
+  EXPECT_TRUE(Active(token, owner)) << "a token for another audience is still this authority's";
+  EXPECT_TRUE(Active(token, payments));
+  EXPECT_TRUE(Active(token, Svid("/admin/root")));
+  // The attack: a workload that is neither the client nor the audience probes the token.
+  EXPECT_EQ(oauth_->Introspect({{"token", token}}, stranger).value(), json({{"active", false}}));
+  // A token for the whole trust domain is meant for every workload in it.
+  EXPECT_TRUE(Active(AccessToken(owner), stranger));
+}
+
+TEST_F(OAuthServiceTest, ATokenForAnotherAudienceCanBeRevoked) {
+  crypto::Certificate owner = Svid("/svc/a");
+  crypto::Certificate payments = Svid("/svc/payments");
+  std::string token = ClientCredentials(owner, {{"audience", "spiffe://example.org/svc/payments"}})
+                          .value()["access_token"]
+                          .get<std::string>();
+  EXPECT_EQ(OAuthErrorCode(oauth_->Revoke({{"token", token}}, payments)), "unauthorized_client");
+  EXPECT_TRUE(Active(token, payments));
+  ASSERT_TRUE(oauth_->Revoke({{"token", token}}, owner).ok());
+  EXPECT_FALSE(Active(token, payments));
+  EXPECT_FALSE(Active(token, owner));
 }
 
 }  // namespace

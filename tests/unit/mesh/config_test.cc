@@ -193,6 +193,17 @@ TEST(MeshConfigTest, SidecarTokenSkew) {
   EXPECT_EQ(config->FindService("b")->sidecar.token_skew, core::Seconds(60));  // the default
 }
 
+TEST(MeshConfigTest, ServiceScopes) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\nservices:\n  a:\n    port: 1\n"
+      "    scopes: [orders:read, \"orders:write\"]\n  b:\n    port: 2\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->FindService("a")->scopes,
+              ::testing::ElementsAre("orders:read", "orders:write"));
+  EXPECT_TRUE(config->FindService("b")->scopes.empty()) << "no list: no scope may be granted";
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -224,6 +235,14 @@ const ErrorCase kErrorCases[] = {
      "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { heder: 2s } }\n",
      "mesh.yaml:5:28: services.a.sidecar.timeouts.heder: unknown key 'heder' (did you mean "
      "'header'?)"},
+    {"ScopeWithASpace",
+     "trust_domain: td\nservices:\n  a:\n    port: 1\n    scopes: [read, \"a b\"]\n",
+     "mesh.yaml:5:20: services.a.scopes[1]: 'a b' is not one OAuth scope (printable ASCII "
+     "without spaces, '\"' or '\\')"},
+    {"ScopeRepeated", "trust_domain: td\nservices:\n  a:\n    port: 1\n    scopes: [x, x]\n",
+     "mesh.yaml:5:17: services.a.scopes[1]: 'x' is listed twice"},
+    {"ScopesNotAList", "trust_domain: td\nservices:\n  a:\n    port: 1\n    scopes: read\n",
+     "mesh.yaml:5:13: services.a.scopes: expected a list, got 'read'"},
     {"UnknownTopLevelKeyWithHint", "trust_domian: td\n",
      "mesh.yaml:1:1: trust_domian: unknown key 'trust_domian' (did you mean 'trust_domain'?)"},
     {"UnknownNestedKeyWithHint", "trust_domain: td\nauthority:\n  lisen: 127.0.0.1:1\n",

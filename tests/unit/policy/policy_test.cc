@@ -284,6 +284,42 @@ TEST(ServicePolicyTest, WhenIsEvaluatedOnStructuralMatchesInRuleOrder) {
   }
 }
 
+// path.<name> is the decoded segment, the id the service reads, whatever the spelling: the
+// request goes through NormalizePath first, as in the sidecar.
+TEST(ServicePolicyTest, PathParamsInWhenAreComparedDecoded) {
+  const ServicePolicy policy = CompileOrDie(kWhenMesh, "user");
+  const char* contract = "spiffe://td/svc/contract";
+  struct Case {
+    const char* sub;
+    const char* raw_path;
+    bool allowed;
+  };
+  const Case cases[] = {
+      // Unreserved escapes, decoded by NormalizePath already.
+      {"alice", "/users/%61lice/charge", true},
+      {"bob", "/users/%61lice/charge", false},
+      // Reserved and non-ASCII characters stay encoded in the path: decoded for the compare.
+      {"al@ice", "/users/al%40ice/charge", true},
+      {"al@ice", "/users/al%40Ice/charge", false},
+      {"j\xc3\xb6rg", "/users/j%C3%B6rg/charge", true},
+      {"j\xc3\xb6rg", "/users/j\xc3\xb6rg/charge", true},
+      {"a b", "/users/a%20b/charge", true},
+      {"a+b", "/users/a+b/charge", true},  // '+' is not a space in a path
+      {"a b", "/users/a+b/charge", false},
+      // The attack: a user whose id is the encoded spelling of another user's id. The service
+      // decodes /users/al%40ice to al@ice, so the encoded form must not match "al%40ice".
+      {"al%40ice", "/users/al%40ice/charge", false},
+      {"al%40ice", "/users/al%2540ice/charge", true},  // %25 is '%': the service reads al%40ice
+  };
+  for (const Case& c : cases) {
+    const nlohmann::json claims = {{"sub", c.sub}, {"scope", "rentals:charge"}};
+    absl::StatusOr<std::string> path = NormalizePath(c.raw_path);
+    ASSERT_TRUE(path.ok()) << c.raw_path << ": " << path.status();
+    Decision d = policy.Decide({"POST", *path, contract, &claims});
+    EXPECT_EQ(d.allowed, c.allowed) << c.sub << " " << c.raw_path << " (" << *path << ")";
+  }
+}
+
 TEST(ServicePolicyTest, WhenMayOnlyUseParamsThatEveryTemplateBinds) {
   std::string yaml = std::string(kWhenMesh);
   yaml.replace(yaml.find("query.force == \"1\""), 18, "path.id == \"x\"");
