@@ -23,6 +23,8 @@ void AddIdentityCommands(CLI::App& app, Action& action);
 void AddSidecarCommands(CLI::App& app, Action& action);
 // Adds `bulwark policy ...` (check, explain).
 void AddPolicyCommands(CLI::App& app, Action& action);
+// Adds `bulwark sandbox run` (a debugging tool: one command in the service sandbox).
+void AddSandboxCommands(CLI::App& app, Action& action);
 
 // Reads a join token from inherited descriptor `fd` (when >= 0, then closed) or from `file`
 // (which must be mode 0600); never from argv or the environment. Trailing whitespace is dropped.
