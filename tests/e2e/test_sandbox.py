@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -20,7 +19,9 @@ import uuid
 
 import harness
 
-PYTHON = sys.executable or "/usr/bin/python3"
+# The system interpreter: one under a 0700 home (pyenv in /root) is not executable by the
+# service user.
+PYTHON = "/usr/bin/python3"
 # Distinct service ids per run, so parallel runs do not share RLIMIT_NPROC counts.
 UID_BASE = 61000 + (os.getpid() % 500) * 8
 
@@ -105,6 +106,8 @@ class SandboxTest(unittest.TestCase):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest.SkipTest("the sandbox needs root (namespaces, setuid); not root here")
+        if not os.access(PYTHON, os.X_OK):
+            raise unittest.SkipTest(f"{PYTHON} is needed to run probes as another user")
         rc, _, err = harness.run(["unshare", "-n", "true"])
         if rc != 0:
             raise unittest.SkipTest(f"network namespaces are not available here: {err.strip()}")
@@ -138,7 +141,7 @@ class SandboxTest(unittest.TestCase):
     def test_status_shows_no_capabilities_no_new_privs_and_seccomp(self):
         rc, out, err = self.sandbox("status", flags=["--no-net"])
         self.assertEqual(rc, 0, err)
-        fields = dict(line.split(" ", 1) for line in out.splitlines())
+        fields = {key: value for key, _, value in (l.partition(" ") for l in out.splitlines())}
         for cap in ("CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"):
             self.assertEqual(fields[cap], "0000000000000000", cap)
         self.assertEqual(fields["NoNewPrivs:"], "1")
@@ -280,10 +283,11 @@ class SandboxTest(unittest.TestCase):
         proc = subprocess.Popen([harness.BINARY, "sandbox", "run", "--user", str(UID_BASE),
                                  "--", "sleep", "30"], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.stderr.close)
         self.addCleanup(harness.stop_process, proc)
         deadline = time.monotonic() + 10
         line = ""
-        while time.monotonic() < deadline and "pid" not in line:
+        while time.monotonic() < deadline and not line.startswith("bulwark sandbox: pid "):
             line = proc.stderr.readline()
             if not line:
                 break
