@@ -26,6 +26,8 @@ struct SandboxFlags {
   std::uint32_t nproc = mesh::SandboxConfig{}.nproc;
   bool no_net = false;
   bool no_cgroup = false;
+  bool read_only = false;
+  std::vector<std::string> writable;
   std::string name;
   std::string cwd = "/";
   std::vector<int> keep_fds;
@@ -76,6 +78,8 @@ absl::StatusOr<sandbox::SandboxSpec> BuildSpec(const SandboxFlags& flags) {
   spec.nproc = flags.nproc;
   spec.private_network = flags.no_net;
   spec.cgroups = !flags.no_cgroup;
+  spec.read_only_root = flags.read_only;
+  spec.writable = flags.writable;
   spec.keep_fds = flags.keep_fds;
   return spec;
 }
@@ -146,6 +150,10 @@ void AddSandboxCommands(CLI::App& app, Action& action) {
                   "Process limit of the UID (RLIMIT_NPROC) and cgroup pids.max (default 64)");
   run->add_flag("--no-net", flags.no_net,
                 "A network namespace of its own with only lo (default: the host's network)");
+  run->add_flag("--read-only", flags.read_only,
+                "Every mount read-only except /tmp and the --writable paths");
+  run->add_option("--writable", flags.writable,
+                  "With --read-only: an existing absolute path that stays writable (repeatable)");
   run->add_flag("--no-cgroup", flags.no_cgroup, "Do not create a cgroup");
   run->add_option("--name", flags.name,
                   "Names the cgroup bulwark-<name> (default sandbox-<pid of bulwark>)");

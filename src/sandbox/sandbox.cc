@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,14 @@ SandboxReport Protections(const SandboxSpec& spec, const SeccompProgram& seccomp
                   seccomp.rule_count),
       fmt::format("descriptors closed except {}", absl::StrJoin(kept, ",")),
   };
+  if (spec.read_only_root) {
+    std::vector<std::string> writable = {"/tmp"};
+    writable.insert(writable.end(), spec.writable.begin(), spec.writable.end());
+    report.applied.push_back(
+        fmt::format("read-only file system except {}", absl::StrJoin(writable, ", ")));
+  } else {
+    report.not_applied.push_back("read-only root: not requested (the uid's permissions apply)");
+  }
   if (spec.private_network) {
     report.applied.push_back("network namespace (only lo, up; /sys remounted read-only)");
   } else {
@@ -127,6 +136,14 @@ absl::Status ValidateSpec(const SandboxSpec& spec) {
     return absl::InvalidArgumentError(
         "sandbox: limits: nofile must be >= 4, nproc >= 1, memory >= 16MiB, tmp_size > 0");
   }
+  for (const std::string& path : spec.writable) {
+    struct stat st;
+    if (!path.starts_with("/") || path.find("/../") != std::string::npos ||
+        stat(path.c_str(), &st) != 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("sandbox: writable: '{}' is not an existing absolute path", path));
+    }
+  }
   for (int fd : spec.keep_fds) {
     if (fd < 3 || fcntl(fd, F_GETFD) < 0) {
       return absl::InvalidArgumentError(
@@ -181,6 +198,7 @@ absl::StatusOr<SandboxedProcessPtr> Spawn(const SandboxSpec& spec) {
   keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
+  std::vector<char*> writable = CStrings(spec.writable);
   std::string tmp_options = fmt::format("size={},mode=1777", spec.tmp_size);
 
   int pipe_fds[2];
@@ -195,6 +213,9 @@ absl::StatusOr<SandboxedProcessPtr> Spawn(const SandboxSpec& spec) {
       .keep_fds = keep.data(),
       .keep_count = static_cast<int>(keep.size()),
       .tmp_options = tmp_options.c_str(),
+      .read_only_root = spec.read_only_root,
+      .writable = writable.data(),
+      .writable_count = static_cast<int>(spec.writable.size()),
       .private_network = spec.private_network,
       .uid = spec.uid,
       .gid = spec.gid,

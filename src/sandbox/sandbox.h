@@ -30,7 +30,10 @@ struct SandboxSpec {
   std::uint32_t nproc = 64;              // RLIMIT_NPROC (per uid) and cgroup pids.max
   std::uint64_t tmp_size = 64ULL << 20;  // size of the private tmpfs /tmp
   bool private_network = true;           // a network namespace of its own (only lo)
-  bool cgroups = true;                   // try the per-service cgroup
+  // Every mount read-only except /tmp and `writable` (existing absolute paths).
+  bool read_only_root = false;
+  std::vector<std::string> writable;
+  bool cgroups = true;        // try the per-service cgroup
   std::vector<int> keep_fds;  // inherited descriptors besides 0, 1, 2 (same numbers in the child)
 };
 

@@ -67,6 +67,13 @@ PROBE = textwrap.dedent("""\
     elif what == "write-tmp":
         open(sys.argv[2], "w").write("escaped")
         print("wrote", os.path.exists(sys.argv[2]))
+    elif what == "write":
+        try:
+            with open(sys.argv[2], "w") as f:
+                f.write("x")
+            print("write ok")
+        except OSError as e:
+            print("write", errno.errorcode[e.errno])
     elif what == "nofile":
         fds = []
         try:
@@ -236,6 +243,27 @@ class SandboxTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("wrote True", out)  # inside, the file exists...
         self.assertFalse(os.path.exists(name))  # ...but not on the host
+
+    def test_read_only_root_keeps_only_the_listed_paths_writable(self):
+        shared = os.path.join(self.dir, "shared")  # world-writable: the uid alone cannot protect it
+        data = os.path.join(self.dir, "data")
+        for d in (shared, data):
+            os.mkdir(d)
+            os.chmod(d, 0o777)
+        rc, out, err = self.sandbox("write", os.path.join(shared, "a"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("write ok", out)  # without --read-only the write works
+        flags = ["--read-only", "--writable", data]
+        rc, out, err = self.sandbox("write", os.path.join(shared, "b"), flags=flags)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("write EROFS", out)
+        self.assertFalse(os.path.exists(os.path.join(shared, "b")))
+        self.assertIn(f"applied: read-only file system except /tmp, {data}", err)
+        rc, out, err = self.sandbox("write", os.path.join(data, "c"), flags=flags)
+        self.assertIn("write ok", out)
+        self.assertTrue(os.path.exists(os.path.join(data, "c")))
+        rc, out, err = self.sandbox("write", "/tmp/d", flags=flags)
+        self.assertIn("write ok", out)
 
     def test_nofile_limit(self):
         rc, out, err = self.sandbox("nofile", "500", flags=["--nofile", "32"])

@@ -145,6 +145,27 @@ bool ClearCapabilities() {
   return true;
 }
 
+// Makes every mount read-only except /tmp and the writable paths, each first made a mount of its
+// own (a bind onto itself) so that it can be switched back to read-write alone.
+void ReadOnlyRoot(const ChildPlan& plan) {
+  for (int i = 0; i < plan.writable_count; ++i) {
+    Check(plan, Step::kBindWritable,
+          mount(plan.writable[i], plan.writable[i], nullptr, MS_BIND | MS_REC, nullptr) == 0);
+  }
+  mount_attr read_only{};
+  read_only.attr_set = MOUNT_ATTR_RDONLY;
+  Check(plan, Step::kReadOnlyRoot,
+        mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &read_only, sizeof read_only) == 0);
+  mount_attr writable{};
+  writable.attr_clr = MOUNT_ATTR_RDONLY;
+  Check(plan, Step::kWritableAgain,
+        mount_setattr(AT_FDCWD, "/tmp", 0, &writable, sizeof writable) == 0);
+  for (int i = 0; i < plan.writable_count; ++i) {
+    Check(plan, Step::kWritableAgain,
+          mount_setattr(AT_FDCWD, plan.writable[i], 0, &writable, sizeof writable) == 0);
+  }
+}
+
 bool Limit(int resource, rlim_t value) {
   rlimit limit{value, value};
   return setrlimit(resource, &limit) == 0;
@@ -164,6 +185,12 @@ const char* StepName(Step step) {
       return "make mounts private";
     case Step::kMountTmp:
       return "private /tmp";
+    case Step::kBindWritable:
+      return "bind writable path";
+    case Step::kReadOnlyRoot:
+      return "read-only root";
+    case Step::kWritableAgain:
+      return "writable path";
     case Step::kNetworkNamespace:
       return "network namespace";
     case Step::kLoopbackUp:
@@ -226,6 +253,9 @@ void RunChild(const ChildPlan& plan) {
     Check(plan, Step::kMountSys,
           mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) ==
               0);
+  }
+  if (plan.read_only_root) {
+    ReadOnlyRoot(plan);
   }
   Check(plan, Step::kCloseFds, CloseInherited(plan));
   // While still root: no way back to root privileges through uid 0, set-uid files or keepcaps.

@@ -17,6 +17,9 @@ enum class Step : std::int32_t {
   kMountNamespace,
   kMountPrivate,
   kMountTmp,
+  kBindWritable,
+  kReadOnlyRoot,
+  kWritableAgain,
   kNetworkNamespace,
   kLoopbackUp,
   kMountSys,
@@ -57,6 +60,9 @@ struct ChildPlan {
   const int* keep_fds = nullptr;  // sorted, all >= 3
   int keep_count = 0;
   const char* tmp_options = nullptr;  // tmpfs options for /tmp
+  bool read_only_root = false;
+  const char* const* writable = nullptr;  // absolute paths that stay writable
+  int writable_count = 0;
   bool private_network = true;
   uid_t uid = 0;
   gid_t gid = 0;

@@ -64,7 +64,7 @@ TEST_F(SandboxSpawnTest, ReportsTheFailingStep) {
   EXPECT_EQ(Message(Spawn(spec).status()),
             "sandbox step 'working directory' failed: No such file or directory");
   spec = ShellSpec("true");
-  spec.argv = {"/etc/hostname"};  // exists, not executable
+  spec.argv = {"/proc/version"};  // exists, mode 0444
   EXPECT_EQ(Message(Spawn(spec).status()), "sandbox step 'execve' failed: Permission denied");
 }
 
