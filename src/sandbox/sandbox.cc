@@ -132,9 +132,10 @@ absl::Status ValidateSpec(const SandboxSpec& spec) {
   if (spec.uid == static_cast<uid_t>(-1) || spec.gid == static_cast<gid_t>(-1)) {
     return absl::InvalidArgumentError("sandbox: uid and gid: -1 is not an id");
   }
-  if (spec.nofile < 4 || spec.nproc < 1 || spec.memory < (16ULL << 20) || spec.tmp_size == 0) {
+  // The same floors as mesh.yaml's services.<name>.sandbox (docs/mesh.md).
+  if (spec.nofile < 1 || spec.nproc < 1 || spec.memory < (1ULL << 20) || spec.tmp_size == 0) {
     return absl::InvalidArgumentError(
-        "sandbox: limits: nofile must be >= 4, nproc >= 1, memory >= 16MiB, tmp_size > 0");
+        "sandbox: limits: nofile and nproc must be >= 1, memory >= 1MiB, tmp_size > 0");
   }
   for (const std::string& path : spec.writable) {
     struct stat st;
