@@ -86,6 +86,8 @@ TEST(SeccompFilterTest, InstalledFilterRefusesTheCalls) {
     if (unshare(CLONE_NEWUSER) == 0 || errno != EPERM) _exit(13);
     if (syscall(SYS_clone3, nullptr, 0) == 0 || errno != ENOSYS) _exit(14);
     if (syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0) == 0 || errno != EPERM) _exit(15);
+    if (syscall(SYS_fsopen, "tmpfs", 0) >= 0 || errno != EPERM) _exit(19);
+    if (syscall(SYS_io_uring_setup, 8, nullptr) >= 0 || errno != EPERM) _exit(20);
     if (getpid() <= 0) _exit(16);  // an ordinary call still works
     pid_t child = fork();          // and fork (clone without namespace flags) too
     if (child < 0) _exit(17);
