@@ -81,25 +81,35 @@ TEST(SeccompFilterTest, InstalledFilterRefusesTheCalls) {
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) {
       _exit(10);
     }
-    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) == 0 || errno != EPERM) _exit(11);
-    if (mount("none", "/", "tmpfs", 0, nullptr) == 0 || errno != EPERM) _exit(12);
-    if (unshare(CLONE_NEWUSER) == 0 || errno != EPERM) _exit(13);
-    if (syscall(SYS_clone3, nullptr, 0) == 0 || errno != ENOSYS) _exit(14);
-    if (syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0) == 0 || errno != EPERM) _exit(15);
-    if (syscall(SYS_fsopen, "tmpfs", 0) >= 0 || errno != EPERM) _exit(19);
-    if (syscall(SYS_io_uring_setup, 8, nullptr) >= 0 || errno != EPERM) _exit(20);
-    if (getpid() <= 0) _exit(16);  // an ordinary call still works
-    pid_t child = fork();          // and fork (clone without namespace flags) too
-    if (child < 0) _exit(17);
-    if (child == 0) _exit(0);
+    // Check n exits with code n when its condition does not hold.
+    int n = 10;
+    auto check = [&n](bool holds) {
+      ++n;
+      if (!holds) {
+        _exit(n);
+      }
+    };
+    check(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) < 0 && errno == EPERM);
+    check(mount("none", "/", "tmpfs", 0, nullptr) < 0 && errno == EPERM);
+    check(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
+    check(syscall(SYS_clone3, nullptr, 0) < 0 && errno == ENOSYS);
+    check(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0) < 0 && errno == EPERM);
+    check(syscall(SYS_fsopen, "tmpfs", 0) < 0 && errno == EPERM);
+    check(syscall(SYS_io_uring_setup, 8, nullptr) < 0 && errno == EPERM);
+    check(getpid() > 0);   // an ordinary call still works
+    pid_t child = fork();  // and fork (clone without namespace flags) too
+    check(child >= 0);
+    if (child == 0) {
+      _exit(0);
+    }
     int st = 0;
-    waitpid(child, &st, 0);
-    _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 18);
+    check(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    _exit(0);
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "check " << WEXITSTATUS(status) << " failed";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "check " << WEXITSTATUS(status) - 10 << " failed";
 }
 
 }  // namespace
