@@ -115,9 +115,10 @@ bool DropBoundingSet() {
 }
 
 bool SwitchIds(const ChildPlan& plan) {
-  Check(plan, Step::kSetGroups, setgroups(0, nullptr) == 0);
-  Check(plan, Step::kSetGid, setresgid(plan.gid, plan.gid, plan.gid) == 0);
-  Check(plan, Step::kSetUid, setresuid(plan.uid, plan.uid, plan.uid) == 0);
+  // Raw system calls: glibc's wrappers would broadcast the change to threads the parent had.
+  Check(plan, Step::kSetGroups, syscall(SYS_setgroups, 0, nullptr) == 0);
+  Check(plan, Step::kSetGid, syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) == 0);
+  Check(plan, Step::kSetUid, syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) == 0);
   uid_t r, e, s;
   gid_t rg, eg, sg;
   errno = EPERM;
