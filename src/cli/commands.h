@@ -25,6 +25,10 @@ void AddSidecarCommands(CLI::App& app, Action& action);
 void AddPolicyCommands(CLI::App& app, Action& action);
 // Adds `bulwark sandbox run` (a debugging tool: one command in the service sandbox).
 void AddSandboxCommands(CLI::App& app, Action& action);
+// Adds `bulwark check mesh.yaml`.
+void AddCheckCommand(CLI::App& app, Action& action);
+// Checks mesh.yaml `file` (parse, policies, named files); prints a summary; returns the exit code.
+int RunMeshCheck(const std::string& file);
 
 // Reads a join token from inherited descriptor `fd` (when >= 0, then closed) or from `file`
 // (which must be mode 0600); never from argv or the environment. Trailing whitespace is dropped.

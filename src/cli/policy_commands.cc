@@ -32,50 +32,6 @@ struct ExplainFlags {
   std::vector<std::string> headers;
 };
 
-std::string Plural(std::size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
-}
-
-// Returns "user: 2 rules; callers contract, gateway; 3 path templates; 1 when".
-std::string Summary(const mesh::ServiceConfig& service) {
-  if (service.allow.empty()) {
-    return fmt::format("{}: no rules, every call is denied", service.name);
-  }
-  std::vector<std::string> callers;
-  std::size_t templates = 0;
-  std::size_t conditions = 0;
-  for (const mesh::AllowRule& rule : service.allow) {
-    for (const std::string& from : rule.from) {
-      if (std::find(callers.begin(), callers.end(), from) == callers.end()) {
-        callers.push_back(from);
-      }
-    }
-    templates += rule.paths.size();
-    conditions += rule.when ? 1 : 0;
-  }
-  return fmt::format("{}: {}; callers {}; {}; {}", service.name,
-                     Plural(service.allow.size(), "rule"), fmt::join(callers, ", "),
-                     Plural(templates, "path template"), Plural(conditions, "when condition"));
-}
-
-int RunCheck(const std::string& file) {
-  absl::StatusOr<mesh::MeshConfig> mesh = mesh::LoadMeshConfig(file);
-  if (!mesh.ok()) {
-    return Fail(std::string(mesh.status().message()));
-  }
-  for (const mesh::ServiceConfig& service : mesh->services) {
-    absl::StatusOr<policy::ServicePolicy> compiled =
-        policy::ServicePolicy::Compile(*mesh, service.name);
-    if (!compiled.ok()) {
-      return Fail(std::string(compiled.status().message()));
-    }
-    std::printf("%s\n", Summary(service).c_str());
-  }
-  std::printf("%s: the policy of %s compiles\n", file.c_str(),
-              Plural(mesh->services.size(), "service").c_str());
-  return 0;
-}
-
 // Resolves --from: a service of the mesh, `gateway`, or a SPIFFE ID.
 absl::StatusOr<std::string> CallerId(const mesh::MeshConfig& mesh, const std::string& caller) {
   if (caller == "gateway") {
@@ -201,13 +157,13 @@ void AddPolicyCommands(CLI::App& app, Action& action) {
 
   static std::string check_file;
   CLI::App* check = policy->add_subcommand(
-      "check", "Compile every service's policy as a sidecar would; print one line per service");
+      "check", "The same as 'bulwark check': compile every service's policy as a sidecar would");
   check->add_option("config", check_file, "mesh.yaml")->required();
   check->footer(
       "Example:\n  bulwark policy check mesh.yaml\n"
       "Exit status 0 when every policy compiles; 1 with <file>:<line>:<column> of the first\n"
       "error otherwise. See docs/policy.md.");
-  check->callback([&action] { action = [] { return RunCheck(check_file); }; });
+  check->callback([&action] { action = [] { return RunMeshCheck(check_file); }; });
 
   static ExplainFlags flags;
   CLI::App* explain = policy->add_subcommand(

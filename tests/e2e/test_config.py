@@ -71,6 +71,49 @@ class ConfigTest(unittest.TestCase):
             self.assertIn("mesh.yaml:3:3: authority.listn: unknown key 'listn'", err)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "conf", ".bulwark")))
 
+    def test_check_validates_the_file_and_the_files_it_names(self):
+        keys = os.path.join(self.dir, "conf", "keys")
+        os.makedirs(keys)
+        harness.write(os.path.join(keys, "partner.json"), '{"keys": []}')
+        text = (
+            "trust_domain: cfg.example\n"
+            "gateway:\n"
+            "  issuers:\n"
+            "    - { name: partner, issuer: https://issuer.test, jwks: file:keys/partner.json,\n"
+            "        audiences: [api://x] }\n"
+            "  routes:\n"
+            "    - { prefix: /api, service: api, auth: [bearer] }\n"
+            "services:\n"
+            "  api:\n"
+            "    port: 9001\n"
+            "    allow: [{ from: gateway, paths: [/api/**] }]\n")
+        harness.write(self.mesh, text)
+        # Run from elsewhere: relative paths resolve against the folder of mesh.yaml.
+        rc, out, err = harness.cli("check", self.mesh)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), [
+            "api: 1 rule; callers gateway; 1 path template; 0 when conditions",
+            "gateway: 127.0.0.1:8443; 1 route; 1 issuer",
+            f"{self.mesh}: the policy of 1 service compiles",
+        ])
+        cases = [
+            (text.replace("keys/partner.json", "keys/gone.json"),
+             "gateway.issuers[0].jwks: keys/gone.json: no such file"),
+            (text.replace("service: api", "service: nope"),
+             "mesh.yaml:7:32: gateway.routes[0].service: unknown service 'nope'"),
+            (text.replace("/api/**", "/api/**/x"),
+             "mesh.yaml:11:38: services.api.allow[0].paths[0]: '**' must be the last segment"),
+        ]
+        for bad, message in cases:
+            with self.subTest(message=message):
+                harness.write(self.mesh, bad)
+                rc, out, err = harness.cli("check", self.mesh)
+                self.assertEqual(rc, 1, out)
+                self.assertIn(message, err)
+        rc, out, _ = harness.cli("check", "--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("bulwark check mesh.yaml", out)
+
 
 if __name__ == "__main__":
     unittest.main()
