@@ -23,6 +23,8 @@ void AddIdentityCommands(CLI::App& app, Action& action);
 void AddSidecarCommands(CLI::App& app, Action& action);
 // Adds `bulwark policy ...` (check, explain).
 void AddPolicyCommands(CLI::App& app, Action& action);
+// Adds `bulwark sandbox run` (a debugging tool: one command in the service sandbox).
+void AddSandboxCommands(CLI::App& app, Action& action);
 // Adds `bulwark check mesh.yaml`.
 void AddCheckCommand(CLI::App& app, Action& action);
 // Checks mesh.yaml `file` (parse, policies, named files); prints a summary; returns the exit code.

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   bulwark::cli::AddIdentityCommands(app, action);
   bulwark::cli::AddSidecarCommands(app, action);
   bulwark::cli::AddPolicyCommands(app, action);
+  bulwark::cli::AddSandboxCommands(app, action);
   bulwark::cli::AddCheckCommand(app, action);
   // Logs go to stderr so that stdout carries only a command's answer.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bulwark"));
