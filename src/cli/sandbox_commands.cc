@@ -24,7 +24,7 @@ struct SandboxFlags {
   std::string memory;
   std::uint32_t nofile = mesh::SandboxConfig{}.nofile;
   std::uint32_t nproc = mesh::SandboxConfig{}.nproc;
-  bool no_net = false;
+  bool host_network = false;
   bool no_cgroup = false;
   bool read_only = false;
   std::vector<std::string> writable;
@@ -76,7 +76,7 @@ absl::StatusOr<sandbox::SandboxSpec> BuildSpec(const SandboxFlags& flags) {
   spec.working_directory = flags.cwd;
   spec.nofile = flags.nofile;
   spec.nproc = flags.nproc;
-  spec.private_network = flags.no_net;
+  spec.private_network = !flags.host_network;
   spec.cgroups = !flags.no_cgroup;
   spec.read_only_root = flags.read_only;
   spec.writable = flags.writable;
@@ -137,10 +137,11 @@ void AddSandboxCommands(CLI::App& app, Action& action) {
       "Run a command as UID:GID in the sandbox `bulwark up` gives services: private mount\n"
       "namespace and tmpfs /tmp, no_new_privs, no capabilities, rlimits (nofile, nproc, address\n"
       "space, core=0), a seccomp deny-list, a per-service cgroup (memory, pids) where the host\n"
-      "has one, and with --no-net a network namespace of its own (only lo). Needs root.\n"
+      "has one, and a network namespace of its own with only lo (--host-network: the host's).\n"
+      "Needs root.\n"
       "Prints to stderr which protections were applied and which not (and why), then waits;\n"
       "SIGINT/SIGTERM/SIGHUP are forwarded; the exit status is the command's (128+N: signal N).\n"
-      "Example: bulwark sandbox run --user 61001 --memory 128MiB --no-net -- python3 app.py");
+      "Example: bulwark sandbox run --user 61001 --memory 128MiB -- python3 app.py");
   run->add_option("--user", flags.user, "UID[:GID] to run as (numeric, not 0; GID defaults to UID)")
       ->required();
   run->add_option("--memory", flags.memory,
@@ -148,8 +149,8 @@ void AddSandboxCommands(CLI::App& app, Action& action) {
   run->add_option("--nofile", flags.nofile, "Open-descriptor limit (default 1024)");
   run->add_option("--nproc", flags.nproc,
                   "Process limit of the UID (RLIMIT_NPROC) and cgroup pids.max (default 64)");
-  run->add_flag("--no-net", flags.no_net,
-                "A network namespace of its own with only lo (default: the host's network)");
+  run->add_flag("--host-network", flags.host_network,
+                "Share the host's network (default: a network namespace of its own, only lo)");
   run->add_flag("--read-only", flags.read_only,
                 "Every mount read-only except /tmp and the --writable paths");
   run->add_option("--writable", flags.writable,

@@ -146,7 +146,7 @@ class SandboxTest(unittest.TestCase):
 
     # --- what the sandbox reports and what /proc shows ---------------------------------------
     def test_status_shows_no_capabilities_no_new_privs_and_seccomp(self):
-        rc, out, err = self.sandbox("status", flags=["--no-net"])
+        rc, out, err = self.sandbox("status")
         self.assertEqual(rc, 0, err)
         fields = {key: value for key, _, value in (l.partition(" ") for l in out.splitlines())}
         for cap in ("CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"):
@@ -229,7 +229,7 @@ class SandboxTest(unittest.TestCase):
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        rc, out, err = self.sandbox("connect", str(port), flags=["--no-net"])
+        rc, out, err = self.sandbox("connect", str(port))
         self.assertEqual(rc, 0, err)
         self.assertIn("connect ECONNREFUSED", out)
         self.assertIn("links lo\n", out)
