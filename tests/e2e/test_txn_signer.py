@@ -63,7 +63,7 @@ class TxnSignerTest(unittest.TestCase):
                               stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise AssertionError(f"txn_signer_tool failed rc={done.returncode}: {done.stderr}")
-        return json.loads(done.stdout)
+        return json.loads(done.stdout.strip().splitlines()[-1])  # after the log lines
 
     def inbound(self, token):
         """GETs from the sidecar's inbound listener with the gateway's SVID and `token`."""

@@ -1,7 +1,8 @@
 // The gateway role for tests/e2e/test_txn_signer.py: with the gateway's SVID files, registers a
 // delegated transaction-token key with a real authority (proxy::TxnSigner over mTLS), mints a
 // token for SUBJECT, and signs a forged one with the same key whose req_wl is FORGED_REQ_WL.
-// Prints {"kid", "token", "forged"} as JSON; exits 1 with the error on stderr.
+// Prints {"kid", "token", "forged"} as JSON on the last line of stdout (after log lines); exits
+// 1 with the error on stderr.
 // Usage: txn_signer_tool AUTHORITY_URL BUNDLE SVID KEY SUBJECT FORGED_REQ_WL
 #include <cstdio>
 #include <memory>
