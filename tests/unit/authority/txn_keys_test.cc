@@ -9,6 +9,7 @@
 #include "crypto/random.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tokens/txn_token.h"
 
 namespace bulwark::authority::oauth {
 namespace {
@@ -119,6 +120,19 @@ TEST_F(TxnKeysTest, DelegatedKeysSurviveARestartAndLeaveTheJwksWhenTheyExpire) {
   clock_.Set(grant->expires_at);
   ASSERT_TRUE(keys_->Rotate(false).ok());
   EXPECT_EQ(Published(grant->kid), nullptr);
+  // Attack: a token signed with the expired key, against a JWKS fetched after the expiry.
+  tokens::TxnTokenClaims late;
+  late.issuer = "https://authority.test";
+  late.audience = "spiffe://example.org";
+  late.txn = "dHhu";
+  late.subject = "user-1";
+  late.requesting_workload = gateway_.str();
+  late.issued_at = clock_.Now();
+  late.expires_at = clock_.Now() + seconds(30);
+  std::string token = tokens::SignTransactionToken(late, key_, grant->kid).value();
+  auto refused = tokens::VerifyTransactionToken(token, *keys_->Published(), "example.org",
+                                                "https://authority.test", clock_.Now());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(Load()->Published()->Find(grant->kid), nullptr) << "and from the store";
 }
 
