@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "authority/oauth/token_keys.h"
 #include "authority/store/sqlite_store.h"
 #include "core/status.h"
@@ -167,6 +170,28 @@ TEST_F(TxnSignerTest, CreateFailsWhenTheAuthorityRefusesOrTheOptionsAreBad) {
   };
   EXPECT_EQ(TxnSigner::Create({kIssuer, "example.org"}, wrong_kid, clock_).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+TEST_F(TxnSignerTest, TheMaintenanceThreadReplacesAnEndingKeyAndStopsOnDestruction) {
+  // Keys that may sign for one second (expiry = now + txn_ttl + 1 s), on the real clock.
+  std::atomic<int> granted{0};
+  TxnKeyRegistrar brief = [&granted](const nlohmann::json& jwk) -> absl::StatusOr<TxnKeyGrant> {
+    ++granted;
+    core::TimePoint now = core::SystemClock().Now();
+    return TxnKeyGrant{jwk["kid"].get<std::string>(), now, now + seconds(61)};
+  };
+  auto signer = TxnSigner::Create({kIssuer, "example.org"}, brief, core::SystemClock());
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  (*signer)->StartMaintenance(std::chrono::milliseconds(20));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*signer)->registrations() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE((*signer)->registrations(), 2);
+  auto stop = std::chrono::steady_clock::now();
+  signer->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(1));
+  EXPECT_GE(granted.load(), 2);
 }
 
 }  // namespace
