@@ -190,6 +190,30 @@ absl::StatusOr<json> RequiredMembers(const PublicKey& key) {
       "JWKs are emitted only for P-256 and Ed25519 keys, not {}", KeyTypeName(key.type())));
 }
 
+// Parses the bulwark_delegation member (see Jwk::delegation); nullopt when absent.
+absl::StatusOr<std::optional<JwkDelegation>> ParseDelegation(const json& jwk) {
+  auto it = jwk.find(std::string(kJwkDelegationMember));
+  if (it == jwk.end()) {
+    return std::optional<JwkDelegation>();
+  }
+  const json& d = *it;
+  if (!d.is_object() || d.size() != 3 || !d.contains("workload") || !d.contains("typ") ||
+      !d.contains("exp")) {
+    return Invalid(fmt::format("member '{}' must be an object of exactly workload, typ and exp",
+                               kJwkDelegationMember));
+  }
+  const json& exp = d["exp"];
+  if (!d["workload"].is_string() || d["workload"].get<std::string>().empty() ||
+      !d["typ"].is_string() || d["typ"].get<std::string>().empty() || !exp.is_number_integer()) {
+    return Invalid(
+        fmt::format("member '{}' needs non-empty string workload and typ and an integer exp",
+                    kJwkDelegationMember));
+  }
+  return std::optional<JwkDelegation>(JwkDelegation{d["workload"].get<std::string>(),
+                                                    d["typ"].get<std::string>(),
+                                                    core::FromUnixSeconds(exp.get<long long>())});
+}
+
 }  // namespace
 
 namespace internal {
@@ -271,7 +295,8 @@ absl::StatusOr<Jwk> ParseJwk(const json& jwk, const JwksLimits& limits) {
   }
   BULWARK_ASSIGN_OR_RETURN(std::string kty, RequiredString(jwk, "kty"));
   BULWARK_ASSIGN_OR_RETURN(auto parsed, ParseKeyMaterial(jwk, kty));
-  return Jwk{kid.value_or(""), parsed.second, std::move(parsed.first)};
+  BULWARK_ASSIGN_OR_RETURN(std::optional<JwkDelegation> delegation, ParseDelegation(jwk));
+  return Jwk{kid.value_or(""), parsed.second, std::move(parsed.first), std::move(delegation)};
 }
 
 absl::StatusOr<Jwks> ParseJwks(std::string_view text, const JwksLimits& limits) {
@@ -313,7 +338,7 @@ absl::StatusOr<std::string> JwkThumbprint(const PublicKey& key) {
 absl::StatusOr<Jwk> JwkForKey(const PublicKey& key) {
   BULWARK_ASSIGN_OR_RETURN(std::string kid, JwkThumbprint(key));
   JwsAlgorithm alg = key.type() == KeyType::kP256 ? JwsAlgorithm::kES256 : JwsAlgorithm::kEdDSA;
-  return Jwk{std::move(kid), alg, key};
+  return Jwk{std::move(kid), alg, key, std::nullopt};
 }
 
 absl::StatusOr<json> JwkToJson(const Jwk& jwk) {
@@ -322,6 +347,12 @@ absl::StatusOr<json> JwkToJson(const Jwk& jwk) {
   out["use"] = "sig";
   if (!jwk.kid.empty()) {
     out["kid"] = jwk.kid;
+  }
+  if (jwk.delegation) {
+    out[std::string(kJwkDelegationMember)] = {
+        {"workload", jwk.delegation->workload},
+        {"typ", jwk.delegation->typ},
+        {"exp", core::ToUnixSeconds(jwk.delegation->expires_at)}};
   }
   return out;
 }

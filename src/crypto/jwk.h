@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/clock.h"
 #include "crypto/key.h"
 #include "nlohmann/json.hpp"
 
@@ -25,11 +26,25 @@ std::string_view JwsAlgorithmName(JwsAlgorithm alg);
 // nullopt for anything else, "none" and HMAC algorithms included.
 std::optional<JwsAlgorithm> JwsAlgorithmFromName(std::string_view name);
 
+// The JWK member that marks a delegated key: bulwark-specific (RFC 7517 §4: verifiers that do
+// not understand it ignore it, so only bulwark's verifiers honour the restriction).
+inline constexpr std::string_view kJwkDelegationMember = "bulwark_delegation";
+
+// A key the authority publishes for one workload, valid only for tokens of one JOSE `typ` and
+// only until it expires (docs/tokens.md#delegated-transaction-token-keys). In the JWK:
+// "bulwark_delegation": {"workload": "<SPIFFE ID>", "typ": "<typ>", "exp": <NumericDate>}.
+struct JwkDelegation {
+  std::string workload;  // the key's owner; tokens it signs must name it
+  std::string typ;       // the only token type it may sign, e.g. "txntoken+jwt"
+  core::TimePoint expires_at;
+};
+
 // One verification key with the single algorithm it may be used with.
 struct Jwk {
   std::string kid;  // may be empty only in a one-key set
   JwsAlgorithm alg;
   PublicKey key;
+  std::optional<JwkDelegation> delegation;  // set only for a delegated key
 };
 
 // Limits applied to untrusted JWK Sets.
@@ -59,8 +74,9 @@ class Jwks {
 // each; alg ES256, inferred when absent), OKP (crv Ed25519, x of 32 bytes; alg EdDSA, inferred)
 // and RSA (n, e; modulus of 2048-8192 bits; alg RS256 or PS256, required). Refuses private or
 // symmetric members (d, p, q, dp, dq, qi, oth, k), `use` other than "sig", `key_ops` other than
-// ["verify"], an alg that does not fit the key, and wrong member types. InvalidArgument, naming
-// the member, on every refusal.
+// ["verify"], an alg that does not fit the key, and wrong member types. A "bulwark_delegation"
+// member must be an object of exactly workload and typ (non-empty strings) and exp (an integer
+// NumericDate); it becomes Jwk::delegation. InvalidArgument, naming the member, on every refusal.
 absl::StatusOr<Jwk> ParseJwk(const nlohmann::json& jwk, const JwksLimits& limits = {});
 // Parses a JWK Set document {"keys": [...]}: strict JSON (no duplicate members), at most
 // `limits.max_bytes` and `limits.max_keys`, each key as ParseJwk, kids as Jwks::FromKeys.
@@ -72,7 +88,8 @@ absl::StatusOr<Jwks> ParseJwks(std::string_view text, const JwksLimits& limits =
 absl::StatusOr<std::string> JwkThumbprint(const PublicKey& key);
 // Returns the JWK of our own P-256 (ES256) or Ed25519 (EdDSA) public key with kid = thumbprint.
 absl::StatusOr<Jwk> JwkForKey(const PublicKey& key);
-// Returns the public JWK JSON (kty, crv, x, [y], alg, use "sig", kid) of a P-256 or Ed25519 key.
+// Returns the public JWK JSON (kty, crv, x, [y], alg, use "sig", kid, [bulwark_delegation]) of a
+// P-256 or Ed25519 key.
 absl::StatusOr<nlohmann::json> JwkToJson(const Jwk& jwk);
 // Returns {"keys": [...]} for a set of P-256 or Ed25519 keys.
 absl::StatusOr<nlohmann::json> JwksToJson(const Jwks& jwks);

@@ -191,7 +191,7 @@ absl::StatusOr<VerifiedJws> VerifyJws(std::string_view token, const Jwks& keys,
   std::string_view signing_input = token.substr(0, parts[0].size() + 1 + parts[1].size());
   BULWARK_RETURN_IF_ERROR(VerifyJwsSignature(header["alg"].get_ref<const std::string&>(),
                                              signing_input, signature, *key));
-  return VerifiedJws{std::move(header), ToString(payload), key->kid, key->alg};
+  return VerifiedJws{std::move(header), ToString(payload), key->kid, key->alg, key->delegation};
 }
 
 absl::StatusOr<std::string> SignJws(const json& header, std::string_view payload,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ struct VerifiedJws {
   std::string payload;
   std::string kid;
   JwsAlgorithm alg;
+  // The verifying key's delegation (Jwk::delegation): VerifyJwt enforces it; a caller of
+  // VerifyJws alone must refuse delegated keys it does not expect.
+  std::optional<JwkDelegation> delegation;
 };
 
 // Verifies a compact JWS `token` against `keys`. Refuses (Unauthenticated, saying exactly what

@@ -117,6 +117,30 @@ absl::Status CheckType(const json& header, const std::string& typ) {
   return absl::OkStatus();
 }
 
+// Applies a delegated key's restrictions (JwtExpectations::accept_delegated) to a token it
+// verified.
+absl::Status CheckDelegation(const JwkDelegation& delegation, const std::string& kid,
+                             const json& claims, const JwtExpectations& expect,
+                             core::TimePoint now) {
+  if (!expect.accept_delegated || expect.typ.empty() ||
+      !JoseTypeEquals(delegation.typ, expect.typ)) {
+    return Refuse(fmt::format("key {} is delegated to {} for {} tokens only", QuoteForMessage(kid),
+                              QuoteForMessage(delegation.workload),
+                              QuoteForMessage(delegation.typ)));
+  }
+  const long long expires = core::ToUnixSeconds(delegation.expires_at);
+  const long long skew = expect.skew.count();
+  if (core::ToUnixSeconds(now) >= expires + skew) {
+    return Refuse(fmt::format("delegated key {} expired at {}", QuoteForMessage(kid), expires));
+  }
+  // CheckTimes made sure exp is a number.
+  if (claims["exp"].get<double>() > static_cast<double>(expires + skew)) {
+    return Refuse(fmt::format("outlives its delegated key {} (expires at {})", QuoteForMessage(kid),
+                              expires));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<json> ParseClaims(const std::string& payload) {
   absl::StatusOr<json> claims = core::ParseStrictJson(payload, kClaimsMaxDepth);
   if (!claims.ok()) {
@@ -155,7 +179,13 @@ absl::StatusOr<VerifiedJwt> VerifyJwt(std::string_view token, const Jwks& keys,
   BULWARK_RETURN_IF_ERROR(CheckTimes(claims, expect, now));
   BULWARK_RETURN_IF_ERROR(CheckIssuer(claims, expect.issuer));
   BULWARK_RETURN_IF_ERROR(CheckAudience(claims, expect.audience));
-  return VerifiedJwt{std::move(jws.header), std::move(claims), std::move(jws.kid)};
+  std::optional<std::string> delegated_to;
+  if (jws.delegation) {
+    BULWARK_RETURN_IF_ERROR(CheckDelegation(*jws.delegation, jws.kid, claims, expect, now));
+    delegated_to = jws.delegation->workload;
+  }
+  return VerifiedJwt{std::move(jws.header), std::move(claims), std::move(jws.kid),
+                     std::move(delegated_to)};
 }
 
 absl::StatusOr<std::string> SignJwt(const json& header_extra, const json& claims,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,20 +25,29 @@ struct JwtExpectations {
   std::string typ;
   core::Seconds skew{60};  // tolerated clock difference for exp, nbf and iat
   std::size_t max_token_bytes = 16 * 1024;
+  // Whether a delegated key (Jwk::delegation) may verify the token: only when its typ is
+  // expect.typ, while the key is unexpired and for a token that does not outlive it. The caller
+  // must then check that the token names VerifiedJwt::delegated_to. When false (the default), a
+  // token signed with a delegated key is refused: fail closed for every other use of a JWKS.
+  bool accept_delegated = false;
 };
 
 struct VerifiedJwt {
   nlohmann::json header;
   nlohmann::json claims;
   std::string kid;
+  // The owner (JwkDelegation::workload) of the delegated key that verified the token; nullopt
+  // for an ordinary key.
+  std::optional<std::string> delegated_to;
 };
 
 // Verifies `token` as a JWS (see VerifyJws) and then its claims at time `now`. Refuses
 // (Unauthenticated, saying exactly what was wrong): a payload that is not a strict JSON object;
 // `exp` missing or not a number; now >= exp + skew; `nbf` or `iat` not numbers, nbf > now + skew,
 // iat > now + skew; `iss` other than expect.issuer; `aud` missing, malformed or without
-// expect.audience; a missing or different `typ` when expect.typ is set. InvalidArgument when
-// `expect` lacks an issuer or audience.
+// expect.audience; a missing or different `typ` when expect.typ is set; a delegated key unless
+// expect.accept_delegated allows it (see there). InvalidArgument when `expect` lacks an issuer or
+// audience.
 absl::StatusOr<VerifiedJwt> VerifyJwt(std::string_view token, const Jwks& keys,
                                       const JwtExpectations& expect, core::TimePoint now);
 

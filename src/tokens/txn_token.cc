@@ -44,6 +44,25 @@ json TxnTokenClaimsToJson(const TxnTokenClaims& c) {
   return out;
 }
 
+absl::StatusOr<std::string> SignTransactionToken(const TxnTokenClaims& claims,
+                                                 const crypto::PrivateKey& key,
+                                                 std::string_view kid) {
+  for (const std::string* required : {&claims.issuer, &claims.audience, &claims.txn,
+                                      &claims.subject, &claims.requesting_workload}) {
+    if (required->empty()) {
+      return absl::InvalidArgumentError("a transaction token needs iss, aud, txn, sub and req_wl");
+    }
+  }
+  core::Seconds lifetime =
+      std::chrono::duration_cast<core::Seconds>(claims.expires_at - claims.issued_at);
+  if (lifetime <= core::Seconds(0) || lifetime > kMaxTxnTokenLifetime) {
+    return absl::InvalidArgumentError(fmt::format("a transaction token lives 1 to {} s, not {} s",
+                                                  kMaxTxnTokenLifetime.count(), lifetime.count()));
+  }
+  return crypto::SignJwt({{"typ", std::string(kTxnTokenType)}}, TxnTokenClaimsToJson(claims), key,
+                         kid);
+}
+
 absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                                                       const crypto::Jwks& jwks,
                                                       std::string_view trust_domain,
@@ -54,6 +73,7 @@ absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
   expect.issuer = std::string(issuer);
   expect.audience = identity::TrustDomainId(trust_domain);
   expect.typ = std::string(kTxnTokenType);
+  expect.accept_delegated = true;  // checked against req_wl below
   BULWARK_ASSIGN_OR_RETURN(crypto::VerifiedJwt jwt, crypto::VerifyJwt(token, jwks, expect, now));
   const json& claims = jwt.claims;
   TxnTokenClaims out;
@@ -77,6 +97,11 @@ absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
   absl::StatusOr<identity::SpiffeId> wl = identity::SpiffeId::Parse(out.requesting_workload);
   if (!wl.ok() || wl->trust_domain() != trust_domain) {
     return Refuse("claim 'req_wl' must be a SPIFFE ID of this trust domain");
+  }
+  if (jwt.delegated_to && *jwt.delegated_to != out.requesting_workload) {
+    return Refuse(fmt::format("is signed with a key delegated to {}, but names req_wl {}",
+                              crypto::internal::QuoteForMessage(*jwt.delegated_to),
+                              crypto::internal::QuoteForMessage(out.requesting_workload)));
   }
   if (auto scope = claims.find("scope"); scope != claims.end()) {
     absl::StatusOr<std::vector<std::string>> parsed =

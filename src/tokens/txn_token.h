@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "crypto/jwk.h"
+#include "crypto/key.h"
 #include "nlohmann/json.hpp"
 
 namespace bulwark::tokens {
@@ -40,12 +41,22 @@ struct TxnTokenClaims {
 // [rctx]).
 nlohmann::json TxnTokenClaimsToJson(const TxnTokenClaims& claims);
 
+// Signs `claims` as a transaction token (typ txntoken+jwt) with `key` under `kid`: the one mint
+// path of the authority's token exchange and the gateway's delegated key (proxy/txn_signer.h).
+// InvalidArgument when the claims break the profile (an empty iss, aud, txn, sub or req_wl, or
+// exp - iat outside (0, kMaxTxnTokenLifetime]).
+absl::StatusOr<std::string> SignTransactionToken(const TxnTokenClaims& claims,
+                                                 const crypto::PrivateKey& key,
+                                                 std::string_view kid);
+
 // Verifies a transaction token: the JWS and JWT rules of crypto::VerifyJwt against `jwks` at
 // `now` (`skew` for exp, nbf and iat) with typ txntoken+jwt, iss == `issuer` and aud containing
 // spiffe://<trust_domain>; then the profile: iat, txn, sub and req_wl present and strings (iat a
 // number), exp - iat at most kMaxTxnTokenLifetime, req_wl a SPIFFE ID of `trust_domain`, scope
-// (if any) a valid scope string, rctx (if any) an object whose req_ip is a string. Returns the
-// claims; Unauthenticated saying what was wrong otherwise.
+// (if any) a valid scope string, rctx (if any) an object whose req_ip is a string. A key the
+// authority delegated (crypto::JwkDelegation, for txntoken+jwt) verifies only tokens whose req_wl
+// is the key's owner, while the key is unexpired. Returns the claims; Unauthenticated saying what
+// was wrong otherwise.
 absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                                                       const crypto::Jwks& jwks,
                                                       std::string_view trust_domain,

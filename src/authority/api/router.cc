@@ -101,6 +101,8 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     } else {
       response = MethodNotAllowed("GET");
     }
+  } else if (path == "/v1/txn-keys") {
+    response = method == "POST" ? RegisterTxnKey(request, conn) : MethodNotAllowed("POST");
   } else if (path.starts_with("/v1/admin/")) {
     response = Admin(request, conn);
   } else if (std::optional<http::Response> oauth = OAuth(request, conn)) {

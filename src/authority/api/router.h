@@ -42,6 +42,9 @@ class Router {
   http::Response RotateCa(const std::string& admin);
   http::Response RotateTokenKeys(const std::string& admin);
   http::Response Admin(const http::Request& request, const http::ConnectionInfo& conn);
+  // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
+  // (txn_key_routes.cc).
+  http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
   // Answers the OAuth 2.0 endpoints (oauth_routes.cc); nullopt for any other path.
   std::optional<http::Response> OAuth(const http::Request& request,
                                       const http::ConnectionInfo& conn);

@@ -427,8 +427,7 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   txn.request_ip = req_ip;
   txn.issued_at = now;
   txn.expires_at = now + ttl;
-  BULWARK_ASSIGN_OR_RETURN(std::string token,
-                           keys_.Sign(tokens::kTxnTokenType, tokens::TxnTokenClaimsToJson(txn)));
+  BULWARK_ASSIGN_OR_RETURN(std::string token, keys_.SignTxn(txn));
   json response = {{"access_token", token},
                    {"issued_token_type", tokens::kTxnTokenTypeUri},
                    {"token_type", "N_A"},

@@ -4,6 +4,7 @@
 
 #include "authority/sealed_key.h"
 #include "core/status.h"
+#include "core/strict_json.h"
 #include "core/units.h"
 #include "crypto/jwt.h"
 #include "fmt/format.h"
@@ -35,6 +36,7 @@ absl::StatusOr<std::unique_ptr<TokenKeys>> TokenKeys::Load(Store& store, const c
         {std::move(record), std::make_shared<const crypto::PrivateKey>(std::move(key))});
   }
   std::lock_guard lock(keys->mutex_);
+  BULWARK_RETURN_IF_ERROR(keys->LoadDelegated());
   if (keys->Find(TokenKeyState::kCurrent) == nullptr) {
     core::TimePoint now = clock.Now();
     BULWARK_ASSIGN_OR_RETURN(Entry first, keys->MakeKey(now, now, TokenKeyState::kCurrent));
@@ -112,6 +114,10 @@ absl::Status TokenKeys::PublishSnapshot() {
       snapshot->keys.push_back(InfoOf(entry.record));
     }
   }
+  // Then the delegated keys, oldest first; List() shows only the authority's own keys.
+  for (const Delegated& delegated : delegated_) {
+    jwks.push_back(delegated.jwk);
+  }
   BULWARK_ASSIGN_OR_RETURN(crypto::Jwks set, crypto::Jwks::FromKeys(std::move(jwks)));
   BULWARK_ASSIGN_OR_RETURN(nlohmann::json doc, crypto::JwksToJson(set));
   snapshot->jwks = std::make_shared<const crypto::Jwks>(std::move(set));
@@ -125,6 +131,11 @@ absl::StatusOr<std::string> TokenKeys::Sign(std::string_view typ,
   std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   return crypto::SignJwt({{"typ", std::string(typ)}}, claims, *snapshot->signer,
                          snapshot->current_kid);
+}
+
+absl::StatusOr<std::string> TokenKeys::SignTxn(const tokens::TxnTokenClaims& claims) const {
+  std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  return tokens::SignTransactionToken(claims, *snapshot->signer, snapshot->current_kid);
 }
 
 std::shared_ptr<const crypto::Jwks> TokenKeys::Published() const { return snapshot_.load()->jwks; }
@@ -197,6 +208,7 @@ absl::StatusOr<TokenKeyRotation> TokenKeys::Rotate(bool force, std::string_view 
   if (!removed.empty()) {
     BULWARK_RETURN_IF_ERROR(Commit(removed, "token-key.remove", actor, "left the JWKS"));
   }
+  BULWARK_RETURN_IF_ERROR(RemoveExpiredDelegated(now));
   std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   result.current_kid = snapshot->current_kid;
   for (const TokenKeyInfo& info : snapshot->keys) {
@@ -205,6 +217,88 @@ absl::StatusOr<TokenKeyRotation> TokenKeys::Rotate(bool force, std::string_view 
     }
   }
   return result;
+}
+
+absl::Status TokenKeys::LoadDelegated() {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<DelegatedKeyRecord> records,
+                           store_.ListDelegatedKeys(clock_.Now()));
+  for (DelegatedKeyRecord& record : records) {
+    absl::StatusOr<nlohmann::json> doc = core::ParseStrictJson(record.jwk_json, 4);
+    absl::StatusOr<crypto::Jwk> jwk =
+        doc.ok() ? crypto::ParseJwk(*doc) : absl::StatusOr<crypto::Jwk>(doc.status());
+    if (!jwk.ok() || !jwk->delegation) {
+      return absl::DataLossError(fmt::format("stored delegated key {} does not parse: {}",
+                                             record.kid,
+                                             jwk.ok() ? "no delegation" : jwk.status().message()));
+    }
+    delegated_.push_back({std::move(record), *std::move(jwk)});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TokenKeys::RemoveExpiredDelegated(core::TimePoint now) {
+  std::size_t removed =
+      std::erase_if(delegated_, [now](const Delegated& d) { return now >= d.record.expires_at; });
+  if (removed == 0) {
+    return absl::OkStatus();
+  }
+  BULWARK_RETURN_IF_ERROR(store_.PruneDelegatedKeys(now));
+  return PublishSnapshot();
+}
+
+absl::StatusOr<DelegatedKeyGrant> TokenKeys::RegisterDelegated(const identity::SpiffeId& owner,
+                                                               const nlohmann::json& jwk) {
+  BULWARK_ASSIGN_OR_RETURN(crypto::Jwk parsed, crypto::ParseJwk(jwk));
+  if (parsed.key.type() != crypto::KeyType::kP256 || parsed.delegation) {
+    return absl::InvalidArgumentError(fmt::format(
+        "a delegated key is a public P-256 (ES256) JWK without a '{}' member: the authority "
+        "decides its delegation",
+        crypto::kJwkDelegationMember));
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::string kid, crypto::JwkThumbprint(parsed.key));
+  if (!parsed.kid.empty() && parsed.kid != kid) {
+    return absl::InvalidArgumentError(
+        fmt::format("'kid' must be the key's RFC 7638 thumbprint, {}", kid));
+  }
+  std::lock_guard lock(mutex_);
+  const core::TimePoint now = clock_.Now();
+  bool known = std::any_of(entries_.begin(), entries_.end(),
+                           [&](const Entry& e) { return e.record.kid == kid; }) ||
+               std::any_of(delegated_.begin(), delegated_.end(),
+                           [&](const Delegated& d) { return d.record.kid == kid; });
+  if (known) {
+    return absl::AlreadyExistsError(fmt::format("key {} is in the JWKS already", kid));
+  }
+  parsed.kid = kid;
+  parsed.delegation = crypto::JwkDelegation{owner.str(), std::string(tokens::kTxnTokenType),
+                                            now + options_.delegated_ttl()};
+  BULWARK_ASSIGN_OR_RETURN(nlohmann::json published, crypto::JwkToJson(parsed));
+  DelegatedKeyRecord record{kid, owner.str(), published.dump(), now, parsed.delegation->expires_at};
+  std::vector<std::string> evict;
+  std::size_t owned = std::count_if(delegated_.begin(), delegated_.end(), [&](const Delegated& d) {
+    return d.record.owner == owner.str();
+  });
+  for (const Delegated& d : delegated_) {
+    if (d.record.owner == owner.str() && owned >= options_.max_delegated_keys) {
+      evict.push_back(d.record.kid);  // oldest first
+      --owned;
+    }
+  }
+  AuditEntry audit{0,
+                   now,
+                   owner.str(),
+                   "txn-key.register",
+                   kid,
+                   fmt::format("delegated transaction-token key until {}{}",
+                               core::ToUnixSeconds(record.expires_at),
+                               evict.empty() ? "" : fmt::format(", evicts {}", evict.front()))};
+  BULWARK_RETURN_IF_ERROR(store_.PutDelegatedKey(record, evict, audit));
+  std::erase_if(delegated_, [&](const Delegated& d) {
+    return std::find(evict.begin(), evict.end(), d.record.kid) != evict.end();
+  });
+  delegated_.push_back({record, std::move(parsed)});
+  BULWARK_RETURN_IF_ERROR(PublishSnapshot());
+  return DelegatedKeyGrant{kid, now + options_.publish_lead(), record.expires_at};
 }
 
 }  // namespace bulwark::authority::oauth

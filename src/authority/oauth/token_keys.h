@@ -2,10 +2,14 @@
 // the same way, with a rotation schedule that never leaves a verifier without the key it needs:
 // a key is published in the JWKS as "next" at least publish_lead() before it signs, becomes
 // current, and stays published as "retiring" until every token it signed has expired
-// (docs/tokens.md#token-signing-keys). Signing and the published set are lock-free snapshot
-// reads; Rotate serializes on a mutex. Thread-safe.
+// (docs/tokens.md#token-signing-keys). The JWKS also carries the public keys workloads registered
+// to sign their own transaction tokens (the gateway's delegated keys, marked with
+// crypto::JwkDelegation; docs/tokens.md#delegated-transaction-token-keys). Signing and the
+// published set are lock-free snapshot reads; Rotate and RegisterDelegated serialize on a mutex.
+// Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -19,7 +23,9 @@
 #include "core/clock.h"
 #include "crypto/jwk.h"
 #include "crypto/key.h"
+#include "identity/spiffe_id.h"
 #include "nlohmann/json.hpp"
+#include "tokens/txn_token.h"
 
 namespace bulwark::authority::oauth {
 
@@ -28,6 +34,11 @@ struct TokenKeyOptions {
   core::Seconds max_token_ttl{300};     // the longest lifetime of a token the keys sign
   core::Seconds jwks_max_age{300};      // Cache-Control max-age of the JWKS
   core::Seconds skew{60};               // clock skew verifiers tolerate past exp
+  // Delegated transaction-token keys: how long one is published (the authority decides, not the
+  // workload) and how many one workload may have at once (a new one beyond evicts the oldest),
+  // so that a compromised workload cannot flood the JWKS.
+  core::Seconds delegated_key_ttl{3600};
+  std::size_t max_delegated_keys = 3;
 
   // How long a key is published before it signs: a verifier's cached JWKS is at most
   // jwks_max_age old, so every verifier has seen the key by the time a token signed with it
@@ -36,6 +47,22 @@ struct TokenKeyOptions {
   core::Seconds publish_lead() const { return max_token_ttl + jwks_max_age; }
   // How long a key stays published after it stopped signing.
   core::Seconds retain() const { return max_token_ttl + skew; }
+  // How long a delegated key is published: delegated_key_ttl, but at least long enough that a
+  // signer which registers its next key at half the lifetime can use the new key (after
+  // publish_lead()) before the old one must stop (a transaction-token lifetime before it expires).
+  core::Seconds delegated_ttl() const {
+    return std::max(delegated_key_ttl, 2 * (publish_lead() + tokens::kMaxTxnTokenLifetime));
+  }
+};
+
+// What the registration of a delegated key granted.
+struct DelegatedKeyGrant {
+  std::string kid;
+  // From then on every verifier's cached JWKS has the key (created + publish_lead()); a signer
+  // that has an older key keeps using it until then.
+  core::TimePoint signs_from;
+  // The key leaves the JWKS then; verifiers refuse tokens it signed that expire later.
+  core::TimePoint expires_at;
 };
 
 // One published key, for listings.
@@ -65,6 +92,17 @@ class TokenKeys {
 
   // Signs `claims` as a JWT with the current key; the header has `typ` and the key's kid.
   absl::StatusOr<std::string> Sign(std::string_view typ, const nlohmann::json& claims) const;
+  // Signs a transaction token with the current key (tokens::SignTransactionToken).
+  absl::StatusOr<std::string> SignTxn(const tokens::TxnTokenClaims& claims) const;
+
+  // Publishes `jwk`, a public P-256 JWK, as delegated to `owner` for transaction tokens from now
+  // until now + delegated_ttl(); kid = its RFC 7638 thumbprint (a kid in `jwk` must equal it).
+  // Evicts `owner`'s oldest delegated key when it would have more than max_delegated_keys.
+  // InvalidArgument for anything but a public P-256 JWK, a JWK that names its own delegation, or
+  // a different kid; AlreadyExists for a key the JWKS holds already (delegated or the
+  // authority's own).
+  absl::StatusOr<DelegatedKeyGrant> RegisterDelegated(const identity::SpiffeId& owner,
+                                                      const nlohmann::json& jwk);
   // Returns the published keys (next, current, retiring) as a verification set.
   std::shared_ptr<const crypto::Jwks> Published() const;
   // Returns the JWKS document of the published keys, serialized.
@@ -74,9 +112,9 @@ class TokenKeys {
 
   // Advances the schedule at the clock's now: publishes the next key publish_lead() before the
   // current one's planned retirement, activates it when due, removes retiring keys whose tokens
-  // have all expired. With `force`, a rotation starts now: a next key is published (if none is)
-  // and activated as soon as it has been published for publish_lead(), never earlier. `actor`
-  // goes to the audit trail.
+  // have all expired and delegated keys that expired. With `force`, a rotation starts now: a next
+  // key is published (if none is) and activated as soon as it has been published for
+  // publish_lead(), never earlier. `actor` goes to the audit trail.
   absl::StatusOr<TokenKeyRotation> Rotate(bool force, std::string_view actor = "authority");
 
   const TokenKeyOptions& options() const { return options_; }
@@ -85,6 +123,10 @@ class TokenKeys {
   struct Entry {
     TokenKeyRecord record;
     std::shared_ptr<const crypto::PrivateKey> key;  // null once retired
+  };
+  struct Delegated {
+    DelegatedKeyRecord record;
+    crypto::Jwk jwk;
   };
   struct Snapshot {
     std::string current_kid;
@@ -111,14 +153,19 @@ class TokenKeys {
                       std::string_view actor, std::string detail,
                       std::shared_ptr<const crypto::PrivateKey> new_key = nullptr);
   absl::Status PublishSnapshot();
+  // Loads the unexpired delegated keys of the store into delegated_.
+  absl::Status LoadDelegated();
+  // Drops delegated keys expired at `now` from the JWKS and the store.
+  absl::Status RemoveExpiredDelegated(core::TimePoint now);
   const Entry* Find(TokenKeyState state) const;
 
   Store& store_;
   const crypto::Bytes kek_;
   const core::Clock& clock_;
   const TokenKeyOptions options_;
-  std::mutex mutex_;            // serializes Rotate
-  std::vector<Entry> entries_;  // guarded by mutex_; published keys only
+  std::mutex mutex_;                  // serializes Rotate
+  std::vector<Entry> entries_;        // guarded by mutex_; published keys only
+  std::vector<Delegated> delegated_;  // guarded by mutex_; unexpired, oldest first
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
 };
 

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS token_keys (
   kid TEXT PRIMARY KEY, state TEXT NOT NULL, sealed_key BLOB NOT NULL,
   created_at INTEGER NOT NULL, activate_at INTEGER NOT NULL, retire_at INTEGER NOT NULL,
   remove_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS delegated_keys (
+  kid TEXT PRIMARY KEY, owner TEXT NOT NULL, jwk_json TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked_tokens (
   jti TEXT PRIMARY KEY, client_id TEXT NOT NULL, revoked_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL);
@@ -309,6 +312,55 @@ class SqliteStore final : public Store {
       return status;
     }
     return added;
+  }
+
+  absl::Status PutDelegatedKey(const DelegatedKeyRecord& k, const std::vector<std::string>& evict,
+                               const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      for (const std::string& kid : evict) {
+        BULWARK_ASSIGN_OR_RETURN(Statement del,
+                                 Prepare(db_.get(), "DELETE FROM delegated_keys WHERE kid = ?"));
+        del.Bind(1, kid);
+        BULWARK_RETURN_IF_ERROR(del.Run());
+      }
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(),
+                  "INSERT INTO delegated_keys VALUES (?,?,?,?,?) ON CONFLICT(kid) DO NOTHING"));
+      st.Bind(1, k.kid).Bind(2, k.owner).Bind(3, k.jwk_json).Bind(4, Unix(k.created_at));
+      st.Bind(5, Unix(k.expires_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError(fmt::format("delegated key {} is registered", k.kid));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<std::vector<DelegatedKeyRecord>> ListDelegatedKeys(
+      core::TimePoint after) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(), "SELECT * FROM delegated_keys WHERE expires_at > ? ORDER BY rowid"));
+    st.Bind(1, Unix(after));
+    std::vector<DelegatedKeyRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back({st.Text(0), st.Text(1), st.Text(2), Time(st.Int(3)), Time(st.Int(4))});
+    }
+    return out;
+  }
+
+  absl::Status PruneDelegatedKeys(core::TimePoint before) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st, Prepare(db_.get(), "DELETE FROM delegated_keys WHERE expires_at <= ?"));
+    st.Bind(1, Unix(before));
+    return st.Run();
   }
 
   absl::StatusOr<bool> IsTokenRevoked(const std::string& jti) override {

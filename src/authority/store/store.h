@@ -83,6 +83,16 @@ struct TokenKeyRecord {
   core::TimePoint remove_at;    // leaves the JWKS then: every token it signed has expired
 };
 
+// A public key a workload registered to sign its own transaction tokens (docs/tokens.md
+// #delegated-transaction-token-keys), published in the JWKS until it expires.
+struct DelegatedKeyRecord {
+  std::string kid;       // RFC 7638 thumbprint of the key
+  std::string owner;     // SPIFFE ID of the workload that registered it
+  std::string jwk_json;  // the public JWK as published (with its bulwark_delegation member)
+  core::TimePoint created_at;
+  core::TimePoint expires_at;
+};
+
 // An access token revoked before its expiry (RFC 7009), kept until it expires.
 struct RevokedTokenRecord {
   std::string jti;
@@ -144,6 +154,17 @@ class Store {
                                     const AuditEntry& audit) = 0;
   // Returns every token-signing key record, oldest first.
   virtual absl::StatusOr<std::vector<TokenKeyRecord>> ListTokenKeys() = 0;
+
+  // In one transaction: stores `key`, deletes the delegated keys whose kids are in `evict`, and
+  // records `audit`. AlreadyExists (nothing stored) when key.kid is stored already.
+  virtual absl::Status PutDelegatedKey(const DelegatedKeyRecord& key,
+                                       const std::vector<std::string>& evict,
+                                       const AuditEntry& audit) = 0;
+  // Returns the delegated keys that expire after `after`, oldest first.
+  virtual absl::StatusOr<std::vector<DelegatedKeyRecord>> ListDelegatedKeys(
+      core::TimePoint after) = 0;
+  // Forgets delegated keys that expired at or before `before`.
+  virtual absl::Status PruneDelegatedKeys(core::TimePoint before) = 0;
 
   // Records a revoked token with its audit entry. Returns false (and records nothing) when the
   // jti was revoked already.

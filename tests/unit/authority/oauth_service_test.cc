@@ -267,5 +267,50 @@ TEST_F(OAuthServiceTest, ATokenForAnotherAudienceCanBeRevoked) {
   EXPECT_FALSE(Active(token, owner));
 }
 
+// Attacks: the delegated key signs a user access token to exchange (the authority's own issuer
+// is a subject issuer here) and a transaction token to introspect; both are refused.
+TEST_F(OAuthServiceTest, ADelegatedKeyIsRefusedForSubjectTokensAndIntrospection) {
+  auto key = crypto::PrivateKey::Generate(crypto::KeyType::kP256).value();
+  auto grant =
+      keys_->RegisterDelegated(identity::SpiffeId::Parse("spiffe://example.org/gateway").value(),
+                               crypto::JwkToJson(crypto::JwkForKey(key.Public()).value()).value());
+  ASSERT_TRUE(grant.ok());
+  long long now = core::ToUnixSeconds(clock_.Now());
+  std::string access = crypto::SignJwt({{"typ", "at+jwt"}},
+                                       {{"iss", kIssuer},
+                                        {"aud", "spiffe://example.org"},
+                                        {"sub", "spiffe://example.org/gateway"},
+                                        {"client_id", "spiffe://example.org/gateway"},
+                                        {"iat", now},
+                                        {"exp", now + 300}},
+                                       key, grant->kid)
+                           .value();
+  crypto::Certificate gateway = Svid("/gateway");
+  auto exchanged = oauth_->Token({{"grant_type", std::string(kGrantTokenExchange)},
+                                  {"requested_token_type", std::string(tokens::kTxnTokenTypeUri)},
+                                  {"subject_token", access},
+                                  {"subject_token_type", std::string(kTokenTypeAccessToken)}},
+                                 gateway);
+  EXPECT_EQ(OAuthErrorCode(exchanged.status()), "invalid_grant");
+  EXPECT_NE(exchanged.status().message().find("delegated"), std::string::npos)
+      << exchanged.status();
+  EXPECT_FALSE(oauth_->Introspect({{"token", access}}, gateway).value()["active"].get<bool>());
+
+  tokens::TxnTokenClaims txn;
+  txn.issuer = kIssuer;
+  txn.audience = "spiffe://example.org";
+  txn.txn = "dHhu";
+  txn.subject = "user-1";
+  txn.requesting_workload = "spiffe://example.org/gateway";
+  txn.issued_at = clock_.Now();
+  txn.expires_at = clock_.Now() + seconds(60);
+  std::string minted = tokens::SignTransactionToken(txn, key, grant->kid).value();
+  EXPECT_TRUE(tokens::VerifyTransactionToken(minted, *keys_->Published(), "example.org", kIssuer,
+                                             clock_.Now())
+                  .ok())
+      << "the one use the key has";
+  EXPECT_FALSE(oauth_->Introspect({{"token", minted}}, gateway).value()["active"].get<bool>());
+}
+
 }  // namespace
 }  // namespace bulwark::authority::oauth
