@@ -83,12 +83,13 @@ struct TxnTokenFixture {
   TxnTokenFixture() {
     PrivateKey key = PrivateKey::Generate(KeyType::kP256).value();
     crypto::Jwk jwk = crypto::JwkForKey(key.Public()).value();
-    keys = std::make_shared<const proxy::TokenKeys>(
-        proxy::TokenKeys{"https://authority.test", crypto::Jwks::FromKeys({jwk}).value()});
+    keys = std::make_shared<const tokens::IssuerKeys>(
+        tokens::IssuerKeys{"https://authority.test", crypto::Jwks::FromKeys({jwk}).value()});
     tokens::TxnTokenClaims c{"https://authority.test",
                              "spiffe://bench",
                              "dHhu",
                              "user-1",
+                             "local",
                              {"rentals:read"},
                              "spiffe://bench/gateway",
                              std::nullopt,
@@ -98,7 +99,7 @@ struct TxnTokenFixture {
         crypto::SignJwt({{"typ", "txntoken+jwt"}}, tokens::TxnTokenClaimsToJson(c), key, jwk.kid)
             .value();
   }
-  std::shared_ptr<const proxy::TokenKeys> keys;
+  std::shared_ptr<const tokens::IssuerKeys> keys;
   std::string token;
 };
 

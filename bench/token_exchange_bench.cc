@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
                                   "spiffe://bench",
                                   "txn",
                                   "u1",
+                                  "local",
                                   {"read"},
                                   "spiffe://bench/gateway",
                                   std::nullopt,
