@@ -29,7 +29,7 @@ absl::StatusOr<std::vector<crypto::Certificate>> ReadRoots(const std::string& pa
 
 absl::StatusOr<crypto::Jwks> ReadJwksFile(const std::string& path) {
   BULWARK_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path, tokens::kMaxIssuerDocumentBytes));
-  absl::StatusOr<crypto::Jwks> jwks = crypto::ParseJwks(text);
+  absl::StatusOr<crypto::Jwks> jwks = tokens::ParseIssuerJwks(text);
   if (!jwks.ok()) {
     return absl::InvalidArgumentError(fmt::format("{}: {}", path, jwks.status().message()));
   }
@@ -79,7 +79,7 @@ absl::StatusOr<KeysFetcher> HttpsIssuerKeysFetcher(const mesh::IssuerConfig& con
       jwks_uri = *std::move(uri);
     }
     BULWARK_ASSIGN_OR_RETURN(http::Response answer, Fetch(jwks_uri, options));
-    absl::StatusOr<crypto::Jwks> keys = crypto::ParseJwks(answer.body);
+    absl::StatusOr<crypto::Jwks> keys = tokens::ParseIssuerJwks(answer.body);
     if (!keys.ok()) {
       return absl::DataLossError(fmt::format("{}: {}", jwks_uri, keys.status().message()));
     }

@@ -53,6 +53,35 @@ absl::StatusOr<std::string> ParseDiscoveryJwksUri(std::string_view document,
   return uri;
 }
 
+absl::StatusOr<crypto::Jwks> ParseIssuerJwks(std::string_view text) {
+  crypto::JwksLimits limits;
+  if (text.size() > limits.max_bytes) {
+    return crypto::ParseJwks(text, limits);  // its size refusal
+  }
+  absl::StatusOr<nlohmann::json> doc = core::ParseStrictJson(text, 8);
+  auto keys = doc.ok() && doc->is_object() ? doc->find("keys") : nlohmann::json::iterator();
+  if (!doc.ok() || !doc->is_object() || keys == doc->end() || !keys->is_array()) {
+    return crypto::ParseJwks(text, limits);  // its refusal of the document
+  }
+  nlohmann::json usable = nlohmann::json::array();
+  for (const nlohmann::json& key : *keys) {
+    auto use = key.is_object() ? key.find("use") : key.end();
+    auto alg = key.is_object() ? key.find("alg") : key.end();
+    bool encryption = use != key.end() && use->is_string() && use->get<std::string>() == "enc";
+    bool foreign_alg = alg != key.end() && alg->is_string() &&
+                       !crypto::JwsAlgorithmFromName(alg->get<std::string>()).has_value();
+    if (!encryption && !foreign_alg) {
+      usable.push_back(key);
+    }
+  }
+  if (usable.empty()) {
+    return absl::InvalidArgumentError(
+        "JWKS has no signing key bulwark can verify with (ES256, EdDSA, RS256, PS256)");
+  }
+  (*doc)["keys"] = std::move(usable);
+  return crypto::ParseJwks(doc->dump(), limits);
+}
+
 bool IsUnknownKid(const absl::Status& status) {
   // The JWS layer's wording for a kid missing from the set (crypto/jws.cc).
   return absl::StrContains(status.message(), "is not in the key set");

@@ -46,6 +46,14 @@ std::string DiscoveryUrl(std::string_view issuer);
 absl::StatusOr<std::string> ParseDiscoveryJwksUri(std::string_view document,
                                                   std::string_view expected_issuer);
 
+// Parses an external issuer's JWK Set: crypto::ParseJwks (strict, at most 64 KiB and 32 keys)
+// after dropping the keys no token of ours could be verified with, which providers publish
+// beside their signing keys: `use` "enc" (encryption keys, as Keycloak's RSA-OAEP key), and an
+// `alg` that is not a JWS algorithm bulwark verifies (ES384, RSA-OAEP, HS256, ...). Every other
+// key must parse (a private or malformed key refuses the whole set). InvalidArgument when
+// nothing usable is left.
+absl::StatusOr<crypto::Jwks> ParseIssuerJwks(std::string_view text);
+
 // Returns whether a token's verification failed only because its kid is not in the key set
 // (the keys may have rotated since they were fetched: worth a rate-limited refetch).
 bool IsUnknownKid(const absl::Status& status);

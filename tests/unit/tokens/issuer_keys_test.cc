@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/jwk.h"
+
 namespace bulwark::tokens {
 namespace {
 
@@ -64,6 +66,35 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"NotAnObject", R"(["https://idp.example.com"])", "not a JSON object"},
         Refusal{"Oversized", std::string(kMaxIssuerDocumentBytes + 1, ' '), "larger than"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ParseIssuerJwksTest, DropsKeysNoTokenCouldBeVerifiedWith) {
+  crypto::Jwk sig =
+      crypto::JwkForKey(crypto::PrivateKey::Generate(crypto::KeyType::kP256).value().Public())
+          .value();
+  nlohmann::json sig_json = crypto::JwkToJson(sig).value();
+  nlohmann::json enc = sig_json;
+  enc["kid"] = "enc-1";
+  enc["use"] = "enc";
+  enc.erase("alg");
+  nlohmann::json oaep = {
+      {"kty", "RSA"}, {"kid", "oaep"}, {"alg", "RSA-OAEP"}, {"n", "AQAB"}, {"e", "AQAB"}};
+  nlohmann::json es384 = sig_json;
+  es384["kid"] = "p384";
+  es384["alg"] = "ES384";
+  auto jwks = ParseIssuerJwks(nlohmann::json{{"keys", {enc, oaep, es384, sig_json}}}.dump());
+  ASSERT_TRUE(jwks.ok()) << jwks.status();
+  ASSERT_EQ(jwks->keys().size(), 1u);
+  EXPECT_NE(jwks->Find(sig.kid), nullptr);
+
+  EXPECT_FALSE(ParseIssuerJwks(nlohmann::json{{"keys", {enc, oaep}}}.dump()).ok());
+  // Anything else is as strict as ParseJwks: a private member refuses the whole set.
+  nlohmann::json leaked = sig_json;
+  leaked["kid"] = "leaked";
+  leaked["d"] = "AAAA";
+  EXPECT_FALSE(ParseIssuerJwks(nlohmann::json{{"keys", {sig_json, leaked}}}.dump()).ok());
+  EXPECT_FALSE(ParseIssuerJwks(R"({"keys":[],"keys":[]})").ok());
+  EXPECT_FALSE(ParseIssuerJwks("[]").ok());
+}
 
 TEST(IsUnknownKidTest, RecognizesTheJwsLayersRefusal) {
   EXPECT_TRUE(IsUnknownKid(absl::UnauthenticatedError("kid 'k2' is not in the key set")));
