@@ -1,6 +1,7 @@
-// Fuzzes the OpenID Connect Discovery document parser that picks an external issuer's jwks_uri.
-// It must never crash, and whatever it accepts must be an https:// URL from a document of the
-// configured issuer.
+// Fuzzes what bulwark reads from an external issuer: the OpenID Connect Discovery document
+// parser that picks its jwks_uri, and its JWKS (ParseIssuerJwks). Neither may crash; an accepted
+// jwks_uri must be an https:// URL from a document of the configured issuer, an accepted JWKS
+// must hold at least one key.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -13,6 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bulwark::tokens::ParseDiscoveryJwksUri(document, "https://idp.example");
   if (uri.ok() && (!uri->starts_with("https://") ||
                    document.find("\"https://idp.example\"") == std::string_view::npos)) {
+    std::abort();
+  }
+  absl::StatusOr<bulwark::crypto::Jwks> jwks = bulwark::tokens::ParseIssuerJwks(document);
+  if (jwks.ok() && jwks->keys().empty()) {
     std::abort();
   }
   return 0;
