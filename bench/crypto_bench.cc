@@ -10,9 +10,11 @@
 #include "crypto/jwt.h"
 #include "crypto/key.h"
 #include "crypto/random.h"
+#include "proxy/bearer_auth.h"
 #include "proxy/token_filter.h"
 #include "tests/support/temp_dir.h"
 #include "tokens/txn_token.h"
+#include "tokens/user_token.h"
 
 namespace bulwark {
 namespace {
@@ -83,12 +85,13 @@ struct TxnTokenFixture {
   TxnTokenFixture() {
     PrivateKey key = PrivateKey::Generate(KeyType::kP256).value();
     crypto::Jwk jwk = crypto::JwkForKey(key.Public()).value();
-    keys = std::make_shared<const proxy::TokenKeys>(
-        proxy::TokenKeys{"https://authority.test", crypto::Jwks::FromKeys({jwk}).value()});
+    keys = std::make_shared<const tokens::IssuerKeys>(
+        tokens::IssuerKeys{"https://authority.test", crypto::Jwks::FromKeys({jwk}).value()});
     tokens::TxnTokenClaims c{"https://authority.test",
                              "spiffe://bench",
                              "dHhu",
                              "user-1",
+                             "local",
                              {"rentals:read"},
                              "spiffe://bench/gateway",
                              std::nullopt,
@@ -98,7 +101,7 @@ struct TxnTokenFixture {
         crypto::SignJwt({{"typ", "txntoken+jwt"}}, tokens::TxnTokenClaimsToJson(c), key, jwk.kid)
             .value();
   }
-  std::shared_ptr<const proxy::TokenKeys> keys;
+  std::shared_ptr<const tokens::IssuerKeys> keys;
   std::string token;
 };
 
@@ -128,6 +131,67 @@ void BM_TokenCacheHit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_TokenCacheHit)->Threads(1)->Threads(2);
+
+// A partner IdP's ES256 access token at the gateway: verified (VerifyUserToken, uncached) and
+// authenticated from the BearerAuthenticator's cache (header parse, SHA-256, one lookup).
+struct BearerFixture {
+  BearerFixture() {
+    PrivateKey key = PrivateKey::Generate(KeyType::kP256).value();
+    crypto::Jwk jwk = crypto::JwkForKey(key.Public()).value();
+    auto keys = std::make_shared<const tokens::IssuerKeys>(
+        tokens::IssuerKeys{"https://partner.test", crypto::Jwks::FromKeys({jwk}).value()});
+    mesh::IssuerConfig partner;
+    partner.name = "partner";
+    partner.issuer = "https://partner.test";
+    partner.jwks = "file:unused";
+    partner.audiences = {"api://bench"};
+    mesh.trust_domain = "bench";
+    mesh.gateway.emplace().issuers = {partner};
+    issuers = {tokens::TrustedIssuerFromConfig(partner, "bench", {[keys] { return keys; }, {}})};
+    long long exp = core::ToUnixSeconds(core::SystemClock().Now()) + 3600;
+    std::string token = crypto::SignJwt({{"typ", "at+jwt"}},
+                                        {{"iss", "https://partner.test"},
+                                         {"aud", "api://bench"},
+                                         {"sub", "alice"},
+                                         {"exp", exp},
+                                         {"scope", "rentals:read"}},
+                                        key, jwk.kid)
+                            .value();
+    request.method = "GET";
+    request.headers.Add("Authorization", "Bearer " + token);
+    this->token = token;
+  }
+  mesh::MeshConfig mesh;
+  std::vector<tokens::TrustedIssuer> issuers;
+  std::string token;
+  http::Request request;
+};
+
+void BM_VerifyUserToken(benchmark::State& state) {
+  BearerFixture f;
+  core::TimePoint now = core::SystemClock().Now();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tokens::VerifyUserToken(f.token, f.issuers, now));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyUserToken);
+
+void BM_BearerCacheHit(benchmark::State& state) {
+  static BearerFixture fixture;
+  static std::unique_ptr<proxy::BearerAuthenticator> auth =
+      proxy::BearerAuthenticator::Create(fixture.mesh, fixture.issuers).value();
+  core::TimePoint now = core::SystemClock().Now();
+  if (!auth->Authenticate(fixture.request, now).ok()) {
+    state.SkipWithError("the token does not verify");
+    return;
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(auth->Authenticate(fixture.request, now));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BearerCacheHit)->Threads(1)->Threads(2);
 
 // Signing one X.509-SVID by the CA (no store write): the CPU cost of an issuance.
 void BM_SignSvid(benchmark::State& state) {

@@ -161,20 +161,26 @@ services:
     _, claims = es256.decode(txn)
     print("  transaction token claims:", json.dumps(claims))
 
-    step("14. With alice's transaction token, contract may charge alice")
-    status, body = call(c_out, "/users/alice/charge", {"Txn-Token": txn})
-    print(f"  POST http://user/users/alice/charge -> {status} {body}")
+    step("14. With alice's transaction token, contract may charge alice (idp:alice: her sub is "
+         "qualified by the issuer that vouched for her, sub_iss idp)")
+    status, body = call(c_out, "/users/idp:alice/charge", {"Txn-Token": txn})
+    print(f"  POST http://user/users/idp:alice/charge -> {status} {body}")
     expect(status == 200, "the allowed call must pass")
+    status, body = call(c_out, "/users/alice/charge", {"Txn-Token": txn})
+    print(f"  POST http://user/users/alice/charge -> {status} {body}  (idp's alice is not a "
+          "local alice)")
+    expect(status == 403, "a partner's user must not pass for a local one")
 
     step("15. The confused deputy: the same token cannot make user charge bob")
-    status, body = call(c_out, "/users/bob/charge", {"Txn-Token": txn})
-    print(f"  POST http://user/users/bob/charge -> {status} {body}")
+    status, body = call(c_out, "/users/idp:bob/charge", {"Txn-Token": txn})
+    print(f"  POST http://user/users/idp:bob/charge -> {status} {body}")
     expect(status == 403, "charging another user must be refused")
-    status, body = call(c_out, "/users/alice/../bob/charge", {"Txn-Token": txn})
-    print(f"  POST http://user/users/alice/../bob/charge -> {status} {body}  (normalized first)")
+    status, body = call(c_out, "/users/idp:alice/../idp:bob/charge", {"Txn-Token": txn})
+    print(f"  POST http://user/users/idp:alice/../idp:bob/charge -> {status} {body}  "
+          "(normalized first)")
     expect(status == 403, "a dot-segment detour must be refused")
     tampered = txn[:-4] + ("AAAA" if not txn.endswith("AAAA") else "BBBB")
-    status, body = call(c_out, "/users/alice/charge", {"Txn-Token": tampered})
+    status, body = call(c_out, "/users/idp:alice/charge", {"Txn-Token": tampered})
     print(f"  with a tampered token -> {status} {body}")
     expect(status == 401, "a tampered token must be refused")
 

@@ -85,7 +85,7 @@ absl::Status DurationFlag(const std::string& text, const char* name, core::Secon
 }
 
 // Fills the OAuth part of `options` from the flags and mesh.yaml (authority.issuer,
-// services.<name>.scopes, gateway.issuers with file: JWKS relative to the file).
+// services.<name>.scopes, gateway.issuers with file: JWKS and CA paths relative to the file).
 absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptions& options) {
   using std::chrono::hours;
   using std::chrono::seconds;
@@ -104,9 +104,11 @@ absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptio
   options.oauth.workload_scopes = authority::oauth::WorkloadScopes(*flags.mesh);
   if (flags.mesh->gateway) {
     std::string base = std::filesystem::path(flags.config).parent_path().string();
-    BULWARK_ASSIGN_OR_RETURN(options.oauth.subject_issuers,
-                             authority::oauth::LoadSubjectIssuers(flags.mesh->gateway->issuers,
-                                                                  base.empty() ? "." : base));
+    BULWARK_ASSIGN_OR_RETURN(
+        options.oauth.subject_key_sources,
+        authority::oauth::LoadSubjectIssuers(flags.mesh->gateway->issuers, flags.mesh->trust_domain,
+                                             base.empty() ? "." : base));
+    options.oauth.subject_issuers = options.oauth.subject_key_sources->issuers();
   }
   return absl::OkStatus();
 }

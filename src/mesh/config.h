@@ -42,11 +42,15 @@ struct TlsFiles {
 
 // `gateway.issuers[]`: a signer of bearer tokens the gateway accepts.
 struct IssuerConfig {
+  // Letters, digits, '.', '_', '-' (never ':'): the prefix of its users' sub, "<name>:<sub>".
   std::string name;
   // "self" (the authority's own OpenID Connect provider) or an https:// issuer URL.
   std::string issuer;
   std::optional<std::string> jwks;       // "file:<path>" or an https:// URL
   std::optional<std::string> discovery;  // https:// URL of the OpenID configuration
+  // PEM roots to verify the https:// servers of `jwks`/`discovery` with, instead of the system
+  // trust store (/etc/ssl/certs); as written, relative to mesh.yaml's directory.
+  std::optional<std::string> ca;
   std::vector<std::string> audiences;
   std::vector<std::string> algorithms{"ES256"};
 

@@ -20,16 +20,48 @@ absl::Status Answered(const http::Response& response, std::string_view path) {
 
 }  // namespace
 
-JwksSource::JwksSource(identity::AuthorityClient client, JwksSourceOptions options)
-    : client_(std::move(client)), options_(options), limiter_(options.unknown_kid_interval) {}
+KeysFetcher AuthorityKeysFetcher(identity::AuthorityClient client) {
+  return [client = std::move(client)]() -> absl::StatusOr<FetchedKeys> {
+    constexpr const char* kMetadata = "/.well-known/oauth-authorization-server";
+    BULWARK_ASSIGN_OR_RETURN(http::Response metadata, client.Get(kMetadata));
+    BULWARK_RETURN_IF_ERROR(Answered(metadata, kMetadata));
+    if (metadata.body.size() > kMaxMetadataBytes) {
+      return absl::DataLossError(
+          fmt::format("{} is larger than {} bytes", kMetadata, kMaxMetadataBytes));
+    }
+    BULWARK_ASSIGN_OR_RETURN(nlohmann::json doc, core::ParseStrictJson(metadata.body));
+    auto issuer = doc.is_object() ? doc.find("issuer") : doc.end();
+    if (issuer == doc.end() || !issuer->is_string() ||
+        issuer->get_ref<const std::string&>().empty()) {
+      return absl::DataLossError(fmt::format("{} has no issuer", kMetadata));
+    }
+    constexpr const char* kJwks = "/oauth2/jwks";
+    BULWARK_ASSIGN_OR_RETURN(http::Response answer, client.Get(kJwks));
+    BULWARK_RETURN_IF_ERROR(Answered(answer, kJwks));
+    BULWARK_ASSIGN_OR_RETURN(crypto::Jwks jwks, crypto::ParseJwks(answer.body));
+    return FetchedKeys{tokens::IssuerKeys{issuer->get<std::string>(), std::move(jwks)},
+                       tokens::JwksLifetime(answer.headers.Get("Cache-Control"))};
+  };
+}
 
-std::unique_ptr<JwksSource> JwksSource::Start(identity::AuthorityClient client,
+JwksSource::JwksSource(std::string what, KeysFetcher fetch, JwksSourceOptions options)
+    : what_(std::move(what)),
+      fetch_(std::move(fetch)),
+      options_(options),
+      limiter_(options.unknown_kid_interval) {}
+
+std::unique_ptr<JwksSource> JwksSource::Start(std::string what, KeysFetcher fetch,
                                               JwksSourceOptions options) {
-  std::unique_ptr<JwksSource> source(new JwksSource(std::move(client), options));
+  std::unique_ptr<JwksSource> source(new JwksSource(std::move(what), std::move(fetch), options));
   // The first fetch counts as a grant: an unknown kid right after it has nothing new to find.
   source->limiter_.TryAcquire(core::SystemClock().Now());
   source->thread_ = std::thread([s = source.get()] { s->Run(); });
   return source;
+}
+
+std::unique_ptr<JwksSource> JwksSource::Start(identity::AuthorityClient client,
+                                              JwksSourceOptions options) {
+  return Start("the authority's token keys", AuthorityKeysFetcher(std::move(client)), options);
 }
 
 JwksSource::~JwksSource() {
@@ -52,33 +84,15 @@ void JwksSource::RefetchForUnknownKid() {
   wake_.notify_all();
 }
 
-TokenKeySource JwksSource::AsKeySource() {
+tokens::IssuerKeySource JwksSource::AsKeySource() {
   return {[this] { return Current(); }, [this] { RefetchForUnknownKid(); }};
 }
 
 absl::StatusOr<core::Seconds> JwksSource::Fetch() {
   fetches_.fetch_add(1);
-  constexpr const char* kMetadata = "/.well-known/oauth-authorization-server";
-  BULWARK_ASSIGN_OR_RETURN(http::Response metadata, client_.Get(kMetadata));
-  BULWARK_RETURN_IF_ERROR(Answered(metadata, kMetadata));
-  if (metadata.body.size() > kMaxMetadataBytes) {
-    return absl::DataLossError(
-        fmt::format("{} is larger than {} bytes", kMetadata, kMaxMetadataBytes));
-  }
-  BULWARK_ASSIGN_OR_RETURN(nlohmann::json doc, core::ParseStrictJson(metadata.body));
-  auto issuer = doc.is_object() ? doc.find("issuer") : doc.end();
-  if (issuer == doc.end() || !issuer->is_string() ||
-      issuer->get_ref<const std::string&>().empty()) {
-    return absl::DataLossError(fmt::format("{} has no issuer", kMetadata));
-  }
-  constexpr const char* kJwks = "/oauth2/jwks";
-  BULWARK_ASSIGN_OR_RETURN(http::Response answer, client_.Get(kJwks));
-  BULWARK_RETURN_IF_ERROR(Answered(answer, kJwks));
-  BULWARK_ASSIGN_OR_RETURN(crypto::Jwks jwks, crypto::ParseJwks(answer.body));
-  core::Seconds lifetime = tokens::JwksLifetime(answer.headers.Get("Cache-Control"));
-  keys_.store(
-      std::make_shared<const TokenKeys>(TokenKeys{issuer->get<std::string>(), std::move(jwks)}));
-  return lifetime;
+  BULWARK_ASSIGN_OR_RETURN(FetchedKeys fetched, fetch_());
+  keys_.store(std::make_shared<const tokens::IssuerKeys>(std::move(fetched.keys)));
+  return fetched.lifetime;
 }
 
 void JwksSource::Run() {
@@ -96,11 +110,10 @@ void JwksSource::Run() {
       retry = options_.retry;
       core::TimePoint now = core::SystemClock().Now();
       wait = tokens::JwksRefreshTime(now, *lifetime) - now;
-      spdlog::info("sidecar: fetched the authority's token keys; next refresh in {} s",
+      spdlog::info("fetched {}; next refresh in {} s", what_,
                    std::chrono::duration_cast<core::Seconds>(wait).count());
     } else {
-      spdlog::warn("sidecar: fetching the authority's token keys failed ({}); {}",
-                   lifetime.status().message(),
+      spdlog::warn("fetching {} failed ({}); {}", what_, lifetime.status().message(),
                    Current() != nullptr ? "keeping the last good ones" : "no keys yet");
     }
     wake_.wait_for(lock, wait, [this] { return stop_ || refetch_; });

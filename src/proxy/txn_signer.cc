@@ -149,7 +149,7 @@ absl::StatusOr<std::string> TxnSigner::Mint(const tokens::Subject& subject, std:
   claims.audience = audience_;
   claims.txn = std::string(txn_id);
   claims.subject = subject.subject;
-  // LEAD(merge): set sub_iss once TxnTokenClaims has it: claims.subject_issuer = subject.issuer;
+  claims.subject_issuer = subject.issuer;
   claims.scope = subject.scope;
   claims.requesting_workload = gateway_id_;
   if (!client_ip.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/status.h"
 #include "crypto/jwk.h"
 #include "fmt/format.h"
 
@@ -46,6 +47,20 @@ absl::StatusOr<std::vector<std::string>> ParseScope(std::string_view text, std::
     }
     start = space + 1;
   }
+}
+
+absl::StatusOr<std::vector<std::string>> ScopeClaim(const nlohmann::json& claims) {
+  auto scope = claims.find("scope");
+  if (scope == claims.end()) {
+    return std::vector<std::string>();
+  }
+  absl::StatusOr<std::vector<std::string>> parsed =
+      scope->is_string() ? ParseScope(scope->get<std::string>())
+                         : absl::InvalidArgumentError("is not a string");
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(fmt::format("claim 'scope': {}", parsed.status().message()));
+  }
+  return parsed;
 }
 
 std::string JoinScope(const std::vector<std::string>& scopes) {

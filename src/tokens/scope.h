@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 namespace bulwark::tokens {
 
@@ -16,6 +17,9 @@ namespace bulwark::tokens {
 // `max_tokens` tokens, a token given twice.
 absl::StatusOr<std::vector<std::string>> ParseScope(std::string_view text,
                                                     std::size_t max_tokens = 64);
+// Returns the scopes of the `scope` claim of JWT `claims` (a string, parsed by ParseScope); empty
+// when there is none. InvalidArgument "claim 'scope': <why>" when it is not a valid scope string.
+absl::StatusOr<std::vector<std::string>> ScopeClaim(const nlohmann::json& claims);
 // Returns the scopes joined by single spaces.
 std::string JoinScope(const std::vector<std::string>& scopes);
 // Returns `requested` if every one of its scopes is in `granted` (narrowing); otherwise

@@ -34,6 +34,7 @@ json TxnTokenClaimsToJson(const TxnTokenClaims& c) {
               {"exp", core::ToUnixSeconds(c.expires_at)},
               {"txn", c.txn},
               {"sub", c.subject},
+              {"sub_iss", c.subject_issuer},
               {"req_wl", c.requesting_workload}};
   if (!c.scope.empty()) {
     out["scope"] = JoinScope(c.scope);
@@ -47,10 +48,12 @@ json TxnTokenClaimsToJson(const TxnTokenClaims& c) {
 absl::StatusOr<std::string> SignTransactionToken(const TxnTokenClaims& claims,
                                                  const crypto::PrivateKey& key,
                                                  std::string_view kid) {
-  for (const std::string* required : {&claims.issuer, &claims.audience, &claims.txn,
-                                      &claims.subject, &claims.requesting_workload}) {
+  for (const std::string* required :
+       {&claims.issuer, &claims.audience, &claims.txn, &claims.subject, &claims.subject_issuer,
+        &claims.requesting_workload}) {
     if (required->empty()) {
-      return absl::InvalidArgumentError("a transaction token needs iss, aud, txn, sub and req_wl");
+      return absl::InvalidArgumentError(
+          "a transaction token needs iss, aud, txn, sub, sub_iss and req_wl");
     }
   }
   core::Seconds lifetime =
@@ -93,6 +96,7 @@ absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
   out.expires_at = core::FromUnixSeconds(static_cast<long long>(claims["exp"].get<double>()));
   BULWARK_ASSIGN_OR_RETURN(out.txn, RequiredString(claims, "txn"));
   BULWARK_ASSIGN_OR_RETURN(out.subject, RequiredString(claims, "sub"));
+  BULWARK_ASSIGN_OR_RETURN(out.subject_issuer, RequiredString(claims, "sub_iss"));
   BULWARK_ASSIGN_OR_RETURN(out.requesting_workload, RequiredString(claims, "req_wl"));
   absl::StatusOr<identity::SpiffeId> wl = identity::SpiffeId::Parse(out.requesting_workload);
   if (!wl.ok() || wl->trust_domain() != trust_domain) {
@@ -103,15 +107,11 @@ absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                               crypto::internal::QuoteForMessage(*jwt.delegated_to),
                               crypto::internal::QuoteForMessage(out.requesting_workload)));
   }
-  if (auto scope = claims.find("scope"); scope != claims.end()) {
-    absl::StatusOr<std::vector<std::string>> parsed =
-        scope->is_string() ? ParseScope(scope->get<std::string>())
-                           : absl::InvalidArgumentError("is not a string");
-    if (!parsed.ok()) {
-      return Refuse(fmt::format("claim 'scope': {}", parsed.status().message()));
-    }
-    out.scope = *std::move(parsed);
+  absl::StatusOr<std::vector<std::string>> scope = ScopeClaim(claims);
+  if (!scope.ok()) {
+    return Refuse(std::string(scope.status().message()));
   }
+  out.scope = *std::move(scope);
   if (auto rctx = claims.find("rctx"); rctx != claims.end()) {
     auto ip = rctx->is_object() ? rctx->find("req_ip") : rctx->end();
     if (!rctx->is_object() || (ip != rctx->end() && !ip->is_string())) {

@@ -29,7 +29,8 @@ struct TxnTokenClaims {
   std::string issuer;                     // iss: the authority's issuer identifier
   std::string audience;                   // aud: the trust domain's SPIFFE ID, spiffe://<td>
   std::string txn;                        // the transaction id: 128 random bits, base64url
-  std::string subject;                    // sub: the user, from the exchanged token
+  std::string subject;                    // sub: tokens::Subject.subject ("<iss name>:<sub>")
+  std::string subject_issuer;             // sub_iss: tokens::Subject.issuer, a mesh.yaml name
   std::vector<std::string> scope;         // possibly narrowed; may be empty
   std::string requesting_workload;        // req_wl: SPIFFE ID of the workload that asked
   std::optional<std::string> request_ip;  // rctx.req_ip: the end user's address, if known
@@ -37,8 +38,8 @@ struct TxnTokenClaims {
   core::TimePoint expires_at;
 };
 
-// Returns the JWT claims object of `claims` (iss, aud, iat, exp, txn, sub, [scope], req_wl,
-// [rctx]).
+// Returns the JWT claims object of `claims` (iss, aud, iat, exp, txn, sub, sub_iss, [scope],
+// req_wl, [rctx]).
 nlohmann::json TxnTokenClaimsToJson(const TxnTokenClaims& claims);
 
 // Signs `claims` as a transaction token (typ txntoken+jwt) with `key` under `kid`: the one mint
@@ -51,12 +52,12 @@ absl::StatusOr<std::string> SignTransactionToken(const TxnTokenClaims& claims,
 
 // Verifies a transaction token: the JWS and JWT rules of crypto::VerifyJwt against `jwks` at
 // `now` (`skew` for exp, nbf and iat) with typ txntoken+jwt, iss == `issuer` and aud containing
-// spiffe://<trust_domain>; then the profile: iat, txn, sub and req_wl present and strings (iat a
-// number), exp - iat at most kMaxTxnTokenLifetime, req_wl a SPIFFE ID of `trust_domain`, scope
-// (if any) a valid scope string, rctx (if any) an object whose req_ip is a string. A key the
-// authority delegated (crypto::JwkDelegation, for txntoken+jwt) verifies only tokens whose req_wl
-// is the key's owner, while the key is unexpired. Returns the claims; Unauthenticated saying what
-// was wrong otherwise.
+// spiffe://<trust_domain>; then the profile: iat, txn, sub, sub_iss and req_wl present and
+// non-empty strings (iat a number), exp - iat at most kMaxTxnTokenLifetime, req_wl a SPIFFE ID of
+// `trust_domain`, scope (if any) a valid scope string, rctx (if any) an object whose req_ip is a
+// string. A key the authority delegated (crypto::JwkDelegation, for txntoken+jwt) verifies only
+// tokens whose req_wl is the key's owner, while the key is unexpired. Returns the claims;
+// Unauthenticated saying what was wrong otherwise.
 absl::StatusOr<TxnTokenClaims> VerifyTransactionToken(std::string_view token,
                                                       const crypto::Jwks& jwks,
                                                       std::string_view trust_domain,

@@ -317,6 +317,15 @@ def https_post(url, body, cafile, cert=None, key=None, timeout=10):
 
 
 # --- openssl CLI ----------------------------------------------------------------------------
+def openssl(*args, data=None):
+    """Runs the openssl CLI with `data` (bytes) on stdin; returns its stdout (bytes). Fails the
+    test when openssl does."""
+    done = subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=30)
+    if done.returncode != 0:
+        raise AssertionError(f"openssl {args[:2]} failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout
+
+
 def make_csr(directory, key_type="ec", subj="/CN=x", addext=(), name="req"):
     """Makes a key and CSR with the openssl CLI. key_type: "ec" (P-256), "ec384", "rsa1024",
     "rsa2048", "ed25519". Returns (csr_pem, key_path, csr_path)."""

@@ -84,7 +84,8 @@ class InteropTest(unittest.TestCase):
         rc, out, err = node("verify", self.auth.url + "/oauth2/jwks", self.auth.bundle,
                             txn["access_token"], self.auth.url, TD_ID, "txntoken+jwt")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out["claims"]["sub"], "alice")
+        self.assertEqual(out["claims"]["sub"], "idp:alice")
+        self.assertEqual(out["claims"]["sub_iss"], "idp")
         self.assertEqual(out["claims"]["scope"], "rentals:read")
         self.assertEqual(out["claims"]["req_wl"], TD_ID + "/gateway")
 

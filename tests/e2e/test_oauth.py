@@ -5,16 +5,19 @@ published JWKS. Every attack is performed and checked to fail."""
 
 import hashlib
 import http.client
+import http.server
 import json
 import os
+import ssl
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
 
 import es256
 import harness
-from harness import Authority
+from harness import Authority, openssl
 
 TD = harness.TRUST_DOMAIN
 TD_ID = f"spiffe://{TD}"
@@ -267,7 +270,9 @@ class TokenExchangeTest(OAuthTestCase):
         self.assertEqual(header["typ"], "txntoken+jwt")
         self.assertEqual(claims["iss"], self.auth.url)
         self.assertEqual(claims["aud"], TD_ID)
-        self.assertEqual(claims["sub"], "user-1")
+        # Qualified by the issuer's mesh.yaml name, which sub_iss carries (docs/tokens.md).
+        self.assertEqual(claims["sub"], "idp:user-1")
+        self.assertEqual(claims["sub_iss"], "idp")
         self.assertEqual(claims["scope"], "rentals:read rentals:charge")
         self.assertEqual(claims["req_wl"], TD_ID + "/gateway")
         self.assertEqual(claims["rctx"], {"req_ip": "198.51.100.7"})
@@ -352,7 +357,7 @@ class IntrospectionAndRevocationTest(OAuthTestCase):
         _, txn, _ = self.exchange(self.user_token())
         status, info, _ = self.introspect(txn["access_token"])
         self.assertIs(info["active"], True)
-        self.assertEqual(info["sub"], "user-1")
+        self.assertEqual(info["sub"], "idp:user-1")
         for bad in ("garbage", self.user_token(), issued["access_token"][:-2] + "AA"):
             self.assertEqual(self.introspect(bad)[1], {"active": False})
         self.assert_oauth_error(self.introspect(issued["access_token"], who=None), 401,
@@ -423,7 +428,7 @@ class RotationTest(OAuthTestCase):
 
 
 class ConfigRefusalTest(unittest.TestCase):
-    def test_https_jwks_is_refused_at_start(self):
+    def test_http_jwks_is_refused_at_start_with_its_position(self):
         auth = Authority(self.addCleanup).init()
         work = auth.tmpdir("cfg")
         mesh = harness.write(os.path.join(work, "mesh.yaml"), f"""trust_domain: {TD}
@@ -431,14 +436,183 @@ gateway:
   issuers:
     - name: remote
       issuer: https://idp.test
-      jwks: https://idp.test/jwks
+      jwks: http://idp.test/jwks
       audiences: [api://dvd]
 """)
         rc, out, err = harness.cli("authority", "serve", "--data-dir", auth.data_dir, "--listen",
                                    "127.0.0.1:0", "--config", mesh)
         self.assertNotEqual(rc, 0)
-        self.assertIn("gateway.issuers[remote]", err)
-        self.assertIn("not built yet", err)
+        self.assertIn("mesh.yaml:6:13: gateway.issuers[0].jwks: 'http://idp.test/jwks' must be "
+                      "file:<path> or an https:// URL", err)
+
+
+class PartnerIdp(http.server.BaseHTTPRequestHandler):
+    """An external OpenID provider: discovery and a JWKS (server.jwks) with Cache-Control;
+    counts fetches; answers 503 while server.down."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        with self.server.lock:
+            if self.server.down:
+                status, body = 503, {"error": "down"}
+            elif self.path == "/.well-known/openid-configuration":
+                self.server.fetches["discovery"] += 1
+                status, body = 200, {"issuer": self.server.issuer,
+                                     "jwks_uri": self.server.issuer + "/jwks"}
+            elif self.path == "/jwks":
+                self.server.fetches["jwks"] += 1
+                status, body = 200, self.server.jwks
+            else:
+                status, body = 404, {}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "public, max-age=300")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class ExternalIssuerByDiscoveryTest(OAuthTestCase):
+    """gateway.issuers with discovery over HTTPS: a partner IdP (a Python HTTPS server with a
+    test CA made by the openssl CLI, given to the authority as the issuer's `ca`) serves its
+    discovery document and JWKS; the authority fetches them in the background, honours
+    Cache-Control, refetches on an unknown kid at a bounded rate and keeps the last good keys
+    while the IdP is away. Its users' transaction tokens say sub "partner:<sub>", sub_iss
+    "partner"."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.auth = Authority(cls.addClassCleanup).init()
+        cls.work = cls.auth.tmpdir("partner")
+        ca_key, ca, key, csr, cert, ext = (os.path.join(cls.work, f) for f in (
+            "ca.key", "ca.pem", "idp.key", "idp.csr", "idp.pem", "ext.cnf"))
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=partner test ca",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        harness.write(ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+                           "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+        openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                "-out", cert, "-days", "1", "-extfile", ext)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        from test_sidecar import start_backend_server
+        cls.partner = es256.Es256Key(cls.work, "partner")
+        cls.idp_server = start_backend_server(cls.addClassCleanup, "partner", PartnerIdp, tls=tls)
+        cls.idp_server.lock = threading.Lock()
+        cls.idp_server.down = False
+        cls.idp_server.fetches = {"discovery": 0, "jwks": 0}
+        cls.idp_server.jwks = {"keys": [cls.partner.jwk()]}
+        cls.issuer = f"https://127.0.0.1:{cls.idp_server.server_address[1]}"
+        cls.idp_server.issuer = cls.issuer
+        mesh = harness.write(os.path.join(cls.work, "mesh.yaml"), f"""trust_domain: {TD}
+authority:
+  listen: 127.0.0.1:0
+gateway:
+  issuers:
+    - name: local
+      issuer: self
+    - name: partner
+      issuer: {cls.issuer}
+      discovery: {cls.issuer}/.well-known/openid-configuration
+      ca: ca.pem
+      audiences: [api://partner]
+""")
+        cls.auth.serve_args = ["--config", mesh]
+        cls.auth.start()
+
+    @classmethod
+    def svid(cls, path):
+        """The SVID for `path`, fetched once: the flood below makes many exchanges."""
+        cls.svids = getattr(cls, "svids", {})
+        if path not in cls.svids:
+            cls.svids[path] = cls.auth.fetch_identity(TD_ID + path)
+        return cls.svids[path]
+
+    def partner_token(self, key=None, kid=None, sub="alice"):
+        now = int(time.time())
+        return (key or self.partner).sign({"iss": self.issuer, "aud": "api://partner",
+                                           "sub": sub, "iat": now, "exp": now + 300,
+                                           "scp": ["rentals:read"]}, kid=kid)
+
+    def log(self):
+        """The authority's whole log (log_text() keeps only its tail)."""
+        return self.auth.log_text() and harness.read(self.auth._log_path)
+
+    def fetches(self, what="jwks"):
+        with self.idp_server.lock:
+            return self.idp_server.fetches[what]
+
+    def exchange_until(self, token, status_wanted=200, seconds=25):
+        deadline = time.monotonic() + seconds
+        while True:
+            status, body, _ = self.exchange(token)
+            if status == status_wanted or time.monotonic() > deadline:
+                return status, body
+            time.sleep(0.25)
+
+    def test_keys_by_discovery_refetch_bounded_and_kept_while_away(self):
+        # 1. Fetched at start: the partner's alice is exchanged, qualified by the issuer's name.
+        status, body = self.exchange_until(self.partner_token())
+        self.assertEqual(status, 200, body)
+        _, claims = es256.decode(body["access_token"])
+        self.assertEqual(claims["sub"], "partner:alice")
+        self.assertEqual(claims["sub_iss"], "partner")
+        self.assertEqual(claims["scope"], "rentals:read")  # from the scp array
+        self.assertEqual((self.fetches("discovery"), self.fetches()), (1, 1))
+        # Cache-Control max-age=300: refreshed in the background after 80% of it.
+        self.assertIn("fetched the keys of issuer 'partner'; next refresh in 240 s",
+                      self.log())
+
+        # 2. The partner rotates: a token under its new kid is refused until the authority
+        #    refetches, which an unknown kid asks for at most once per 10 s.
+        rotated = es256.Es256Key(self.work, "partner-next")
+        with self.idp_server.lock:
+            self.idp_server.jwks = {"keys": [self.partner.jwk(), rotated.jwk()]}
+        status, body = self.exchange_until(self.partner_token(rotated))
+        self.assertEqual(status, 200, body)
+        self.assertGreaterEqual(self.fetches(), 2)
+
+        # 3. A flood of random kids right after that refetch: at most one fetch per 10 s.
+        before = self.fetches()
+        started = time.monotonic()
+        for i in range(40):
+            forged = self.partner_token(kid=f"random-{i}-{os.urandom(6).hex()}")
+            self.assert_oauth_error(self.exchange(forged), 400, "invalid_grant", "key set")
+        elapsed = time.monotonic() - started
+        time.sleep(0.5)  # let a granted fetch finish
+        self.assertLessEqual(self.fetches() - before, 1 + int(elapsed // 10))
+
+        # 4. The partner goes away: fetches fail, the last good keys stay in use.
+        with self.idp_server.lock:
+            self.idp_server.down = True
+        deadline = time.monotonic() + 25
+        failed = "fetching the keys of issuer 'partner' failed"
+        while failed not in self.log() and time.monotonic() < deadline:
+            self.exchange(self.partner_token(kid="random-" + os.urandom(6).hex()))
+            time.sleep(0.5)
+        self.assertIn(failed, self.log())
+        self.assertIn("keeping the last good ones", self.log())
+        status, body, _ = self.exchange(self.partner_token(rotated, sub="bob"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(es256.decode(body["access_token"])[1]["sub"], "partner:bob")
+        with self.idp_server.lock:
+            self.idp_server.down = False
+
+    def test_a_partner_cannot_speak_for_the_authority(self):
+        # A token of the partner's key that names the authority as issuer: refused, never
+        # verified with the partner's keys.
+        now = int(time.time())
+        forged = self.partner.sign({"iss": self.auth.url, "aud": TD_ID, "sub": "alice",
+                                    "iat": now, "exp": now + 300}, header={"typ": "at+jwt"})
+        self.assert_oauth_error(self.exchange(forged), 400, "invalid_grant", "key set")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ absl::StatusOr<nlohmann::json> Run(char** argv) {
   forged.audience = identity::TrustDomainId(options.trust_domain);
   forged.txn = "Zm9yZ2Vk";
   forged.subject = argv[5];
+  forged.subject_issuer = "local";
   forged.requesting_workload = argv[6];
   forged.issued_at = core::SystemClock().Now();
   forged.expires_at = forged.issued_at + core::Seconds(60);

@@ -3,11 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "absl/strings/cord.h"
 #include "core/ascii.h"
-#include "core/files.h"
 #include "core/status.h"
 #include "core/strict_json.h"
 #include "crypto/bytes.h"
@@ -26,7 +24,7 @@ using crypto::internal::QuoteForMessage;
 using nlohmann::json;
 
 constexpr char kErrorPayload[] = "bulwark/oauth-error";
-constexpr std::string_view kAccessTokenType = "at+jwt";
+using tokens::kAccessTokenType;
 
 absl::Status InvalidRequest(std::string message) {
   return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_request", std::move(message));
@@ -43,23 +41,6 @@ std::optional<std::string> Get(const Form& form, const char* name) {
   return it == form.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
-// Returns the claims of a compact JWS without verifying it: only to choose which issuer or
-// audience to verify against, never to trust anything.
-absl::StatusOr<json> PeekClaims(std::string_view token) {
-  std::size_t first = token.find('.');
-  std::size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
-  if (second == std::string_view::npos) {
-    return absl::InvalidArgumentError("not a compact JWS (header.payload.signature)");
-  }
-  BULWARK_ASSIGN_OR_RETURN(crypto::Bytes payload,
-                           crypto::Base64UrlDecode(token.substr(first + 1, second - first - 1)));
-  BULWARK_ASSIGN_OR_RETURN(json claims, core::ParseStrictJson(crypto::ToString(payload), 16));
-  if (!claims.is_object()) {
-    return absl::InvalidArgumentError("the payload is not a JSON object");
-  }
-  return claims;
-}
-
 // Returns the audiences `claims` names: `aud` as a string or the strings of an array.
 std::vector<std::string> Audiences(const json& claims) {
   auto aud = claims.find("aud");
@@ -74,17 +55,6 @@ std::vector<std::string> Audiences(const json& claims) {
     }
   }
   return offered;
-}
-
-// Returns the first audience of `claims` that is in `accepted`, else the first of `accepted`
-// (so that verification fails with the audience error).
-std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
-  for (const std::string& a : Audiences(claims)) {
-    if (std::find(accepted.begin(), accepted.end(), a) != accepted.end()) {
-      return a;
-    }
-  }
-  return accepted.front();
 }
 
 // Returns the string claim `name`, or "" when it is absent or not a string.
@@ -229,35 +199,29 @@ std::string OAuthErrorCode(const absl::Status& status) {
   }
 }
 
-absl::StatusOr<std::vector<SubjectIssuer>> LoadSubjectIssuers(
-    const std::vector<mesh::IssuerConfig>& issuers, const std::string& base_dir) {
-  std::vector<SubjectIssuer> out;
-  for (const mesh::IssuerConfig& config : issuers) {
-    SubjectIssuer issuer{config.name, config.IsSelf(),  config.issuer,
-                         nullptr,     config.audiences, config.algorithms};
-    if (!issuer.self) {
-      if (config.discovery || !config.jwks->starts_with("file:")) {
-        return absl::InvalidArgumentError(fmt::format(
-            "gateway.issuers[{}]: the authority reads JWKS only from file:<path> so far; https:// "
-            "JWKS URLs and discovery are not built yet",
-            config.name));
-      }
-      std::filesystem::path path(config.jwks->substr(5));
-      if (path.is_relative()) {
-        path = std::filesystem::path(base_dir) / path;
-      }
-      absl::StatusOr<std::string> text = core::ReadFile(path.string(), 64 * 1024);
-      absl::StatusOr<crypto::Jwks> jwks =
-          text.ok() ? crypto::ParseJwks(*text) : absl::StatusOr<crypto::Jwks>(text.status());
-      if (!jwks.ok()) {
-        return absl::InvalidArgumentError(fmt::format("gateway.issuers[{}]: {}: {}", config.name,
-                                                      path.string(), jwks.status().message()));
-      }
-      issuer.jwks = std::make_shared<const crypto::Jwks>(*std::move(jwks));
+absl::StatusOr<std::shared_ptr<const proxy::IssuerKeySources>> LoadSubjectIssuers(
+    const std::vector<mesh::IssuerConfig>& issuers, std::string_view trust_domain,
+    const std::string& base_dir) {
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<proxy::IssuerKeySources> sources,
+                           proxy::IssuerKeySources::Start(issuers, trust_domain, base_dir, {}));
+  return std::shared_ptr<const proxy::IssuerKeySources>(std::move(sources));
+}
+
+OAuthService::OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOptions options)
+    : authority_(authority),
+      keys_(keys),
+      options_(std::move(options)),
+      subject_issuers_(options_.subject_issuers) {
+  for (tokens::TrustedIssuer& issuer : subject_issuers_) {
+    if (issuer.self) {
+      // Our own access tokens: the keys published now, under this issuer identifier.
+      issuer.keys.current = [this] {
+        return std::make_shared<const tokens::IssuerKeys>(
+            tokens::IssuerKeys{options_.issuer, *keys_.Published()});
+      };
+      issuer.keys.unknown_kid = nullptr;
     }
-    out.push_back(std::move(issuer));
   }
-  return out;
 }
 
 std::string OAuthService::TrustDomainId() const {
@@ -388,16 +352,9 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   }
   BULWARK_ASSIGN_OR_RETURN(std::optional<std::string> req_ip, ParseRequestContext(form));
   BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> requested, RequestedScope(form));
-  BULWARK_ASSIGN_OR_RETURN(json user, VerifySubjectToken(*subject));
-  BULWARK_RETURN_IF_ERROR(CheckSubjectIsAUser(user));
-  std::vector<std::string> granted;
-  if (auto scope = user.find("scope"); scope != user.end() && scope->is_string()) {
-    absl::StatusOr<std::vector<std::string>> parsed = tokens::ParseScope(scope->get<std::string>());
-    if (!parsed.ok()) {
-      return InvalidGrant(fmt::format("subject_token scope: {}", parsed.status().message()));
-    }
-    granted = *std::move(parsed);
-  }
+  BULWARK_ASSIGN_OR_RETURN(tokens::VerifiedUserToken user, VerifySubjectToken(*subject));
+  BULWARK_RETURN_IF_ERROR(CheckSubjectIsAUser(user.claims));
+  const std::vector<std::string>& granted = user.subject.scope;
   tokens::TxnTokenClaims txn;
   if (!requested.empty()) {
     absl::StatusOr<std::vector<std::string>> narrowed = tokens::NarrowScope(granted, requested);
@@ -411,9 +368,8 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   }
   core::TimePoint now = authority_.clock().Now();
   core::Seconds ttl = std::min(options_.txn_token_ttl, tokens::kMaxTxnTokenLifetime);
-  // Never outlive the user's token (VerifyJwt checked that exp is a number).
-  core::TimePoint user_expires =
-      core::FromUnixSeconds(static_cast<long long>(user["exp"].get<double>()));
+  // Never outlive the user's token.
+  core::TimePoint user_expires = user.expires_at;
   if (user_expires <= now) {
     return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant",
                       "the subject token has expired");
@@ -422,7 +378,9 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   txn.issuer = options_.issuer;
   txn.audience = TrustDomainId();
   txn.txn = RandomId();
-  txn.subject = user["sub"].get<std::string>();
+  // Qualified for external issuers ("<name>:<sub>"), with the issuer's name in sub_iss.
+  txn.subject = user.subject.subject;
+  txn.subject_issuer = user.subject.issuer;
   txn.requesting_workload = client.str();
   txn.request_ip = req_ip;
   txn.issued_at = now;
@@ -438,65 +396,23 @@ absl::StatusOr<json> OAuthService::TokenExchange(const Form& form,
   return response;
 }
 
-absl::StatusOr<json> OAuthService::VerifySubjectToken(std::string_view token) {
-  absl::StatusOr<json> peeked = PeekClaims(token);
-  if (!peeked.ok()) {
-    return InvalidGrant(fmt::format("subject_token: {}", peeked.status().message()));
+absl::StatusOr<tokens::VerifiedUserToken> OAuthService::VerifySubjectToken(std::string_view token) {
+  absl::StatusOr<tokens::VerifiedUserToken> user =
+      tokens::VerifyUserToken(token, subject_issuers_, authority_.clock().Now());
+  if (!user.ok()) {
+    return InvalidGrant(fmt::format("subject_token: {}", user.status().message()));
   }
-  auto iss = peeked->find("iss");
-  std::string issuer = iss != peeked->end() && iss->is_string() ? iss->get<std::string>() : "";
-  const SubjectIssuer* match = nullptr;
-  for (const SubjectIssuer& candidate : options_.subject_issuers) {
-    if ((candidate.self ? options_.issuer : candidate.issuer) == issuer) {
-      match = &candidate;
-    }
-  }
-  if (match == nullptr) {
-    return InvalidGrant(fmt::format("subject_token issuer {} is not one of gateway.issuers",
-                                    QuoteForMessage(issuer)));
-  }
-  std::shared_ptr<const crypto::Jwks> jwks = match->self ? keys_.Published() : match->jwks;
-  std::vector<std::string> audiences = match->audiences;
-  if (audiences.empty()) {
-    audiences.push_back(TrustDomainId());
-  }
-  crypto::JwtExpectations expect;
-  expect.issuer = issuer;
-  expect.audience = ChooseAudience(*peeked, audiences);
-  if (match->self) {
-    expect.typ = std::string(kAccessTokenType);
-  }
-  absl::StatusOr<crypto::VerifiedJwt> jwt =
-      crypto::VerifyJwt(token, *jwks, expect, authority_.clock().Now());
-  if (!jwt.ok()) {
-    return InvalidGrant(fmt::format("subject_token: {}", jwt.status().message()));
-  }
-  std::string alg = jwt->header["alg"].get<std::string>();
-  if (std::find(match->algorithms.begin(), match->algorithms.end(), alg) ==
-      match->algorithms.end()) {
-    return InvalidGrant(fmt::format("subject_token: algorithm {} is not allowed for issuer '{}'",
-                                    alg, match->name));
-  }
-  if (auto typ = jwt->header.find("typ");
-      typ != jwt->header.end() && typ->is_string() &&
-      crypto::JoseTypeEquals(typ->get<std::string>(), tokens::kTxnTokenType)) {
-    return InvalidGrant("subject_token: a transaction token cannot be exchanged again");
-  }
-  auto sub = jwt->claims.find("sub");
-  if (sub == jwt->claims.end() || !sub->is_string() || sub->get<std::string>().empty()) {
-    return InvalidGrant("subject_token has no 'sub' claim: whose transaction would this be?");
-  }
-  if (std::string jti = StringClaim(jwt->claims, "jti"); match->self && !jti.empty()) {
+  if (std::string jti = StringClaim(user->claims, "jti"); user->self && !jti.empty()) {
     BULWARK_ASSIGN_OR_RETURN(bool revoked, authority_.store().IsTokenRevoked(jti));
     if (revoked) {
       return InvalidGrant("subject_token has been revoked");
     }
   }
-  return jwt->claims;
+  return user;
 }
 
 absl::StatusOr<crypto::VerifiedJwt> OAuthService::VerifyOwnToken(std::string_view token) {
-  BULWARK_ASSIGN_OR_RETURN(json peeked, PeekClaims(token));
+  BULWARK_ASSIGN_OR_RETURN(json peeked, tokens::PeekJwtClaims(token));
   // Every audience this authority signs for is its own: the signature decides, not the audience.
   std::vector<std::string> audiences = Audiences(peeked);
   crypto::JwtExpectations expect;

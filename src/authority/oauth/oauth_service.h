@@ -22,6 +22,8 @@
 #include "crypto/x509.h"
 #include "mesh/config.h"
 #include "nlohmann/json.hpp"
+#include "proxy/issuer_keys_source.h"
+#include "tokens/user_token.h"
 
 namespace bulwark::authority::oauth {
 
@@ -34,27 +36,23 @@ inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-t
 // SPIFFE ID path of the one workload that may exchange user tokens.
 inline constexpr std::string_view kGatewayPath = "/gateway";
 
-// A signer of the user tokens the gateway exchanges (mesh.yaml gateway.issuers[]), loaded.
-struct SubjectIssuer {
-  std::string name;
-  bool self = false;  // the authority's own tokens: its issuer and published keys
-  std::string issuer;
-  std::shared_ptr<const crypto::Jwks> jwks;  // null when self
-  std::vector<std::string> audiences;        // empty when self: the trust domain's ID
-  std::vector<std::string> algorithms;
-};
-
-// Loads gateway.issuers: reads each `jwks: file:<path>` (relative to `base_dir`) as a strict
-// JWKS. InvalidArgument naming the issuer for https:// JWKS URLs and discovery (not built yet)
-// and for a JWKS that does not parse.
-absl::StatusOr<std::vector<SubjectIssuer>> LoadSubjectIssuers(
-    const std::vector<mesh::IssuerConfig>& issuers, const std::string& base_dir);
+// Loads gateway.issuers for the token exchange (proxy::IssuerKeySources: file: JWKS read now,
+// https:// JWKS and discovery fetched in the background; relative paths against `base_dir`).
+// The `self` issuer's keys are bound by OAuthService to its own published keys. InvalidArgument
+// naming the issuer for a JWKS or CA file that cannot be read or parsed.
+absl::StatusOr<std::shared_ptr<const proxy::IssuerKeySources>> LoadSubjectIssuers(
+    const std::vector<mesh::IssuerConfig>& issuers, std::string_view trust_domain,
+    const std::string& base_dir);
 
 struct OAuthOptions {
   std::string issuer;  // "https://host:port", no trailing slash
   core::Seconds access_token_ttl{300};
   core::Seconds txn_token_ttl{60};  // at most tokens::kMaxTxnTokenLifetime
-  std::vector<SubjectIssuer> subject_issuers;
+  // The signers of the user tokens the gateway exchanges (gateway.issuers); a `self` entry's
+  // keys are bound by OAuthService to the authority's published keys and issuer.
+  std::vector<tokens::TrustedIssuer> subject_issuers;
+  // Keeps the key fetchers of subject_issuers running (null when they need none).
+  std::shared_ptr<const proxy::IssuerKeySources> subject_key_sources;
   // The scopes client_credentials may grant each workload, by SPIFFE ID (mesh.yaml
   // services.<name>.scopes). A workload not listed may be granted none.
   std::map<std::string, std::vector<std::string>, std::less<>> workload_scopes;
@@ -70,8 +68,7 @@ using Form = std::map<std::string, std::string>;
 
 class OAuthService {
  public:
-  OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOptions options)
-      : authority_(authority), keys_(keys), options_(std::move(options)) {}
+  OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOptions options);
 
   // Returns the authorization server metadata; with `openid`, the OIDC Discovery document.
   nlohmann::json Metadata(bool openid) const;
@@ -100,8 +97,9 @@ class OAuthService {
                                                    const identity::SpiffeId& client,
                                                    const crypto::Certificate& cert);
   absl::StatusOr<nlohmann::json> TokenExchange(const Form& form, const identity::SpiffeId& client);
-  // Verifies a user's token against gateway.issuers; returns its claims. invalid_grant errors.
-  absl::StatusOr<nlohmann::json> VerifySubjectToken(std::string_view token);
+  // Verifies a user's token against gateway.issuers (tokens::VerifyUserToken) and, for the
+  // authority's own tokens, that it is not revoked. invalid_grant errors.
+  absl::StatusOr<tokens::VerifiedUserToken> VerifySubjectToken(std::string_view token);
   // Verifies a token this authority signed (access or transaction token) and checks it is not
   // revoked; returns the verified JWT.
   absl::StatusOr<crypto::VerifiedJwt> VerifyOwnToken(std::string_view token);
@@ -110,6 +108,7 @@ class OAuthService {
   AuthorityService& authority_;
   TokenKeys& keys_;
   const OAuthOptions options_;
+  std::vector<tokens::TrustedIssuer> subject_issuers_;  // options_' with `self` bound
 };
 
 // Returns a Status of `code` carrying the RFC 6749 §5.2 (or RFC 8693/7009) `error` code.

@@ -11,6 +11,33 @@ namespace {
 const std::vector<std::string> kAlgorithms = {"ES256", "ES384", "ES512", "EdDSA", "RS256",
                                               "RS384", "RS512", "PS256", "PS384", "PS512"};
 
+// Issuer names that would pass for another kind of principal in a transaction token's sub_iss
+// or qualified sub: "api_key" (API-key clients), "spiffe" ("spiffe:" + sub could spell a
+// workload's SPIFFE ID).
+const std::vector<std::string> kReservedIssuerNames = {"api_key", "spiffe"};
+
+// An issuer name becomes the prefix of its users' `sub` ("<name>:<sub>"), so it must not
+// contain ':' (docs/tokens.md): 1-63 of a-z, A-Z, 0-9, '.', '_', '-', starting alphanumeric.
+absl::Status CheckIssuerName(const Field& field, const std::string& name) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= 63 && alnum(name[0]) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+  if (!ok) {
+    return field.Error(fmt::format(
+        "issuer name '{}' must be 1-63 letters, digits, '.', '_' and '-', starting with a letter "
+        "or digit (it prefixes its users' sub as '<name>:<sub>', so no ':')",
+        name));
+  }
+  if (std::find(kReservedIssuerNames.begin(), kReservedIssuerNames.end(), name) !=
+      kReservedIssuerNames.end()) {
+    return field.Error(fmt::format("issuer name '{}' is reserved", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TlsFiles> ParseTls(const Field& field) {
   BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"cert", "key"}));
   TlsFiles tls;
@@ -29,6 +56,9 @@ absl::Status ParseIssuerSource(const MapReader& map, IssuerConfig& issuer) {
       const Field& f = jwks ? *jwks : *discovery;
       return f.Error("is not allowed with issuer 'self' (the authority publishes its own keys)");
     }
+    if (std::optional<Field> ca = map.Get("ca")) {
+      return ca->Error("is not allowed with issuer 'self' (its keys come from the authority)");
+    }
     return absl::OkStatus();
   }
   if (jwks && discovery) {
@@ -45,16 +75,24 @@ absl::Status ParseIssuerSource(const MapReader& map, IssuerConfig& issuer) {
   } else {
     return map.field().Error("an external issuer needs jwks or discovery");
   }
+  if (std::optional<Field> ca = map.Get("ca")) {
+    if (!discovery && issuer.jwks->starts_with("file:")) {
+      return ca->Error("is only used to fetch https:// keys; this issuer's jwks is a file");
+    }
+    BULWARK_ASSIGN_OR_RETURN(std::string path, ca->String());
+    issuer.ca = std::move(path);
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<IssuerConfig> ParseIssuer(const Field& field) {
-  BULWARK_ASSIGN_OR_RETURN(
-      MapReader map,
-      MapReader::Create(field, {"name", "issuer", "jwks", "discovery", "audiences", "algorithms"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"name", "issuer", "jwks", "discovery", "ca",
+                                                     "audiences", "algorithms"}));
   IssuerConfig issuer;
   BULWARK_ASSIGN_OR_RETURN(Field name, map.Require("name"));
   BULWARK_ASSIGN_OR_RETURN(issuer.name, name.String());
+  BULWARK_RETURN_IF_ERROR(CheckIssuerName(name, issuer.name));
   BULWARK_ASSIGN_OR_RETURN(Field iss, map.Require("issuer"));
   BULWARK_ASSIGN_OR_RETURN(issuer.issuer, iss.String());
   if (!issuer.IsSelf()) {

@@ -30,15 +30,13 @@ class OAuthServiceTest : public ::testing::Test {
     keys_ = std::move(TokenKeys::Load(*store_, kek_, clock_, {}).value());
     OAuthOptions options;
     options.issuer = kIssuer;
-    SubjectIssuer idp{
-        "idp",
-        false,
-        kIdp,
-        std::make_shared<const crypto::Jwks>(
-            crypto::Jwks::FromKeys({crypto::JwkForKey(idp_key_.Public()).value()}).value()),
-        {"api://dvd"},
-        {"ES256"}};
-    options.subject_issuers = {idp, SubjectIssuer{"local", true, "", nullptr, {}, {"ES256"}}};
+    auto idp_keys = std::make_shared<const tokens::IssuerKeys>(tokens::IssuerKeys{
+        kIdp, crypto::Jwks::FromKeys({crypto::JwkForKey(idp_key_.Public()).value()}).value()});
+    tokens::TrustedIssuer idp{"idp",         false,     kIdp,
+                              {"api://dvd"}, {"ES256"}, {[idp_keys] { return idp_keys; }, {}}};
+    // The self issuer's keys are bound by OAuthService.
+    tokens::TrustedIssuer local{"local", true, "", {"spiffe://example.org"}, {"ES256"}, {}};
+    options.subject_issuers = {idp, local};
     options.workload_scopes = {{"spiffe://example.org/svc/a", {"orders:read", "orders:list"}}};
     oauth_ = std::make_unique<OAuthService>(*service_, *keys_, options);
   }
@@ -144,7 +142,9 @@ TEST_F(OAuthServiceTest, ExchangeMintsAVerifiableTransactionTokenForTheGatewayOn
       tokens::VerifyTransactionToken((*answer)["access_token"].get<std::string>(),
                                      *keys_->Published(), "example.org", kIssuer, clock_.Now());
   ASSERT_TRUE(txn.ok()) << txn.status();
-  EXPECT_EQ(txn->subject, "u1");
+  // A user of an external issuer is qualified by the issuer's name.
+  EXPECT_EQ(txn->subject, "idp:u1");
+  EXPECT_EQ(txn->subject_issuer, "idp");
   EXPECT_EQ(txn->scope, std::vector<std::string>{"write"});
   EXPECT_EQ(txn->requesting_workload, "spiffe://example.org/gateway");
   EXPECT_EQ(OAuthErrorCode(Exchange(UserToken(), Svid("/svc/a")).status()), "unauthorized_client");
@@ -152,6 +152,21 @@ TEST_F(OAuthServiceTest, ExchangeMintsAVerifiableTransactionTokenForTheGatewayOn
             "invalid_scope");
   EXPECT_EQ(OAuthErrorCode(Exchange(UserToken({{"aud", "api://x"}}), gateway).status()),
             "invalid_grant");
+}
+
+TEST_F(OAuthServiceTest, AnExternalIssuersSubjectsAreQualifiedByItsName) {
+  // The HIGH finding: a partner's "u1" must never become the local "u1" in a transaction token.
+  // (The self issuer's subjects stay unqualified; its only tokens so far are workloads', which
+  // are never exchanged: WorkloadAccessTokensAreNotExchangedAsUserTokens.)
+  crypto::Certificate gateway = Svid("/gateway");
+  auto foreign = Exchange(UserToken({{"sub", "u1"}}), gateway);
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  auto txn =
+      tokens::VerifyTransactionToken((*foreign)["access_token"].get<std::string>(),
+                                     *keys_->Published(), "example.org", kIssuer, clock_.Now());
+  ASSERT_TRUE(txn.ok()) << txn.status();
+  EXPECT_EQ(txn->subject, "idp:u1");
+  EXPECT_EQ(txn->subject_issuer, "idp");
 }
 
 TEST_F(OAuthServiceTest, ATransactionTokenNeverOutlivesTheUsersToken) {
@@ -301,6 +316,7 @@ TEST_F(OAuthServiceTest, ADelegatedKeyIsRefusedForSubjectTokensAndIntrospection)
   txn.audience = "spiffe://example.org";
   txn.txn = "dHhu";
   txn.subject = "user-1";
+  txn.subject_issuer = "local";
   txn.requesting_workload = "spiffe://example.org/gateway";
   txn.issued_at = clock_.Now();
   txn.expires_at = clock_.Now() + seconds(60);

@@ -126,6 +126,7 @@ TEST_F(TxnKeysTest, DelegatedKeysSurviveARestartAndLeaveTheJwksWhenTheyExpire) {
   late.audience = "spiffe://example.org";
   late.txn = "dHhu";
   late.subject = "user-1";
+  late.subject_issuer = "local";
   late.requesting_workload = gateway_.str();
   late.issued_at = clock_.Now();
   late.expires_at = clock_.Now() + seconds(30);

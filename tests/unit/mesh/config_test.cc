@@ -122,7 +122,7 @@ TEST(MeshConfigTest, AcceptsAlternativeForms) {
 gateway:
   listen: "[::1]:8443"
   issuers:
-    - { name: p, issuer: "https://p.test", discovery: "https://p.test/.well-known/openid-configuration", audiences: [a] }
+    - { name: p, issuer: "https://p.test", discovery: "https://p.test/.well-known/openid-configuration", ca: test-ca.pem, audiences: [a] }
   routes:
     - { path: "/api/x/{id}", service: b, auth: [none], rate_limit: { per_address: 600/m } }
 services:
@@ -140,6 +140,7 @@ services:
   EXPECT_EQ(config->gateway->listen.ToString(), "[::1]:8443");
   EXPECT_EQ(config->gateway->issuers[0].discovery,
             "https://p.test/.well-known/openid-configuration");
+  EXPECT_EQ(config->gateway->issuers[0].ca, "test-ca.pem");
   EXPECT_EQ(config->gateway->routes[0].match, RouteMatch::kPath);
   EXPECT_EQ(config->gateway->routes[0].pattern, "/api/x/{id}");
   EXPECT_EQ(config->gateway->routes[0].max_body, 1u << 20);
@@ -351,6 +352,29 @@ const ErrorCase kErrorCases[] = {
      "      jwks: https://p.test/jwks\n",
      "mesh.yaml:4:7: gateway.issuers[0]: an external issuer needs audiences (RFC 8725: always "
      "check aud)"},
+    {"HttpJwks",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: p\n      issuer: https://p.test\n"
+     "      jwks: http://p.test/jwks\n      audiences: [a]\n",
+     "mesh.yaml:6:13: gateway.issuers[0].jwks: 'http://p.test/jwks' must be file:<path> or an "
+     "https:// URL"},
+    {"HttpDiscovery",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: p\n      issuer: https://p.test\n"
+     "      discovery: http://p.test/.well-known/openid-configuration\n      audiences: [a]\n",
+     "mesh.yaml:6:18: gateway.issuers[0].discovery: "
+     "'http://p.test/.well-known/openid-configuration' must be an https:// URL"},
+    {"IssuerNameWithColon",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: \"p:x\"\n      issuer: self\n",
+     "mesh.yaml:4:13: gateway.issuers[0].name: issuer name 'p:x' must be 1-63 letters, digits, "
+     "'.', '_' and '-', starting with a letter or digit (it prefixes its users' sub as "
+     "'<name>:<sub>', so no ':')"},
+    {"ReservedIssuerName",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: spiffe\n      issuer: self\n",
+     "mesh.yaml:4:13: gateway.issuers[0].name: issuer name 'spiffe' is reserved"},
+    {"CaWithFileJwks",
+     "trust_domain: td\ngateway:\n  issuers:\n    - name: p\n      issuer: https://p.test\n"
+     "      jwks: file:p.json\n      ca: ca.pem\n      audiences: [a]\n",
+     "mesh.yaml:7:11: gateway.issuers[0].ca: is only used to fetch https:// keys; this issuer's "
+     "jwks is a file"},
     {"ReservedServiceName", "trust_domain: td\nservices:\n  gateway:\n    port: 1\n",
      "mesh.yaml:3:3: services.gateway: 'gateway' is reserved for the gateway (as in allow.from: "
      "gateway)"},

@@ -6,6 +6,7 @@
 
 #include "mesh/config.h"
 #include "policy/path.h"
+#include "tokens/txn_token.h"
 
 namespace bulwark::policy {
 namespace {
@@ -318,6 +319,50 @@ TEST(ServicePolicyTest, PathParamsInWhenAreComparedDecoded) {
     Decision d = policy.Decide({"POST", *path, contract, &claims});
     EXPECT_EQ(d.allowed, c.allowed) << c.sub << " " << c.raw_path << " (" << *path << ")";
   }
+}
+
+// The claims of transaction tokens as the token exchange mints them: a partner's user "alice"
+// is "partner:alice" (sub_iss "partner"), the authority's own "alice" stays "alice".
+nlohmann::json TxnClaims(const char* subject_issuer, const char* subject) {
+  tokens::TxnTokenClaims c;
+  c.issuer = "https://authority.td";
+  c.audience = "spiffe://td";
+  c.txn = "dHhu";
+  c.subject = subject;
+  c.subject_issuer = subject_issuer;
+  c.scope = {"rentals:charge"};
+  c.requesting_workload = "spiffe://td/gateway";
+  return tokens::TxnTokenClaimsToJson(c);
+}
+
+TEST(ServicePolicyTest, APartnersUserNeverPassesForTheLocalUserOfTheSameName) {
+  const ServicePolicy policy = CompileOrDie(R"(trust_domain: td
+services:
+  contract:
+    port: 1
+  user:
+    port: 2
+    allow:
+      - from: contract
+        paths: ["/users/{id}/charge"]
+        when: token.sub == path.id
+      - from: contract
+        paths: ["/local/{id}/charge"]
+        when: token.sub_iss == "local" && token.sub == path.id
+)",
+                                            "user");
+  const nlohmann::json partner = TxnClaims("partner", "partner:alice");
+  const nlohmann::json local = TxnClaims("local", "alice");
+  const char* contract = "spiffe://td/svc/contract";
+  auto allowed = [&](const char* path, const nlohmann::json& claims) {
+    return policy.Decide({"POST", path, contract, &claims}).allowed;
+  };
+  EXPECT_TRUE(allowed("/users/alice/charge", local));
+  EXPECT_FALSE(allowed("/users/alice/charge", partner));
+  EXPECT_TRUE(allowed("/users/partner:alice/charge", partner));
+  EXPECT_TRUE(allowed("/local/alice/charge", local));
+  EXPECT_FALSE(allowed("/local/alice/charge", partner));
+  EXPECT_FALSE(allowed("/local/partner:alice/charge", partner));
 }
 
 TEST(ServicePolicyTest, WhenMayOnlyUseParamsThatEveryTemplateBinds) {

@@ -19,8 +19,8 @@ constexpr core::Seconds kSkew{60};
 class TokenFilterTest : public ::testing::Test {
  protected:
   TokenFilterTest() {
-    keys_ = std::make_shared<const TokenKeys>(
-        TokenKeys{kIssuer, crypto::Jwks::FromKeys({jwk_}).value()});
+    keys_ = std::make_shared<const tokens::IssuerKeys>(
+        tokens::IssuerKeys{kIssuer, crypto::Jwks::FromKeys({jwk_}).value()});
   }
   std::string Mint(core::Seconds ttl = core::Seconds(60), std::string sub = "u1") {
     tokens::TxnTokenClaims c;
@@ -28,6 +28,7 @@ class TokenFilterTest : public ::testing::Test {
     c.audience = "spiffe://example.org";
     c.txn = "dHhu";
     c.subject = std::move(sub);
+    c.subject_issuer = "local";
     c.requesting_workload = "spiffe://example.org/gateway";
     c.issued_at = clock_.Now();
     c.expires_at = clock_.Now() + ttl;
@@ -43,7 +44,7 @@ class TokenFilterTest : public ::testing::Test {
   testing::FakeClock clock_;
   crypto::PrivateKey key_ = crypto::PrivateKey::Generate(crypto::KeyType::kP256).value();
   crypto::Jwk jwk_ = crypto::JwkForKey(key_.Public()).value();
-  std::shared_ptr<const TokenKeys> keys_;
+  std::shared_ptr<const tokens::IssuerKeys> keys_;
   int unknown_kids_ = 0;
 };
 

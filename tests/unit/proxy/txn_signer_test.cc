@@ -76,18 +76,19 @@ TEST_F(TxnSignerTest, MintsATokenTheSidecarsFilterAccepts) {
       };
   auto token = mint({"local", "user-42", {"read", "write"}}, "dHhuLWlk", "192.0.2.7");
   ASSERT_TRUE(token.ok()) << token.status();
-  TokenFilter filter(
-      {[this] {
-         return std::make_shared<const TokenKeys>(TokenKeys{kIssuer, *keys_->Published()});
-       },
-       nullptr},
-      "example.org", clock_);
+  TokenFilter filter({[this] {
+                        return std::make_shared<const tokens::IssuerKeys>(
+                            tokens::IssuerKeys{kIssuer, *keys_->Published()});
+                      },
+                      nullptr},
+                     "example.org", clock_);
   auto claims = filter.Verify(*token, seconds(60));
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ((**claims)["iss"], kIssuer);
   EXPECT_EQ((**claims)["aud"], "spiffe://example.org");
   EXPECT_EQ((**claims)["req_wl"], "spiffe://example.org/gateway");
   EXPECT_EQ((**claims)["sub"], "user-42");
+  EXPECT_EQ((**claims)["sub_iss"], "local");
   EXPECT_EQ((**claims)["txn"], "dHhuLWlk");
   EXPECT_EQ((**claims)["scope"], "read write");
   EXPECT_EQ((**claims)["rctx"]["req_ip"], "192.0.2.7");

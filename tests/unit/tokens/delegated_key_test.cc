@@ -29,6 +29,7 @@ class DelegatedKeyTest : public ::testing::Test {
     c.audience = "spiffe://example.org";
     c.txn = "dHhu";
     c.subject = "user-42";
+    c.subject_issuer = "local";
     c.requesting_workload = std::move(req_wl);
     c.issued_at = now_;
     c.expires_at = now_ + core::Seconds(60);

@@ -19,7 +19,8 @@ class TxnTokenTest : public ::testing::Test {
     c.issuer = kIssuer;
     c.audience = "spiffe://example.org";
     c.txn = "b3BhcXVlLXR4bi1pZA";
-    c.subject = "user-42";
+    c.subject = "partner:user-42";
+    c.subject_issuer = "partner";
     c.scope = {"rentals:read", "rentals:charge"};
     c.requesting_workload = "spiffe://example.org/gateway";
     c.request_ip = "192.0.2.7";
@@ -48,7 +49,9 @@ TEST_F(TxnTokenTest, RoundTripsEveryClaim) {
   EXPECT_EQ(claims["rctx"], (json{{"req_ip", "192.0.2.7"}}));
   auto verified = Verify(Sign(claims));
   ASSERT_TRUE(verified.ok()) << verified.status();
-  EXPECT_EQ(verified->subject, "user-42");
+  EXPECT_EQ(claims["sub_iss"], "partner");
+  EXPECT_EQ(verified->subject, "partner:user-42");
+  EXPECT_EQ(verified->subject_issuer, "partner");
   EXPECT_EQ(verified->txn, "b3BhcXVlLXR4bi1pZA");
   EXPECT_EQ(verified->scope, Claims().scope);
   EXPECT_EQ(verified->requesting_workload, "spiffe://example.org/gateway");
@@ -100,6 +103,10 @@ INSTANTIATE_TEST_SUITE_P(
         Mutation{"NoTxn", [](json& c) { c.erase("txn"); }, "'txn'"},
         Mutation{"EmptySub", [](json& c) { c["sub"] = ""; }, "'sub'"},
         Mutation{"NumericSub", [](json& c) { c["sub"] = 42; }, "'sub'"},
+        Mutation{"NoSubIss", [](json& c) { c.erase("sub_iss"); }, "'sub_iss'"},
+        Mutation{"EmptySubIss", [](json& c) { c["sub_iss"] = ""; }, "'sub_iss'"},
+        Mutation{"ArraySubIss", [](json& c) { c["sub_iss"] = json::array({"local"}); },
+                 "'sub_iss'"},
         Mutation{"NoReqWl", [](json& c) { c.erase("req_wl"); }, "'req_wl'"},
         Mutation{"ForeignReqWl", [](json& c) { c["req_wl"] = "spiffe://other.org/gateway"; },
                  "this trust domain"},
