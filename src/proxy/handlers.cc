@@ -41,27 +41,6 @@ absl::StatusOr<std::string> VerifyPeer(const ProxyContext& context,
   return id->str();
 }
 
-// Maps a failed upstream exchange to 502/504 with a message naming `what`.
-http::Response UpstreamError(const absl::Status& status, std::string_view what) {
-  spdlog::warn("sidecar: {}: {}", what, status.message());
-  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
-    return JsonError(504, "upstream_timeout", fmt::format("{}: {}", what, status.message()));
-  }
-  return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
-}
-
-// Relays `request` (already without hop-by-hop headers) to `url` and returns the answer
-// without its hop-by-hop headers; the caller names a failure (only then is a message built).
-asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
-                                                      const http::ClientOptions& options) {
-  absl::StatusOr<http::Response> response =
-      co_await http::AsyncSend(url, std::move(request), options);
-  if (response.ok()) {
-    RemoveHopByHop(response->headers);
-  }
-  co_return response;
-}
-
 bool MayCall(const mesh::ServiceConfig& self, const std::string& target) {
   return std::any_of(self.calls.begin(), self.calls.end(),
                      [&](const mesh::CallConfig& call) { return call.service == target; });
@@ -116,6 +95,25 @@ http::Response JsonError(int status, std::string_view code, std::string_view des
   response.body =
       nlohmann::json{{"error", code}, {"error_description", description}}.dump(-1, ' ', true);
   return response;
+}
+
+http::Response UpstreamError(const absl::Status& status, std::string_view what,
+                             std::string_view role) {
+  spdlog::warn("{}: {}: {}", role, what, status.message());
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return JsonError(504, "upstream_timeout", fmt::format("{}: {}", what, status.message()));
+  }
+  return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
+}
+
+asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
+                                                      const http::ClientOptions& options) {
+  absl::StatusOr<http::Response> response =
+      co_await http::AsyncSend(url, std::move(request), options);
+  if (response.ok()) {
+    RemoveHopByHop(response->headers);
+  }
+  co_return response;
 }
 
 namespace {
