@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   bulwark::cli::AddAuthorityCommands(app, action);
   bulwark::cli::AddIdentityCommands(app, action);
   bulwark::cli::AddSidecarCommands(app, action);
+  bulwark::cli::AddGatewayCommands(app, action);
   bulwark::cli::AddPolicyCommands(app, action);
   // Logs go to stderr so that stdout carries only a command's answer.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bulwark"));
