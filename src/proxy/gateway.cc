@@ -406,7 +406,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
   context->client_tls =
       std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
   auto slot = std::make_shared<Slot>();
-  auto listeners = std::make_shared<std::vector<Listener>>();
+  auto listeners = std::make_shared<ListenerSet>();
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> public_server,
                            Listen(
                                io, context->gateway().listen, std::move(public_tls),
@@ -414,7 +414,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
                                  return HandleGateway(slot->load(), std::move(request), info);
                                },
                                context->options, LargestBody(context->gateway())));
-  listeners->push_back({"public", std::move(public_server)});
+  listeners->Add("public", std::move(public_server));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> admin_server,
                            Listen(
                                io, admin, nullptr,
@@ -422,19 +422,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
                                  return HandleGatewayAdmin(slot->load(), std::move(request));
                                },
                                context->options, 0));
-  listeners->push_back({"admin", std::move(admin_server)});
+  listeners->Add("admin", std::move(admin_server));
   context->sample_listeners = [weak = std::weak_ptr(listeners)](GatewayGauges& gauges) {
-    std::shared_ptr<std::vector<Listener>> alive = weak.lock();
-    if (alive == nullptr) {
-      return;
-    }
-    for (const Listener& listener : *alive) {
-      gauges.open_connections.emplace_back(listener.name, listener.server->open_connections());
-    }
-    http::HandshakeFailureCounts failures = alive->front().server->handshake_failures();
-    for (std::size_t i = 0; i < failures.size(); ++i) {
-      gauges.handshake_failures.emplace_back(
-          HandshakeFailureName(static_cast<http::HandshakeFailure>(i)), failures[i]);
+    if (std::shared_ptr<ListenerSet> alive = weak.lock()) {
+      alive->Sample(gauges.open_connections, gauges.handshake_failures);
     }
   };
   slot->store(std::move(context));
@@ -443,32 +434,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
 
 Gateway::~Gateway() { Stop(); }
 
-void Gateway::Start() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Start();
-  }
-}
+void Gateway::Start() { listeners_->Start(); }
 
 void Gateway::Stop() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Stop();
-  }
+  listeners_->Stop();
   slot_->load()->pool->Close();
 }
 
-void Gateway::Drain() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Drain();
-  }
-}
+void Gateway::Drain() { listeners_->Drain(); }
 
-std::size_t Gateway::OpenConnections() const {
-  std::size_t open = 0;
-  for (const Listener& listener : *listeners_) {
-    open += listener.server->open_connections();
-  }
-  return open;
-}
+std::size_t Gateway::OpenConnections() const { return listeners_->OpenConnections(); }
 
 void Gateway::PrunePools() { slot_->load()->pool->Prune(); }
 
@@ -500,13 +475,6 @@ absl::Status Gateway::Reload(mesh::MeshConfig mesh) {
   return absl::OkStatus();
 }
 
-std::vector<std::string> Gateway::Describe() const {
-  std::vector<std::string> out;
-  for (const Listener& listener : *listeners_) {
-    asio::ip::tcp::endpoint ep = listener.server->local_endpoint();
-    out.push_back(fmt::format("{}={}:{}", listener.name, ep.address().to_string(), ep.port()));
-  }
-  return out;
-}
+std::vector<std::string> Gateway::Describe() const { return listeners_->Describe(); }
 
 }  // namespace bulwark::proxy

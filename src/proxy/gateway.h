@@ -27,6 +27,7 @@
 #include "proxy/gateway_metrics.h"
 #include "proxy/gateway_routes.h"
 #include "proxy/handlers.h"
+#include "proxy/listeners.h"
 #include "proxy/rate_limiter.h"
 #include "proxy/tls_context_cache.h"
 #include "tokens/subject.h"
@@ -122,16 +123,12 @@ class Gateway {
 
  private:
   using Slot = std::atomic<GatewayContextPtr>;
-  struct Listener {
-    std::string name;  // "public", "admin"
-    std::unique_ptr<http::Server> server;
-  };
-  Gateway(std::shared_ptr<Slot> slot, std::shared_ptr<std::vector<Listener>> listeners)
+  Gateway(std::shared_ptr<Slot> slot, std::shared_ptr<ListenerSet> listeners)
       : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
 
   std::mutex update_mu_;  // serializes Reload
   std::shared_ptr<Slot> slot_;
-  std::shared_ptr<std::vector<Listener>> listeners_;
+  std::shared_ptr<ListenerSet> listeners_;  // "public" (first), "admin"
 };
 
 // Returns the client's address: the TCP peer's, or, when the peer is one of `trusted`, the
