@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -106,12 +107,19 @@ class GatewayTest(unittest.TestCase):
         cls.backend = start_backend_server(cls.addClassCleanup, "api", LeakyBackend)
         ports = free_ports(5)
         cls.public, gateway_admin = ports[0], ports[1]
-        sidecar_ports = tuple(ports[2:5])
-        mesh = "\n".join([
+        cls.sidecar_ports = tuple(ports[2:5])
+        cls.cert, cls.key = cert, key
+        cls.mesh = harness.write(os.path.join(root, "mesh.yaml"), cls.mesh_text(cls.public))
+        cls.sidecar = Sidecar(cls, cls.auth, cls.mesh, "api", cls.sidecar_ports).wait_ready()
+        cls.gateway = Gateway(cls, cls.auth, cls.mesh, gateway_admin).wait_ready()
+
+    @classmethod
+    def mesh_text(cls, public_port, extra_routes=()):
+        return "\n".join([
             f"trust_domain: {TD}",
             "gateway:",
-            f"  listen: \"127.0.0.1:{cls.public}\"",
-            f"  tls: {{ cert: {cert}, key: {key} }}",
+            f"  listen: \"127.0.0.1:{public_port}\"",
+            f"  tls: {{ cert: {cls.cert}, key: {cls.key} }}",
             "  routes:",
             "    - { prefix: /public, service: api, auth: [none], methods: [GET, POST],"
             " max_body: 1KiB }",
@@ -120,13 +128,11 @@ class GatewayTest(unittest.TestCase):
             " rate_limit: { per_address: 1/m, burst: 3 } }",
             "    - { prefix: /secure, service: api, auth: [bearer] }",
             "    - { prefix: /keyed, service: api, auth: [api_key] }",
+            *[f"    - {route}" for route in extra_routes],
             "services:",
-            service_yaml("api", cls.backend.server_address[1], sidecar_ports,
+            service_yaml("api", cls.backend.server_address[1], cls.sidecar_ports,
                          allow=("{ from: gateway }",)),
             ""])
-        cls.mesh = harness.write(os.path.join(root, "mesh.yaml"), mesh)
-        cls.sidecar = Sidecar(cls, cls.auth, cls.mesh, "api", sidecar_ports).wait_ready()
-        cls.gateway = Gateway(cls, cls.auth, cls.mesh, gateway_admin).wait_ready()
 
     # --- helpers -------------------------------------------------------------------------
     def context(self):
@@ -319,6 +325,49 @@ class GatewayTest(unittest.TestCase):
                          ("/public", 200, "public"))
         self.assertEqual(line["trace_id"], TRACEPARENT.split("-")[1])
         self.assertEqual(line["peer"], "127.0.0.1")
+
+    def hangup_and_wait(self, gateway, log_text):
+        """Sends SIGHUP to the gateway and waits until its log says `log_text` once more."""
+        before = gateway.log().count(log_text)
+        os.kill(gateway.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if gateway.log().count(log_text) > before:
+                return
+            time.sleep(0.05)
+        self.fail(f"no '{log_text}' in the log after SIGHUP:\n{gateway.log()}")
+
+    def test_sighup_applies_new_routes_and_keeps_them_on_a_bad_file(self):
+        self.assertEqual(self.request(target="/extra/x")[0], 404)
+        extra = ("{ prefix: /extra, service: api, auth: [none] }",)
+        harness.write(self.mesh + ".tmp", self.mesh_text(self.public, extra))
+        os.replace(self.mesh + ".tmp", self.mesh)
+        self.hangup_and_wait(self.gateway, "gateway: reloaded")
+        status, _, body = self.request(target="/extra/x")
+        self.assertEqual((status, body["path"]), (200, "/extra/x"))
+        harness.write(self.mesh + ".tmp", "trust_domain: [broken\n")
+        os.replace(self.mesh + ".tmp", self.mesh)
+        self.hangup_and_wait(self.gateway, "reload failed")
+        self.assertEqual(self.request(target="/extra/x")[0], 200)
+        # Leave a good file behind, as the running configuration is.
+        harness.write(self.mesh + ".tmp", self.mesh_text(self.public, extra))
+        os.replace(self.mesh + ".tmp", self.mesh)
+
+    def test_sigterm_drains_and_exits_zero(self):
+        public, admin = free_ports(2)
+        path = harness.write(os.path.join(self.auth.tmpdir("mesh2"), "mesh.yaml"),
+                             self.mesh_text(public))
+        second = Gateway(type(self), self.auth, path, admin).wait_ready()
+        conn = http.client.HTTPSConnection("localhost", public, context=self.context(),
+                                           timeout=15)
+        try:
+            conn.request("GET", "/public/before-term")
+            self.assertEqual(_read(conn.getresponse())[0], 200)
+        finally:
+            conn.close()
+        os.kill(second.proc.pid, signal.SIGTERM)
+        self.assertEqual(second.proc.wait(timeout=20), 0, second.log())
+        self.assertIn("draining", second.log())
 
     @unittest.skipIf(shutil.which("testssl") is None and shutil.which("testssl.sh") is None,
                      "testssl.sh is not installed (apt-get install testssl.sh)")
