@@ -251,10 +251,6 @@ void Finish(const GatewayContext& context, const Exchange& exchange, AccessRecor
   context.options.access_log->Submit(std::move(record));
 }
 
-double SecondsUntilExpiry(const identity::Svid& svid) {
-  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
-}
-
 }  // namespace
 
 std::string ClientAddress(std::string_view peer, const http::Headers& headers,
@@ -311,13 +307,8 @@ asio::awaitable<http::Response> HandleGateway(GatewayContextPtr context, http::R
 
 asio::awaitable<http::Response> HandleGatewayAdmin(GatewayContextPtr context,
                                                    http::Request request) {
-  http::Response response;
-  if (request.Path() == "/healthz") {
-    response.body = R"({"status":"ok"})";
-    co_return response;
-  }
   std::shared_ptr<const identity::Svid> svid = context->identity.current();
-  if (request.Path() == "/metrics") {
+  co_return AnswerAdmin(request.Path(), *svid, [&context, &svid] {
     GatewayGauges gauges;
     gauges.svid_expiry_seconds = SecondsUntilExpiry(*svid);
     if (context->options.access_log != nullptr) {
@@ -328,18 +319,8 @@ asio::awaitable<http::Response> HandleGatewayAdmin(GatewayContextPtr context,
     if (context->sample_listeners) {
       context->sample_listeners(gauges);
     }
-    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    response.body = context->metrics->Render(gauges);
-    co_return response;
-  }
-  if (request.Path() != "/readyz") {
-    co_return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
-  }
-  if (svid->leaf().NotAfter() <= core::SystemClock().Now()) {
-    co_return JsonError(503, "not_ready", "the SVID has expired");
-  }
-  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid->spiffe_id}}.dump();
-  co_return response;
+    return context->metrics->Render(gauges);
+  });
 }
 
 namespace {

@@ -273,10 +273,6 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
   co_return Handled{*std::move(response), *std::move(target)};
 }
 
-double SecondsUntilExpiry(const identity::Svid& svid) {
-  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
-}
-
 }  // namespace
 
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
@@ -296,14 +292,35 @@ asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
   co_return std::move(handled.response);
 }
 
-asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
+http::Response AnswerAdmin(std::string_view path, const identity::Svid& svid,
+                           const std::function<std::string()>& render_metrics) {
   http::Response response;
-  if (request.Path() == "/healthz") {
+  if (path == "/healthz") {
     response.body = R"({"status":"ok"})";
-    co_return response;
+    return response;
   }
+  if (path == "/metrics") {
+    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.body = render_metrics();
+    return response;
+  }
+  if (path != "/readyz") {
+    return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
+  }
+  if (svid.leaf().NotAfter() <= core::SystemClock().Now()) {
+    return JsonError(503, "not_ready", "the SVID has expired");
+  }
+  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid.spiffe_id}}.dump();
+  return response;
+}
+
+double SecondsUntilExpiry(const identity::Svid& svid) {
+  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
+}
+
+asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
   std::shared_ptr<const identity::Svid> svid = context->identity.current();
-  if (request.Path() == "/metrics") {
+  co_return AnswerAdmin(request.Path(), *svid, [&context, &svid] {
     ScrapeGauges gauges{SecondsUntilExpiry(*svid), 0};
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
@@ -320,18 +337,8 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     if (context->sample_listeners) {
       context->sample_listeners(gauges);
     }
-    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    response.body = context->metrics->Render(gauges);
-    co_return response;
-  }
-  if (request.Path() != "/readyz") {
-    co_return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
-  }
-  if (svid->leaf().NotAfter() <= core::SystemClock().Now()) {
-    co_return JsonError(503, "not_ready", "the SVID has expired");
-  }
-  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid->spiffe_id}}.dump();
-  co_return response;
+    return context->metrics->Render(gauges);
+  });
 }
 
 }  // namespace bulwark::proxy

@@ -103,6 +103,14 @@ asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Req
 http::Response UpstreamError(const absl::Status& status, std::string_view what,
                              std::string_view role = "sidecar");
 
+// Answers the admin paths of both proxies: /healthz (200), /readyz (200 while `svid` is
+// unexpired, else 503), /metrics (`render_metrics()`, Prometheus text format); 404 otherwise.
+http::Response AnswerAdmin(std::string_view path, const identity::Svid& svid,
+                           const std::function<std::string()>& render_metrics);
+
+// Returns the seconds until `svid` expires (negative once it has).
+double SecondsUntilExpiry(const identity::Svid& svid);
+
 // Returns a JSON error response {"error": code, "error_description": description}.
 http::Response JsonError(int status, std::string_view code, std::string_view description);
 

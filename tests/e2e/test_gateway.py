@@ -25,7 +25,6 @@ from test_sidecar_attacks import RecordingHandler
 
 TD = harness.TRUST_DOMAIN
 GATEWAY_ID = f"spiffe://{TD}/gateway"
-READY_TIMEOUT = 20
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 SEVERE = {"MEDIUM", "HIGH", "CRITICAL"}
 
@@ -63,10 +62,12 @@ def make_public_cert(directory):
     return ca, cert, key
 
 
-class Gateway:
-    """A running `bulwark gateway`, stopped by PID in the class cleanup."""
+class Gateway(Sidecar):
+    """A running `bulwark gateway`, stopped by PID in the class cleanup; wait_ready and log
+    as the sidecar's (its admin listener answers /readyz alike)."""
 
     def __init__(self, test_cls, auth, config, admin_port):
+        self.name = "gateway"
         self.admin = admin_port
         self.log_path = os.path.join(auth.tmpdir("gateway-log"), "gateway.log")
         self.access_log = os.path.join(auth.tmpdir("gateway-access"), "access.jsonl")
@@ -79,23 +80,6 @@ class Gateway:
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         test_cls.addClassCleanup(harness.stop_process, self.proc)
-
-    def wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gateway exited rc={self.proc.returncode}:\n" + self.log())
-            try:
-                if http_request(self.admin, target="/readyz", timeout=2)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("gateway not ready in time:\n" + self.log())
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read()[-4000:].decode(errors="replace")
 
 
 class GatewayTest(unittest.TestCase):
