@@ -21,6 +21,8 @@ void AddIdentityCommands(CLI::App& app, Action& action);
 
 // Adds `bulwark sidecar` (the per-service mTLS proxy).
 void AddSidecarCommands(CLI::App& app, Action& action);
+// Adds `bulwark gateway` (the public entry point).
+void AddGatewayCommands(CLI::App& app, Action& action);
 // Adds `bulwark policy ...` (check, explain).
 void AddPolicyCommands(CLI::App& app, Action& action);
 // Adds `bulwark sandbox run` (a debugging tool: one command in the service sandbox).

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   bulwark::cli::AddAuthorityCommands(app, action);
   bulwark::cli::AddIdentityCommands(app, action);
   bulwark::cli::AddSidecarCommands(app, action);
+  bulwark::cli::AddGatewayCommands(app, action);
   bulwark::cli::AddPolicyCommands(app, action);
   bulwark::cli::AddSandboxCommands(app, action);
   bulwark::cli::AddCheckCommand(app, action);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/clock.h"
+#include "mesh/cidr.h"
 #include "mesh/host_port.h"
 #include "mesh/rate.h"
 
@@ -85,6 +86,9 @@ struct GatewayConfig {
   std::optional<TlsFiles> tls;  // unset: a certificate issued by the authority
   std::vector<IssuerConfig> issuers;
   std::vector<RouteConfig> routes;
+  // Proxies in front of the gateway whose X-Forwarded-For is believed (docs/gateway.md); empty:
+  // X-Forwarded-For is ignored and the client address is the TCP peer's.
+  std::vector<Cidr> trusted_proxies;
 };
 
 // `services.<name>.calls[]`: a service this one may call through its sidecar.

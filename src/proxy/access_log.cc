@@ -34,6 +34,9 @@ std::string FormatAccessRecord(const AccessRecord& record) {
   if (!record.trace_id.empty()) {
     line["trace_id"] = record.trace_id;
   }
+  if (!record.route.empty()) {
+    line["route"] = record.route;
+  }
   // Replace invalid UTF-8 rather than throw: method and path come from the network.
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

@@ -24,10 +24,11 @@ struct AccessRecord {
   std::uint64_t response_bytes = 0;  // body
   double duration_ms = 0;
   std::string trace_id;  // from traceparent; empty when absent or malformed
+  std::string route;     // the gateway's route (its pattern); empty in the sidecar
 };
 
 // Returns `record` as one JSON object followed by '\n'; time is RFC 3339 UTC with milliseconds.
-// trace_id is omitted when empty.
+// trace_id and route are omitted when empty.
 std::string FormatAccessRecord(const AccessRecord& record);
 
 // Returns `time` as RFC 3339 UTC with milliseconds ("2026-12-01T11:00:51.123Z").

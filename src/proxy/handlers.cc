@@ -41,27 +41,6 @@ absl::StatusOr<std::string> VerifyPeer(const ProxyContext& context,
   return id->str();
 }
 
-// Maps a failed upstream exchange to 502/504 with a message naming `what`.
-http::Response UpstreamError(const absl::Status& status, std::string_view what) {
-  spdlog::warn("sidecar: {}: {}", what, status.message());
-  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
-    return JsonError(504, "upstream_timeout", fmt::format("{}: {}", what, status.message()));
-  }
-  return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
-}
-
-// Relays `request` (already without hop-by-hop headers) to `url` and returns the answer
-// without its hop-by-hop headers; the caller names a failure (only then is a message built).
-asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
-                                                      const http::ClientOptions& options) {
-  absl::StatusOr<http::Response> response =
-      co_await http::AsyncSend(url, std::move(request), options);
-  if (response.ok()) {
-    RemoveHopByHop(response->headers);
-  }
-  co_return response;
-}
-
 bool MayCall(const mesh::ServiceConfig& self, const std::string& target) {
   return std::any_of(self.calls.begin(), self.calls.end(),
                      [&](const mesh::CallConfig& call) { return call.service == target; });
@@ -116,6 +95,25 @@ http::Response JsonError(int status, std::string_view code, std::string_view des
   response.body =
       nlohmann::json{{"error", code}, {"error_description", description}}.dump(-1, ' ', true);
   return response;
+}
+
+http::Response UpstreamError(const absl::Status& status, std::string_view what,
+                             std::string_view role) {
+  spdlog::warn("{}: {}: {}", role, what, status.message());
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return JsonError(504, "upstream_timeout", fmt::format("{}: {}", what, status.message()));
+  }
+  return JsonError(502, "bad_gateway", fmt::format("{}: {}", what, status.message()));
+}
+
+asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
+                                                      const http::ClientOptions& options) {
+  absl::StatusOr<http::Response> response =
+      co_await http::AsyncSend(url, std::move(request), options);
+  if (response.ok()) {
+    RemoveHopByHop(response->headers);
+  }
+  co_return response;
 }
 
 namespace {
@@ -275,10 +273,6 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
   co_return Handled{*std::move(response), *std::move(target)};
 }
 
-double SecondsUntilExpiry(const identity::Svid& svid) {
-  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
-}
-
 }  // namespace
 
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
@@ -298,14 +292,35 @@ asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
   co_return std::move(handled.response);
 }
 
-asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
+http::Response AnswerAdmin(std::string_view path, const identity::Svid& svid,
+                           const std::function<std::string()>& render_metrics) {
   http::Response response;
-  if (request.Path() == "/healthz") {
+  if (path == "/healthz") {
     response.body = R"({"status":"ok"})";
-    co_return response;
+    return response;
   }
+  if (path == "/metrics") {
+    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.body = render_metrics();
+    return response;
+  }
+  if (path != "/readyz") {
+    return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
+  }
+  if (svid.leaf().NotAfter() <= core::SystemClock().Now()) {
+    return JsonError(503, "not_ready", "the SVID has expired");
+  }
+  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid.spiffe_id}}.dump();
+  return response;
+}
+
+double SecondsUntilExpiry(const identity::Svid& svid) {
+  return std::chrono::duration<double>(svid.leaf().NotAfter() - core::SystemClock().Now()).count();
+}
+
+asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request) {
   std::shared_ptr<const identity::Svid> svid = context->identity.current();
-  if (request.Path() == "/metrics") {
+  co_return AnswerAdmin(request.Path(), *svid, [&context, &svid] {
     ScrapeGauges gauges{SecondsUntilExpiry(*svid), 0};
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
@@ -322,18 +337,8 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
     if (context->sample_listeners) {
       context->sample_listeners(gauges);
     }
-    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    response.body = context->metrics->Render(gauges);
-    co_return response;
-  }
-  if (request.Path() != "/readyz") {
-    co_return JsonError(404, "not_found", "try /healthz, /readyz or /metrics");
-  }
-  if (svid->leaf().NotAfter() <= core::SystemClock().Now()) {
-    co_return JsonError(503, "not_ready", "the SVID has expired");
-  }
-  response.body = nlohmann::json{{"status", "ready"}, {"spiffe_id", svid->spiffe_id}}.dump();
-  co_return response;
+    return context->metrics->Render(gauges);
+  });
 }
 
 }  // namespace bulwark::proxy

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "asio/awaitable.hpp"
+#include "http/client.h"
 #include "http/codec.h"
 #include "http/connection_pool.h"
 #include "http/message.h"
@@ -91,6 +92,24 @@ asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
 // Answers /healthz (200), /readyz (200 while the SVID is unexpired, else 503) and /metrics
 // (Prometheus text format); 404 otherwise.
 asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Request request);
+
+// Relays `request` (already without hop-by-hop headers) to `url` and returns the answer
+// without its hop-by-hop headers; the caller names a failure (only then is a message built).
+asio::awaitable<absl::StatusOr<http::Response>> Relay(std::string url, http::Request request,
+                                                      const http::ClientOptions& options);
+
+// Logs a failed upstream exchange (prefixed by `role`) and maps it to 504 (DeadlineExceeded)
+// or 502, with a JSON error naming `what`.
+http::Response UpstreamError(const absl::Status& status, std::string_view what,
+                             std::string_view role = "sidecar");
+
+// Answers the admin paths of both proxies: /healthz (200), /readyz (200 while `svid` is
+// unexpired, else 503), /metrics (`render_metrics()`, Prometheus text format); 404 otherwise.
+http::Response AnswerAdmin(std::string_view path, const identity::Svid& svid,
+                           const std::function<std::string()>& render_metrics);
+
+// Returns the seconds until `svid` expires (negative once it has).
+double SecondsUntilExpiry(const identity::Svid& svid);
 
 // Returns a JSON error response {"error": code, "error_description": description}.
 http::Response JsonError(int status, std::string_view code, std::string_view description);

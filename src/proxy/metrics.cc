@@ -8,44 +8,28 @@
 namespace bulwark::proxy {
 namespace {
 
-constexpr std::array<std::string_view, 4> kClassNames = {"2xx", "3xx", "4xx", "5xx"};
+using prometheus::EscapeLabel;
+using prometheus::kStatusClassNames;
+using prometheus::StatusClass;
+
 const std::string kOther = "other";
 
-std::size_t StatusClass(int status) {
-  if (status < 300) {
-    return 0;
-  }
-  if (status >= 500) {
-    return 3;
-  }
-  return static_cast<std::size_t>(status / 100 - 2);
-}
-
-// Escapes a label value: backslash, double quote and newline.
-std::string EscapeLabel(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  prometheus::WriteHeader(out, name, type, help);
 }
 
 }  // namespace
 
 std::string_view DirectionName(Direction direction) {
-  return direction == Direction::kInbound ? "inbound" : "outbound";
+  switch (direction) {
+    case Direction::kInbound:
+      return "inbound";
+    case Direction::kOutbound:
+      return "outbound";
+    case Direction::kPublic:
+      return "public";
+  }
+  return "other";
 }
 
 Metrics::PeerSlot& Metrics::Slot(std::string_view peer) {
@@ -78,15 +62,7 @@ void Metrics::RecordRequest(Direction direction, std::string_view peer, int stat
                             std::chrono::nanoseconds duration) {
   auto d = static_cast<std::size_t>(direction);
   Slot(peer).requests[d][StatusClass(status)].fetch_add(1, std::memory_order_relaxed);
-  Histogram& h = durations_[d];
-  double seconds = std::chrono::duration<double>(duration).count();
-  std::size_t bucket = 0;
-  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) {
-    ++bucket;
-  }
-  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  h.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count())),
-                     std::memory_order_relaxed);
+  durations_[d].Record(duration);
 }
 
 void Metrics::RenderRequests(std::string& out) const {
@@ -105,8 +81,8 @@ void Metrics::RenderRequests(std::string& out) const {
         fmt::format_to(std::back_inserter(out),
                        "bulwark_sidecar_requests_total{{direction=\"{}\",peer=\"{}\",code=\"{}\"}} "
                        "{}\n",
-                       DirectionName(static_cast<Direction>(d)), EscapeLabel(name), kClassNames[c],
-                       value);
+                       DirectionName(static_cast<Direction>(d)), EscapeLabel(name),
+                       kStatusClassNames[c], value);
       }
     }
   }
@@ -115,21 +91,9 @@ void Metrics::RenderRequests(std::string& out) const {
 void Metrics::RenderHistograms(std::string& out) const {
   constexpr std::string_view kName = "bulwark_sidecar_request_duration_seconds";
   Header(out, kName, "histogram", "Time from a request to its response, by direction.");
-  auto it = std::back_inserter(out);
   for (std::size_t d = 0; d < 2; ++d) {
-    std::string_view dir = DirectionName(static_cast<Direction>(d));
-    const Histogram& h = durations_[d];
-    std::uint64_t cumulative = 0;
-    for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
-      cumulative += h.buckets[b].load(std::memory_order_relaxed);
-      std::string le = b < kBuckets.size() ? fmt::format("{}", kBuckets[b]) : "+Inf";
-      fmt::format_to(it, "{}_bucket{{direction=\"{}\",le=\"{}\"}} {}\n", kName, dir, le,
-                     cumulative);
-    }
-    double sum = static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9;
-    fmt::format_to(it, "{}_sum{{direction=\"{}\"}} {}\n", kName, dir, sum);
-    // The +Inf bucket is the count as read here, so a scrape is self-consistent.
-    fmt::format_to(it, "{}_count{{direction=\"{}\"}} {}\n", kName, dir, cumulative);
+    durations_[d].Render(out, kName,
+                         fmt::format("direction=\"{}\"", DirectionName(static_cast<Direction>(d))));
   }
 }
 

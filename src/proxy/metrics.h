@@ -16,11 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/prometheus.h"
+
 namespace bulwark::proxy {
 
-enum class Direction { kInbound, kOutbound };
+// kPublic: the gateway's public listener (access log only; Metrics counts the first two).
+enum class Direction { kInbound, kOutbound, kPublic };
 
-// Returns "inbound" or "outbound".
+// Returns "inbound", "outbound" or "public".
 std::string_view DirectionName(Direction direction);
 
 // Values that the registry does not own, sampled by the caller at scrape time.
@@ -43,8 +46,7 @@ class Metrics {
   // Distinct peer label values kept; later ones are counted under peer="other".
   static constexpr std::size_t kMaxPeers = 64;
   // Upper bounds (seconds) of the duration histogram's buckets, +Inf implied.
-  static constexpr std::array<double, 13> kBuckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+  static constexpr auto kBuckets = prometheus::LatencyHistogram::kBuckets;
 
   // Rule indices with their own rule="<index>" label; higher ones count under rule="other".
   static constexpr std::size_t kMaxRuleLabels = 256;
@@ -76,10 +78,6 @@ class Metrics {
     std::atomic<const std::string*> name{nullptr};  // published once, then immutable
     std::array<std::array<std::atomic<std::uint64_t>, kClasses>, 2> requests{};
   };
-  struct Histogram {
-    std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> buckets{};  // not cumulative
-    std::atomic<std::uint64_t> sum_ns{0};
-  };
 
   PeerSlot& Slot(std::string_view peer);
   void RenderRequests(std::string& out) const;
@@ -92,7 +90,7 @@ class Metrics {
   std::atomic<std::size_t> peer_count_{0};
   std::mutex insert_mu_;                                             // serializes adding a peer
   std::array<std::unique_ptr<const std::string>, kMaxPeers> names_;  // owned; guarded by insert_mu_
-  std::array<Histogram, 2> durations_;
+  std::array<prometheus::LatencyHistogram, 2> durations_;
   std::array<std::atomic<std::uint64_t>, kMaxRuleLabels + 1> allows_{};  // last: "other"
   std::array<std::atomic<std::uint64_t>, kDenyReasons.size()> denies_{};
 };

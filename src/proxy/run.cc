@@ -26,57 +26,12 @@
 #include "proxy/identity_files.h"
 #include "proxy/jwks_source.h"
 #include "proxy/policy_watcher.h"
+#include "proxy/process.h"
 #include "proxy/sidecar.h"
 #include "spdlog/spdlog.h"
 
 namespace bulwark::proxy {
 namespace {
-
-// Returns --authority, or https://<authority.listen> from mesh.yaml.
-std::string AuthorityUrl(const RunOptions& options, const mesh::MeshConfig& mesh) {
-  if (!options.authority_url.empty()) {
-    return options.authority_url;
-  }
-  mesh::HostPort listen = mesh.authority.listen;
-  if (listen.IsWildcard()) {
-    listen.host = listen.host == "::" ? "::1" : "127.0.0.1";
-  }
-  return "https://" + listen.ToString();
-}
-
-// Redeems the join token and checks that it was for this service.
-absl::StatusOr<std::unique_ptr<identity::SvidRotator>> FetchIdentity(const RunOptions& options,
-                                                                     const std::string& expected,
-                                                                     const std::string& url) {
-  if (options.bundle.empty() || options.join_token.empty()) {
-    return absl::InvalidArgumentError(
-        "without identity files in mesh.yaml, give --bundle and a join token (--token-file or "
-        "--token-fd)");
-  }
-  BULWARK_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(options.bundle, 256 * 1024));
-  BULWARK_ASSIGN_OR_RETURN(std::vector<crypto::Certificate> bundle,
-                           crypto::Certificate::ChainFromPem(pem));
-  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient client,
-                           identity::AuthorityClient::Create(url, bundle));
-  BULWARK_ASSIGN_OR_RETURN(identity::Svid svid, client.FetchWithJoinToken(options.join_token));
-  if (svid.spiffe_id != expected) {
-    return absl::PermissionDeniedError(
-        fmt::format("the join token is for {}, not {}", svid.spiffe_id, expected));
-  }
-  spdlog::info("sidecar: obtained {} (serial {})", svid.spiffe_id, svid.leaf().SerialHex());
-  return std::make_unique<identity::SvidRotator>(std::move(client), std::move(svid),
-                                                 identity::RotatorOptions{});
-}
-
-// Calls `tick` every `period` on the io_context until it stops.
-asio::awaitable<void> Every(std::chrono::milliseconds period, std::function<void()> tick) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(period);
-    co_await timer.async_wait(asio::use_awaitable);
-    tick();
-  }
-}
 
 // Closes the inbound connections of revoked peers as soon as the revocation list changes; the
 // version is an atomic load, so polling every 200 ms costs nothing.
@@ -89,24 +44,6 @@ std::function<void()> RevocationWatch(Sidecar& sidecar, std::function<std::int64
       sidecar.CloseRevokedConnections();
     }
   };
-}
-
-// Lets requests in flight finish for up to `limit`, then closes everything and stops `io`.
-asio::awaitable<void> DrainThenStop(Sidecar& sidecar, asio::io_context& io,
-                                    std::chrono::milliseconds limit) {
-  sidecar.Drain();
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (sidecar.OpenConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
-  std::size_t left = sidecar.OpenConnections();
-  if (left > 0) {
-    spdlog::warn("sidecar: drain timeout; closing {} connections still open", left);
-  }
-  sidecar.Stop();
-  io.stop();
 }
 
 // Rereads mesh.yaml; a file that does not load, or that changes what needs a restart, leaves
@@ -125,38 +62,6 @@ void Reload(Sidecar& sidecar, const std::string& path) {
   spdlog::info("sidecar: reloaded {}", path);
 }
 
-// Waits for SIGHUP and reloads, again and again, until the io_context stops.
-void WaitForHangup(asio::signal_set& hangup, Sidecar& sidecar, const std::string& path) {
-  hangup.async_wait([&hangup, &sidecar, &path](const std::error_code& ec, int) {
-    if (ec) {
-      return;
-    }
-    spdlog::info("sidecar: received SIGHUP, reloading {}", path);
-    Reload(sidecar, path);
-    WaitForHangup(hangup, sidecar, path);
-  });
-}
-
-// Stops `stoppable` on another thread, waiting at most `limit`: a long-poll to the authority
-// is a blocking call that may stay open for up to its wait. Past the limit the process ends at
-// once; the sidecar keeps no state, so there is nothing to flush but the log.
-template <typename T>
-void StopOrExit(std::unique_ptr<T> stoppable, std::chrono::milliseconds limit) {
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> stopped = done->get_future();
-  std::thread stopper([s = std::move(stoppable), done]() mutable {
-    s.reset();  // the destructor stops and joins its threads
-    done->set_value();
-  });
-  if (stopped.wait_for(limit) == std::future_status::ready) {
-    stopper.join();
-    return;
-  }
-  spdlog::info("sidecar: not waiting for an open long-poll to the authority; exiting");
-  spdlog::shutdown();
-  std::_Exit(0);
-}
-
 // Runs the sidecar until SIGINT or SIGTERM (then drains); `tick` (may be empty) runs once a
 // second; SIGHUP reloads mesh.yaml; with `policy_source`, the policy follows the authority.
 absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySource source,
@@ -169,7 +74,8 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   // The token keys outlive the io_context and with it every handler that may use the filter.
   BULWARK_ASSIGN_OR_RETURN(
       identity::AuthorityClient keys_client,
-      identity::AuthorityClient::Create(AuthorityUrl(options, mesh), source.current()->bundle));
+      identity::AuthorityClient::Create(AuthorityUrl(options.authority_url, mesh),
+                                        source.current()->bundle));
   std::unique_ptr<JwksSource> token_keys = JwksSource::Start(std::move(keys_client));
   SidecarOptions sidecar_options = options.sidecar;
   sidecar_options.token_filter =
@@ -209,23 +115,19 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
     }
     spdlog::info("sidecar: received signal {}, draining (at most {} s)", signal,
                  std::chrono::duration_cast<std::chrono::seconds>(drain).count());
-    asio::co_spawn(io, DrainThenStop(*s, io, drain), asio::detached);
+    asio::co_spawn(io, DrainThenStop("sidecar", *s, io, drain), asio::detached);
   });
   asio::signal_set hangup(io, SIGHUP);
-  WaitForHangup(hangup, *s, options.config);
+  OnEveryHangup(hangup, [s, &options] {
+    spdlog::info("sidecar: received SIGHUP, reloading {}", options.config);
+    Reload(*s, options.config);
+  });
   for (const std::string& listener : sidecar->Describe()) {
     spdlog::info("sidecar for {}: listening {}", options.service, listener);
   }
-  std::vector<std::thread> threads;
-  for (int i = 1; i < workers; ++i) {
-    threads.emplace_back([&io] { io.run(); });
-  }
-  io.run();
-  for (std::thread& t : threads) {
-    t.join();
-  }
+  RunIoThreads(io, workers);
   if (watcher != nullptr) {
-    StopOrExit(std::move(watcher), std::chrono::seconds(1));
+    StopOrExit("sidecar", std::move(watcher), std::chrono::seconds(1));
   }
   return absl::OkStatus();
 }
@@ -270,18 +172,19 @@ absl::Status RunSidecar(const RunOptions& given) {
     mesh::IdentityFiles files = *self->identity;
     return ServeWithIdentityFiles(std::move(mesh), options, files, expected);
   }
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SvidRotator> rotator,
-                           FetchIdentity(options, expected, AuthorityUrl(options, mesh)));
+  std::string url = AuthorityUrl(options.authority_url, mesh);
+  BULWARK_ASSIGN_OR_RETURN(
+      std::unique_ptr<identity::SvidRotator> rotator,
+      FetchIdentity("sidecar", options.bundle, options.join_token, expected, url));
   identity::SvidRotator* r = rotator.get();
   IdentitySource source{[r] { return r->Current(); },
                         [r](const std::string& serial) { return r->IsRevoked(serial); },
                         [r] { return r->revocation_version(); }};
-  BULWARK_ASSIGN_OR_RETURN(
-      identity::AuthorityClient policy_client,
-      identity::AuthorityClient::Create(AuthorityUrl(options, mesh), r->Current()->bundle));
+  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient policy_client,
+                           identity::AuthorityClient::Create(url, r->Current()->bundle));
   absl::Status served =
       Serve(std::move(mesh), options, std::move(source), nullptr, std::move(policy_client));
-  StopOrExit(std::move(rotator), std::chrono::seconds(1));
+  StopOrExit("sidecar", std::move(rotator), std::chrono::seconds(1));
   return served;
 }
 

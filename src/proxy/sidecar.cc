@@ -124,7 +124,7 @@ absl::Status Sidecar::AddCallListeners(asio::io_context& io,
     BULWARK_ASSIGN_OR_RETURN(
         std::unique_ptr<http::Server> fixed,
         Listen(io, address, nullptr, OutboundHandler(slot, call.service), context));
-    listeners.push_back({"to " + call.service, std::move(fixed)});
+    listeners.Add("to " + call.service, std::move(fixed));
   }
   return absl::OkStatus();
 }
@@ -162,11 +162,11 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
                                  return HandleInbound(slot->load(), std::move(request), info);
                                },
                                *context));
-  listeners->push_back({"inbound", std::move(in)});
+  listeners->Add("inbound", std::move(in));
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<http::Server> out,
       Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context));
-  listeners->push_back({"outbound", std::move(out)});
+  listeners->Add("outbound", std::move(out));
   BULWARK_RETURN_IF_ERROR(AddCallListeners(io, slot, *context, *listeners));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> adm,
                            Listen(
@@ -175,19 +175,10 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
                                  return HandleAdmin(slot->load(), std::move(request));
                                },
                                *context));
-  listeners->push_back({"admin", std::move(adm)});
+  listeners->Add("admin", std::move(adm));
   context->sample_listeners = [weak = std::weak_ptr<Listeners>(listeners)](ScrapeGauges& gauges) {
-    std::shared_ptr<Listeners> alive = weak.lock();
-    if (alive == nullptr) {
-      return;
-    }
-    for (const Listener& listener : *alive) {
-      gauges.open_connections.emplace_back(listener.name, listener.server->open_connections());
-    }
-    http::HandshakeFailureCounts failures = alive->front().server->handshake_failures();
-    for (std::size_t i = 0; i < failures.size(); ++i) {
-      gauges.handshake_failures.emplace_back(
-          HandshakeFailureName(static_cast<http::HandshakeFailure>(i)), failures[i]);
+    if (std::shared_ptr<Listeners> alive = weak.lock()) {
+      alive->Sample(gauges.open_connections, gauges.handshake_failures);
     }
   };
   slot->store(std::move(context));
@@ -196,39 +187,23 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
 
 Sidecar::~Sidecar() { Stop(); }
 
-void Sidecar::Start() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Start();
-  }
-}
+void Sidecar::Start() { listeners_->Start(); }
 
 void Sidecar::Stop() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Stop();
-  }
+  listeners_->Stop();
   // Pooled sockets belong to the io_context; handlers finishing later close theirs at once.
   ProxyContextPtr context = slot_->load();
   context->inbound_pool->Close();
   context->outbound_pool->Close();
 }
 
-void Sidecar::Drain() {
-  for (Listener& listener : *listeners_) {
-    listener.server->Drain();
-  }
-}
+void Sidecar::Drain() { listeners_->Drain(); }
 
-std::size_t Sidecar::OpenConnections() const {
-  std::size_t open = 0;
-  for (const Listener& listener : *listeners_) {
-    open += listener.server->open_connections();
-  }
-  return open;
-}
+std::size_t Sidecar::OpenConnections() const { return listeners_->OpenConnections(); }
 
 void Sidecar::CloseRevokedConnections() {
   ProxyContextPtr context = slot_->load();
-  listeners_->front().server->CloseConnectionsIf([context](const http::ConnectionInfo& info) {
+  listeners_->first().CloseConnectionsIf([context](const http::ConnectionInfo& info) {
     return info.peer_certificate.has_value() &&
            context->identity.is_revoked(info.peer_certificate->SerialHex());
   });
@@ -267,13 +242,6 @@ absl::Status Sidecar::ApplyPolicy(std::int64_t version, std::vector<mesh::AllowR
   return absl::OkStatus();
 }
 
-std::vector<std::string> Sidecar::Describe() const {
-  std::vector<std::string> out;
-  for (const Listener& listener : *listeners_) {
-    asio::ip::tcp::endpoint ep = listener.server->local_endpoint();
-    out.push_back(fmt::format("{}={}:{}", listener.name, ep.address().to_string(), ep.port()));
-  }
-  return out;
-}
+std::vector<std::string> Sidecar::Describe() const { return listeners_->Describe(); }
 
 }  // namespace bulwark::proxy

@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "mesh/config.h"
 #include "proxy/handlers.h"
+#include "proxy/listeners.h"
 
 namespace bulwark::proxy {
 
@@ -63,11 +64,8 @@ class Sidecar {
   ProxyContextPtr context() const { return slot_->load(); }
 
  private:
-  struct Listener {
-    std::string name;  // "inbound", "outbound", "to <service>", "admin"
-    std::unique_ptr<http::Server> server;
-  };
-  using Listeners = std::vector<Listener>;
+  // "inbound" (first), "outbound", "to <service>", "admin".
+  using Listeners = ListenerSet;
   using ContextSlot = std::atomic<ProxyContextPtr>;
 
   static absl::Status AddCallListeners(asio::io_context& io,

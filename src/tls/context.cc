@@ -21,6 +21,11 @@ using ContextPtr = std::shared_ptr<asio::ssl::context>;
 // with client certificates unless one is set.
 constexpr unsigned char kSessionIdContext[] = "bulwark";
 
+// TLS 1.2 suites of the public listener: ECDHE only (forward secrecy), AEAD only.
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 absl::StatusOr<ContextPtr> NewContext(asio::ssl::context::method method) {
   ContextPtr ctx;
   try {
@@ -110,6 +115,29 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeServerContext(
     return crypto::internal::OpenSslError("cannot set the TLS session id context",
                                           absl::StatusCode::kInternal);
   }
+  return ctx;
+}
+
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakePublicServerContext(
+    const Credentials& credentials) {
+  crypto::internal::ClearOpenSslErrors();
+  absl::StatusOr<ContextPtr> ctx = NewContext(asio::ssl::context::tls_server);
+  if (!ctx.ok()) {
+    return ctx.status();
+  }
+  SSL_CTX* raw = (*ctx)->native_handle();
+  if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(raw, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(raw, "X25519:P-256:P-384") != 1) {
+    return crypto::internal::OpenSslError("cannot set the public TLS policy",
+                                          absl::StatusCode::kInternal);
+  }
+  SSL_CTX_set_options(
+      raw, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (absl::Status s = UseCredentials(raw, credentials); !s.ok()) {
+    return s;
+  }
+  SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
   return ctx;
 }
 

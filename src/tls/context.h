@@ -37,6 +37,13 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeServerContext(
     const Credentials& credentials, const std::vector<crypto::Certificate>& client_roots,
     ClientAuth client_auth);
 
+// Makes the context of a public HTTPS listener (the gateway's) presenting `credentials`: TLS 1.3,
+// and TLS 1.2 with ECDHE key exchange and AEAD ciphers only (AES-GCM, ChaCha20-Poly1305), the
+// server's cipher preference, groups X25519, P-256 and P-384, no renegotiation, no compression,
+// no client certificate requested.
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakePublicServerContext(
+    const Credentials& credentials);
+
 // Makes a TLS 1.3 client context that verifies servers against `roots` and, when `credentials`
 // is non-null, presents them as the client certificate.
 absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeClientContext(

@@ -209,8 +209,8 @@ absl::StatusOr<RouteConfig> ParseRoute(const Field& field, const ParseState& sta
 }  // namespace
 
 absl::StatusOr<GatewayConfig> ParseGateway(const Field& field, ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(MapReader map,
-                           MapReader::Create(field, {"listen", "tls", "issuers", "routes"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"listen", "tls", "issuers",
+                                                                    "routes", "trusted_proxies"}));
   GatewayConfig gateway;
   if (std::optional<Field> listen = map.Get("listen")) {
     BULWARK_ASSIGN_OR_RETURN(gateway.listen, ReadListen(*listen, state));
@@ -242,6 +242,17 @@ absl::StatusOr<GatewayConfig> ParseGateway(const Field& field, ParseState& state
         }
       }
       gateway.routes.push_back(std::move(route));
+    }
+  }
+  if (std::optional<Field> proxies = map.Get("trusted_proxies")) {
+    BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, proxies->Elements());
+    for (const Field& element : elements) {
+      BULWARK_ASSIGN_OR_RETURN(std::string text, element.String());
+      absl::StatusOr<Cidr> cidr = ParseCidr(text);
+      if (!cidr.ok()) {
+        return element.Error(std::string(cidr.status().message()));
+      }
+      gateway.trusted_proxies.push_back(*std::move(cidr));
     }
   }
   return gateway;

@@ -205,6 +205,19 @@ TEST(MeshConfigTest, ServiceScopes) {
   EXPECT_TRUE(config->FindService("b")->scopes.empty()) << "no list: no scope may be granted";
 }
 
+TEST(MeshConfigTest, TrustedProxiesAreParsedAsCidrRanges) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\ngateway:\n  trusted_proxies: [10.0.0.0/8, \"::1\", 192.0.2.7]\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const std::vector<Cidr>& proxies = config->gateway->trusted_proxies;
+  ASSERT_EQ(proxies.size(), 3u);
+  EXPECT_EQ(proxies[0].text, "10.0.0.0/8");
+  EXPECT_TRUE(proxies[0].Contains(*ParseIp("10.9.8.7")));
+  EXPECT_TRUE(proxies[1].Contains(*ParseIp("::1")));
+  EXPECT_FALSE(proxies[2].Contains(*ParseIp("192.0.2.8")));
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -226,6 +239,9 @@ TEST_P(MeshConfigErrorTest, ReportsFileLineColumnPathAndMessage) {
 #define SERVICES "services:\n  user:\n    port: 9001\n  contract:\n    port: 9002\n"
 
 const ErrorCase kErrorCases[] = {
+    {"TrustedProxyNotACidr", "trust_domain: td\ngateway:\n  trusted_proxies: [10.0.0.1/8]\n",
+     "mesh.yaml:3:21: gateway.trusted_proxies[0]: '10.0.0.1/8' has host bits set after the prefix "
+     "length"},
     {"SidecarTimeoutTooLong",
      "trust_domain: td\nservices:\n  a:\n    port: 1\n    sidecar: { timeouts: { idle: 2h } }\n",
      "mesh.yaml:5:34: services.a.sidecar.timeouts.idle: must be at most 1h"},

@@ -37,6 +37,16 @@ TEST(AccessLogTest, FormatsOneJsonLine) {
             "\n");
 }
 
+TEST(AccessLogTest, GatewayLinesCarryTheRoute) {
+  AccessRecord r = Sample();
+  r.direction = Direction::kPublic;
+  r.route = "/api";
+  std::string line = FormatAccessRecord(r);
+  EXPECT_NE(line.find(R"("direction":"public")"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("route":"/api"})"), std::string::npos) << line;
+  EXPECT_EQ(FormatAccessRecord(Sample()).find("route"), std::string::npos);
+}
+
 TEST(AccessLogTest, OmitsEmptyTraceIdAndSurvivesInvalidUtf8) {
   AccessRecord r = Sample();
   r.trace_id.clear();

@@ -1,0 +1,155 @@
+// Process setup for the gateway: configuration and certificate first, then identity (nothing
+// listens without one), then the listeners.
+#include "proxy/gateway_run.h"
+
+#include <csignal>
+#include <filesystem>
+#include <functional>
+
+#include "asio/co_spawn.hpp"
+#include "asio/detached.hpp"
+#include "asio/signal_set.hpp"
+#include "core/files.h"
+#include "core/status.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
+#include "fmt/format.h"
+#include "identity/rotator.h"
+#include "identity/spiffe_id.h"
+#include "proxy/identity_files.h"
+#include "proxy/process.h"
+#include "spdlog/spdlog.h"
+#include "tls/context.h"
+
+namespace bulwark::proxy {
+namespace {
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base_dir.empty()) {
+    return path;
+  }
+  return (std::filesystem::path(base_dir) / path).string();
+}
+
+// Loads gateway.tls (paths relative to mesh.yaml's directory) into the public TLS context.
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> PublicTls(const mesh::MeshConfig& mesh,
+                                                              const std::string& base_dir) {
+  if (!mesh.gateway->tls.has_value()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "gateway.tls is required in {} (a certificate issued by the authority is not supported "
+        "yet)",
+        mesh.file_name));
+  }
+  std::string cert_path = Resolve(base_dir, mesh.gateway->tls->cert);
+  std::string key_path = Resolve(base_dir, mesh.gateway->tls->key);
+  BULWARK_ASSIGN_OR_RETURN(std::string cert_pem, core::ReadFile(cert_path, 256 * 1024));
+  BULWARK_ASSIGN_OR_RETURN(std::string key_pem, core::ReadFile(key_path, 64 * 1024));
+  absl::StatusOr<std::vector<crypto::Certificate>> chain =
+      crypto::Certificate::ChainFromPem(cert_pem);
+  if (!chain.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("gateway.tls.cert {}: {}", cert_path, chain.status().message()));
+  }
+  absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::FromPem(key_pem);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("gateway.tls.key {}: {}", key_path, key.status().message()));
+  }
+  return tls::MakePublicServerContext(tls::Credentials{*std::move(chain), *std::move(key)});
+}
+
+void Reload(Gateway& gateway, const std::string& path) {
+  spdlog::info("gateway: received SIGHUP, reloading {}", path);
+  absl::StatusOr<mesh::MeshConfig> mesh = mesh::LoadMeshConfig(path);
+  if (!mesh.ok()) {
+    spdlog::error("gateway: reload failed, keeping the current configuration: {}",
+                  mesh.status().message());
+    return;
+  }
+  if (absl::Status s = gateway.Reload(*std::move(mesh)); !s.ok()) {
+    spdlog::error("gateway: reload refused, keeping the current configuration: {}", s.message());
+    return;
+  }
+  spdlog::info("gateway: reloaded {}", path);
+}
+
+absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
+                   std::shared_ptr<asio::ssl::context> tls, IdentitySource source,
+                   std::function<void()> tick) {
+  BULWARK_ASSIGN_OR_RETURN(mesh::HostPort admin, mesh::ParseHostPort(options.admin));
+  GatewayOptions gateway_options = options.gateway;
+  if (!gateway_options.mint_txn_token) {
+    spdlog::warn("gateway: no transaction-token minter; requests are forwarded without Txn-Token");
+  }
+  asio::io_context io;
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
+                           Gateway::Create(
+                               io, std::move(mesh), std::move(source), [tls] { return tls; }, admin,
+                               std::move(gateway_options)));
+  gateway->Start();
+  Gateway* g = gateway.get();
+  asio::co_spawn(io,
+                 Every(std::chrono::seconds(1),
+                       [g, tick] {
+                         g->PrunePools();
+                         if (tick) {
+                           tick();
+                         }
+                       }),
+                 asio::detached);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& ec, int signal) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("gateway: received signal {}, draining", signal);
+    asio::co_spawn(io, DrainThenStop("gateway", *g, io, options.drain), asio::detached);
+  });
+  asio::signal_set hangup(io, SIGHUP);
+  OnEveryHangup(hangup, [g, &options] { Reload(*g, options.config); });
+  for (const std::string& listener : gateway->Describe()) {
+    spdlog::info("gateway: listening {}", listener);
+  }
+  RunIoThreads(io, std::max(1, options.workers));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunGateway(const GatewayRunOptions& given) {
+  GatewayRunOptions options = given;
+  if (!options.access_log.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(options.gateway.access_log,
+                             AccessLog::Open(options.access_log, "--access-log"));
+  }
+  BULWARK_ASSIGN_OR_RETURN(mesh::MeshConfig mesh, mesh::LoadMeshConfig(options.config));
+  if (!mesh.gateway.has_value()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} has no gateway section (bulwark gateway needs it)", options.config));
+  }
+  std::string base_dir = std::filesystem::path(options.config).parent_path().string();
+  BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls, PublicTls(mesh, base_dir));
+  std::string expected = identity::GatewayId(mesh.trust_domain);
+  if (options.identity_files.has_value()) {
+    BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<IdentityFileWatcher> watcher,
+                             IdentityFileWatcher::Create(*options.identity_files, "", expected));
+    spdlog::info("gateway: loaded {} from identity files (serial {})", expected,
+                 watcher->Current()->leaf().SerialHex());
+    IdentitySource source{[watcher] { return watcher->Current(); },
+                          [](const std::string&) { return false; }, nullptr};
+    return Serve(std::move(mesh), options, std::move(tls), std::move(source),
+                 [watcher] { watcher->ReloadIfChanged(); });
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<identity::SvidRotator> rotator,
+                           FetchIdentity("gateway", options.bundle, options.join_token, expected,
+                                         AuthorityUrl(options.authority_url, mesh)));
+  identity::SvidRotator* r = rotator.get();
+  IdentitySource source{[r] { return r->Current(); },
+                        [r](const std::string& serial) { return r->IsRevoked(serial); },
+                        [r] { return r->revocation_version(); }};
+  absl::Status served = Serve(std::move(mesh), options, std::move(tls), std::move(source), nullptr);
+  StopOrExit("gateway", std::move(rotator), std::chrono::seconds(1));
+  return served;
+}
+
+}  // namespace bulwark::proxy
