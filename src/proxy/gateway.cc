@@ -83,11 +83,16 @@ absl::StatusOr<tokens::Subject> Authenticate(const GatewayContext& context,
   return absl::UnauthenticatedError(absl::StrJoin(reasons, "; "));
 }
 
-http::Response Unauthorized(const mesh::RouteConfig& route) {
+// The 401 of a route; for bearer routes with the RFC 6750 §3 challenge, whose error says that
+// the presented token was refused (never why: that is logged).
+http::Response Unauthorized(const mesh::RouteConfig& route, const http::Request& request) {
   http::Response response = JsonError(401, "unauthorized", "authentication is required");
   if (std::find(route.auth.begin(), route.auth.end(), mesh::AuthMethod::kBearer) !=
       route.auth.end()) {
-    response.headers.Set("WWW-Authenticate", "Bearer realm=\"bulwark\"");
+    response.headers.Set("WWW-Authenticate",
+                         request.headers.Get("Authorization").has_value()
+                             ? "Bearer realm=\"bulwark\", error=\"invalid_token\""
+                             : "Bearer realm=\"bulwark\"");
   }
   return response;
 }
@@ -210,7 +215,7 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
   if (!subject.ok()) {
     spdlog::info("gateway: 401 for {} {} from {}: {}", request.method, request.Path(),
                  exchange.client, subject.status().message());
-    exchange.response = Unauthorized(route);
+    exchange.response = Unauthorized(route, request);
     co_return;
   }
   if (std::optional<http::Response> limited =

@@ -36,7 +36,7 @@ namespace bulwark::proxy {
 
 // Verifies a request's bearer token for `route` (the seam of the bearer-JWT authenticator).
 // Errors are Unauthenticated with the reason to log.
-using BearerAuthenticator = std::function<absl::StatusOr<tokens::Subject>(
+using BearerCheck = std::function<absl::StatusOr<tokens::Subject>(
     const http::Request& request, const mesh::RouteConfig& route)>;
 // Mints the transaction token of an admitted request (the seam of the delegated signer).
 using TxnTokenMinter = std::function<absl::StatusOr<std::string>(
@@ -55,7 +55,7 @@ struct GatewayOptions {
   // Null: a LocalRateLimiter made by Gateway::Create.
   std::shared_ptr<RateLimiter> rate_limiter;
   // Unset: routes that need bearer authentication answer 401.
-  BearerAuthenticator authenticate_bearer;
+  BearerCheck authenticate_bearer;
   // Unset: requests are forwarded without a Txn-Token.
   TxnTokenMinter mint_txn_token;
 };

@@ -16,8 +16,12 @@
 #include "fmt/format.h"
 #include "identity/rotator.h"
 #include "identity/spiffe_id.h"
+#include "proxy/bearer_auth.h"
 #include "proxy/identity_files.h"
+#include "proxy/issuer_keys_source.h"
+#include "proxy/jwks_source.h"
 #include "proxy/process.h"
+#include "proxy/txn_signer.h"
 #include "spdlog/spdlog.h"
 #include "tls/context.h"
 
@@ -73,14 +77,74 @@ void Reload(Gateway& gateway, const std::string& path) {
   spdlog::info("gateway: reloaded {}", path);
 }
 
+// What admits requests and vouches for them: the keys of gateway.issuers (the authority's own
+// for `issuer: self`) behind the bearer authenticator, and the delegated transaction-token key.
+// They outlive the io_context and with it every handler that uses them.
+struct Admission {
+  std::unique_ptr<JwksSource> authority_keys;
+  std::unique_ptr<IssuerKeySources> issuer_keys;
+  std::unique_ptr<BearerAuthenticator> bearer;
+  std::unique_ptr<TxnSigner> signer;
+};
+
+// Starts the Admission of `mesh` and plugs it into `options`. The signer registers its first key
+// with the authority now: a gateway that cannot vouch for its requests does not start.
+absl::StatusOr<Admission> StartAdmission(const mesh::MeshConfig& mesh, const GatewayRunOptions& run,
+                                         const IdentitySource& source, const std::string& base_dir,
+                                         GatewayOptions& options) {
+  Admission admission;
+  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient client,
+                           identity::AuthorityClient::Create(AuthorityUrl(run.authority_url, mesh),
+                                                             source.current()->bundle));
+  absl::StatusOr<FetchedKeys> metadata = AuthorityKeysFetcher(client)();
+  if (!metadata.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot read the authority's OAuth metadata: {}", metadata.status().message()));
+  }
+  admission.authority_keys = JwksSource::Start(client);
+  if (!mesh.gateway->issuers.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(
+        admission.issuer_keys,
+        IssuerKeySources::Start(mesh.gateway->issuers, mesh.trust_domain, base_dir,
+                                admission.authority_keys->AsKeySource()));
+    BULWARK_ASSIGN_OR_RETURN(admission.bearer,
+                             BearerAuthenticator::Create(mesh, admission.issuer_keys->issuers()));
+    options.authenticate_bearer = [bearer = admission.bearer.get()](const http::Request& request,
+                                                                    const mesh::RouteConfig&) {
+      return bearer->Authenticate(request, core::SystemClock().Now());
+    };
+  }
+  TxnSignerOptions signer_options;
+  signer_options.issuer = metadata->keys.issuer;
+  signer_options.trust_domain = mesh.trust_domain;
+  absl::StatusOr<std::unique_ptr<TxnSigner>> signer = TxnSigner::Create(
+      signer_options, AuthorityTxnKeyRegistrar(client, source.current), core::SystemClock());
+  if (!signer.ok()) {
+    return absl::UnavailableError(
+        fmt::format("cannot register a transaction-token key with the authority: {}",
+                    signer.status().message()));
+  }
+  admission.signer = *std::move(signer);
+  admission.signer->StartMaintenance();
+  options.mint_txn_token = [signer = admission.signer.get()](const tokens::Subject& subject,
+                                                             std::string_view txn,
+                                                             std::string_view client_ip) {
+    return signer->Mint(subject, txn, client_ip);
+  };
+  return admission;
+}
+
 absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
                    std::shared_ptr<asio::ssl::context> tls, IdentitySource source,
                    std::function<void()> tick) {
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort admin, mesh::ParseHostPort(options.admin));
   GatewayOptions gateway_options = options.gateway;
-  if (!gateway_options.mint_txn_token) {
-    spdlog::warn("gateway: no transaction-token minter; requests are forwarded without Txn-Token");
-  }
+  std::string base_dir = std::filesystem::path(options.config).parent_path().string();
+  BULWARK_ASSIGN_OR_RETURN(
+      Admission admission,
+      StartAdmission(mesh, options, source, base_dir.empty() ? "." : base_dir, gateway_options));
+  spdlog::info("gateway: transaction tokens signed with delegated key {}",
+               admission.signer->CurrentKid());
   asio::io_context io;
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
                            Gateway::Create(

@@ -53,8 +53,8 @@ JwksSource::JwksSource(std::string what, KeysFetcher fetch, JwksSourceOptions op
 std::unique_ptr<JwksSource> JwksSource::Start(std::string what, KeysFetcher fetch,
                                               JwksSourceOptions options) {
   std::unique_ptr<JwksSource> source(new JwksSource(std::move(what), std::move(fetch), options));
-  // The first fetch counts as a grant: an unknown kid right after it has nothing new to find.
-  source->limiter_.TryAcquire(core::SystemClock().Now());
+  // The first fetch is not a grant: a key published just after it (a gateway's first delegated
+  // key) must be found by the first token that names it.
   source->thread_ = std::thread([s = source.get()] { s->Run(); });
   return source;
 }
