@@ -36,8 +36,8 @@ namespace bulwark::proxy {
 
 // Verifies a request's bearer token for `route` (the seam of the bearer-JWT authenticator).
 // Errors are Unauthenticated with the reason to log.
-using BearerCheck = std::function<absl::StatusOr<tokens::Subject>(
-    const http::Request& request, const mesh::RouteConfig& route)>;
+using BearerCheck = std::function<absl::StatusOr<tokens::Subject>(const http::Request& request,
+                                                                  const mesh::RouteConfig& route)>;
 // Mints the transaction token of an admitted request (the seam of the delegated signer).
 using TxnTokenMinter = std::function<absl::StatusOr<std::string>(
     const tokens::Subject& subject, std::string_view txn_id, std::string_view client_ip)>;
