@@ -224,6 +224,11 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
     co_return;
   }
   RemoveClientIdentityHeaders(request.headers);
+  if (std::find(route.auth.begin(), route.auth.end(), mesh::AuthMethod::kBearer) !=
+      route.auth.end()) {
+    // The user's access token stays at the edge: the service gets the Txn-Token instead.
+    request.headers.Remove("Authorization");
+  }
   exchange.trace_id = Trace(request.headers);
   if (context.options.mint_txn_token) {
     absl::StatusOr<std::string> token =
