@@ -315,6 +315,15 @@ NOTES = {"bulwark": "gateway + sidecar, bearer JWT, rate limit, Txn-Token, mTLS"
          "nginx": "TLS termination only", "haproxy": "TLS + jwt_verify"}
 
 
+def parts(values, fmt):
+    """The sum of a per-process dict, and with several processes each of them: "46.0 (gateway
+    30.0 + sidecar 16.0)"."""
+    text = fmt(sb.total(values))
+    if len(values) > 1:
+        text += " (" + " + ".join(f"{label} {fmt(v)}" for label, v in values.items()) + ")"
+    return text
+
+
 def report(results, args, environment):
     """Markdown: every run, then bulwark's ratios to each peer in the same run."""
     lines = [f"Run of {environment['date']} ({environment['system']}; {environment['versions']}); "
@@ -340,8 +349,9 @@ def report(results, args, environment):
                 errors = str(r["errors"]) if r["errors"] == 0 else f"**{r['errors']}**"
                 lines.append(f"| {connections} | {workers} | {label} | {r['rps']:.0f} | "
                              f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                             f"{sb.mib(sb.total(r['rss_kib']))} | "
-                             f"{sb.total(r['cpu_us_per_request']):.0f} | {errors} |")
+                             f"{parts(r['rss_kib'], lambda v: sb.mib(v))} | "
+                             f"{parts(r['cpu_us_per_request'], lambda v: f'{v:.0f}')} | "
+                             f"{errors} |")
     lines += ["", "bulwark / peer in the same run (requests/s: higher is better; the others: "
               "lower is better; bulwark's RSS and CPU are the gateway's and the sidecar's "
               "summed):", "",
@@ -355,12 +365,10 @@ def report(results, args, environment):
                 theirs = runs.get(peer)
                 if not ours or not theirs or "failed" in ours or "failed" in theirs:
                     continue
-                lines.append(
-                    f"| {connections} | {workers} | {peer} | {sb.ratio(ours['rps'], theirs['rps'])} "
-                    f"| {sb.ratio(ours['p50_ms'], theirs['p50_ms'])} "
-                    f"| {sb.ratio(ours['p99_ms'], theirs['p99_ms'])} "
-                    f"| {sb.ratio(sb.total(ours['rss_kib']), sb.total(theirs['rss_kib']))} "
-                    f"| {sb.ratio(sb.total(ours['cpu_us_per_request']), sb.total(theirs['cpu_us_per_request']))} |")
+                cells = [sb.ratio(ours[k], theirs[k]) for k in ("rps", "p50_ms", "p99_ms")]
+                cells += [sb.ratio(sb.total(ours[k]), sb.total(theirs[k]))
+                          for k in ("rss_kib", "cpu_us_per_request")]
+                lines.append(f"| {connections} | {workers} | {peer} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -125,7 +125,10 @@ class ReportTest(unittest.TestCase):
         text = run.report(results, args, self.ENV)
         self.assertIn("| 16 | 1 | haproxy (TLS + jwt_verify) | FAILED: start: boom |", text)
         self.assertIn("| 16 | 1 | bulwark (gateway + sidecar, bearer JWT, rate limit, Txn-Token,"
-                      " mTLS) | 3000 | 1.00 | 4.00 | 20.0 | 150 | 0 |", text)
+                      " mTLS) | 3000 | 1.00 | 4.00 | 20.0 (gateway 10.0 + sidecar 10.0) | 150 (gateway 100 +"
+                      " sidecar 50) | 0 |", text)
+        self.assertIn("| 16 | 1 | nginx (TLS termination only) | 2000 | 2.00 | 2.00 | 10.0 | 75 |",
+                      text)
         self.assertIn("| **2** |", text)
         ratios = text.split("bulwark / peer")[1]
         self.assertIn("| 16 | 1 | nginx | 1.50 | 0.50 | 2.00 | 2.00 | 2.00 |", ratios)
