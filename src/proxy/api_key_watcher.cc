@@ -38,10 +38,10 @@ bool ApiKeyWatcher::Sleep(std::chrono::milliseconds duration) {
 
 bool ApiKeyWatcher::PollOnce() {
   std::shared_ptr<const identity::Svid> svid = svid_();
-  // The first call (no version yet) answers at once.
-  std::string path =
-      fmt::format("/v1/apikeys/feed?after={}&wait={}s", std::max<std::int64_t>(0, version_),
-                  version_ < 0 ? 0 : options_.wait.count());
+  // The first call (no version yet) asks without waiting: it is answered at once.
+  std::string path = version_ < 0 ? std::string("/v1/apikeys/feed")
+                                  : fmt::format("/v1/apikeys/feed?after={}&wait={}s", version_,
+                                                options_.wait.count());
   absl::StatusOr<nlohmann::json> answer = client_.CallJson(
       "GET", path, nullptr, &svid->credentials, options_.wait + std::chrono::seconds(10));
   if (!answer.ok()) {
