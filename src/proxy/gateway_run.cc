@@ -185,6 +185,8 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
     spdlog::info("gateway: listening {}", listener);
   }
   RunIoThreads(io, std::max(1, options.workers));
+  // Its long-poll may stay open for its whole wait: do not let it hold up the exit.
+  StopOrExit("gateway", std::move(admission.api_key_watcher), std::chrono::seconds(1));
   return absl::OkStatus();
 }
 
