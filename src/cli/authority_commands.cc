@@ -264,6 +264,58 @@ void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action
   });
 }
 
+void AddApiKeyCommands(CLI::App& authority, AuthorityFlags& flags, Action& action) {
+  CLI::App* apikey = authority.add_subcommand("apikey", "Manage the gateway's API keys");
+  apikey->require_subcommand(1);
+  CLI::App* create = apikey->add_subcommand(
+      "create", "Create an API key for a client (shown once on stdout, stored only as a hash)");
+  auto client = std::make_shared<std::string>();
+  auto scopes = std::make_shared<std::string>();
+  create->add_option("--client", *client, "Who the key is for (the requests' subject)")->required();
+  create->add_option("--scopes", *scopes, "Space-separated scopes the key grants, e.g. \"a b\"");
+  AddCommonAdminFlags(*create, flags);
+  create->footer(
+      "Example:\n  bulwark authority apikey create --client billing --scopes \"orders:read\"\n"
+      "Prints the key (bwk_<id>_<secret>) once on stdout and its id on stderr; see "
+      "docs/gateway.md#api-keys.");
+  create->callback([&flags, &action, client, scopes] {
+    action = [&flags, client, scopes] {
+      nlohmann::json body = {{"client", *client}};
+      if (!scopes->empty()) {
+        body["scopes"] = *scopes;
+      }
+      absl::StatusOr<nlohmann::json> answer =
+          AdminRequest(flags, "POST", "/v1/admin/apikeys", body);
+      if (!answer.ok()) {
+        return Fail(std::string(answer.status().message()));
+      }
+      std::string key = answer->value("key", "");
+      if (key.empty()) {
+        return Fail("the authority's answer carries no key");
+      }
+      std::printf("%s\n", key.c_str());
+      std::fprintf(stderr, "API key %s created for client %s (shown once: store it now)\n",
+                   answer->value("id", "").c_str(), client->c_str());
+      return 0;
+    };
+  });
+  CLI::App* revoke = apikey->add_subcommand("revoke", "Revoke an API key by its id");
+  auto id = std::make_shared<std::string>();
+  revoke->add_option("id", *id, "The key's id (the part after bwk_, before the next _)")
+      ->required();
+  AddCommonAdminFlags(*revoke, flags);
+  revoke->callback([&flags, &action, id] {
+    action = [&flags, id] {
+      return AdminCall(flags, "DELETE", fmt::format("/v1/admin/apikeys/{}", *id), nullptr);
+    };
+  });
+  CLI::App* list = apikey->add_subcommand("list", "List API keys (ids, clients, scopes; no keys)");
+  AddCommonAdminFlags(*list, flags);
+  list->callback([&flags, &action] {
+    action = [&flags] { return AdminCall(flags, "GET", "/v1/admin/apikeys", nullptr); };
+  });
+}
+
 }  // namespace
 
 void AddAuthorityCommands(CLI::App& app, Action& action) {
@@ -313,6 +365,7 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   serve->callback([&action, serve] { action = [serve] { return RunServe(flags, *serve); }; });
 
   AddTokenCommands(*authority, flags, action);
+  AddApiKeyCommands(*authority, flags, action);
 
   CLI::App* revoke = authority->add_subcommand(
       "revoke", "Revoke one certificate by serial, or every unexpired one of a SPIFFE ID");

@@ -14,6 +14,7 @@
 #include "identity/spiffe_id.h"
 #include "nlohmann/json.hpp"
 #include "policy/path.h"
+#include "proxy/api_key_auth.h"
 #include "proxy/gateway_headers.h"
 #include "spdlog/spdlog.h"
 
@@ -74,8 +75,18 @@ absl::StatusOr<tokens::Subject> Authenticate(const GatewayContext& context,
         reasons.push_back(fmt::format("bearer: {}", subject.status().message()));
         break;
       }
+      case mesh::AuthMethod::kApiKey: {
+        absl::StatusOr<tokens::Subject> subject =
+            context.options.authenticate_api_key
+                ? context.options.authenticate_api_key(request)
+                : absl::UnauthenticatedError("no API key authenticator is configured");
+        if (subject.ok()) {
+          return subject;
+        }
+        reasons.push_back(fmt::format("api_key: {}", subject.status().message()));
+        break;
+      }
       case mesh::AuthMethod::kSession:
-      case mesh::AuthMethod::kApiKey:
         reasons.push_back(fmt::format("{}: not supported yet", mesh::AuthMethodName(method)));
         break;
     }
@@ -229,6 +240,7 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
     // The user's access token stays at the edge: the service gets the Txn-Token instead.
     request.headers.Remove("Authorization");
   }
+  RemoveApiKeyHeaders(request.headers);  // a key never travels past the gateway
   exchange.trace_id = Trace(request.headers);
   if (context.options.mint_txn_token) {
     absl::StatusOr<std::string> token =

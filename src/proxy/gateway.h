@@ -38,6 +38,9 @@ namespace bulwark::proxy {
 // Errors are Unauthenticated with the reason to log.
 using BearerCheck = std::function<absl::StatusOr<tokens::Subject>(const http::Request& request,
                                                                   const mesh::RouteConfig& route)>;
+// Checks a request's API key (the seam of ApiKeyAuthenticator). Errors are Unauthenticated
+// with the reason to log.
+using ApiKeyCheck = std::function<absl::StatusOr<tokens::Subject>(const http::Request& request)>;
 // Mints the transaction token of an admitted request (the seam of the delegated signer).
 using TxnTokenMinter = std::function<absl::StatusOr<std::string>(
     const tokens::Subject& subject, std::string_view txn_id, std::string_view client_ip)>;
@@ -56,6 +59,8 @@ struct GatewayOptions {
   std::shared_ptr<RateLimiter> rate_limiter;
   // Unset: routes that need bearer authentication answer 401.
   BearerCheck authenticate_bearer;
+  // Unset: routes that need an API key answer 401.
+  ApiKeyCheck authenticate_api_key;
   // Unset: requests are forwarded without a Txn-Token.
   TxnTokenMinter mint_txn_token;
 };

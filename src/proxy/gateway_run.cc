@@ -16,6 +16,8 @@
 #include "fmt/format.h"
 #include "identity/rotator.h"
 #include "identity/spiffe_id.h"
+#include "proxy/api_key_auth.h"
+#include "proxy/api_key_watcher.h"
 #include "proxy/bearer_auth.h"
 #include "proxy/identity_files.h"
 #include "proxy/issuer_keys_source.h"
@@ -85,6 +87,8 @@ struct Admission {
   std::unique_ptr<IssuerKeySources> issuer_keys;
   std::unique_ptr<BearerAuthenticator> bearer;
   std::unique_ptr<TxnSigner> signer;
+  std::unique_ptr<ApiKeyAuthenticator> api_keys;
+  std::unique_ptr<ApiKeyWatcher> api_key_watcher;  // after api_keys: stops before it goes
 };
 
 // Starts the Admission of `mesh` and plugs it into `options`. The signer registers its first key
@@ -114,6 +118,12 @@ absl::StatusOr<Admission> StartAdmission(const mesh::MeshConfig& mesh, const Gat
       return bearer->Authenticate(request, core::SystemClock().Now());
     };
   }
+  admission.api_keys = std::make_unique<ApiKeyAuthenticator>();
+  admission.api_key_watcher =
+      std::make_unique<ApiKeyWatcher>(client, source.current, *admission.api_keys);
+  options.authenticate_api_key = [keys = admission.api_keys.get()](const http::Request& request) {
+    return keys->Authenticate(request);
+  };
   TxnSignerOptions signer_options;
   signer_options.issuer = metadata->keys.issuer;
   signer_options.trust_domain = mesh.trust_domain;
@@ -175,6 +185,8 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
     spdlog::info("gateway: listening {}", listener);
   }
   RunIoThreads(io, std::max(1, options.workers));
+  // Its long-poll may stay open for its whole wait: do not let it hold up the exit.
+  StopOrExit("gateway", std::move(admission.api_key_watcher), std::chrono::seconds(1));
   return absl::OkStatus();
 }
 

@@ -43,6 +43,9 @@ http::Response Router::Admin(const http::Request& request, const http::Connectio
   if (path == "/v1/admin/audit") {
     return method == "GET" ? ListAudit(request) : MethodNotAllowed("GET");
   }
+  if (path == "/v1/admin/apikeys" || path.starts_with("/v1/admin/apikeys/")) {
+    return ApiKeys(request, admin->str());
+  }
   if (path == "/v1/admin/ca/rotate") {
     return method == "POST" ? RotateCa(admin->str()) : MethodNotAllowed("POST");
   }

@@ -36,16 +36,6 @@ json RevocationJson(const RevocationRecord& r) {
           {"not_after", core::ToUnixSeconds(r.not_after)}};
 }
 
-// Returns ?wait= as a duration of at most kMaxLongPoll (0 when absent).
-absl::StatusOr<std::chrono::seconds> WaitParam(const http::Request& request) {
-  std::optional<std::string> text = request.QueryParam("wait");
-  if (!text.has_value()) {
-    return std::chrono::seconds(0);
-  }
-  BULWARK_ASSIGN_OR_RETURN(core::Seconds parsed, core::ParseDuration(*text));
-  return std::min<std::chrono::seconds>(parsed, kMaxLongPoll);
-}
-
 // Returns the service named by a workload SVID's ID (spiffe://<td>/svc/<name>), else "".
 std::string_view ServiceOf(const identity::SpiffeId& id) {
   std::string_view path = id.path();
@@ -56,6 +46,15 @@ std::string_view ServiceOf(const identity::SpiffeId& id) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::chrono::seconds> WaitParam(const http::Request& request) {
+  std::optional<std::string> text = request.QueryParam("wait");
+  if (!text.has_value()) {
+    return std::chrono::seconds(0);
+  }
+  BULWARK_ASSIGN_OR_RETURN(core::Seconds parsed, core::ParseDuration(*text));
+  return std::min<std::chrono::seconds>(parsed, kMaxLongPoll);
+}
 
 int HttpStatusFor(absl::StatusCode code) {
   switch (code) {
@@ -98,6 +97,12 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
   } else if (path == "/v1/policy") {
     if (method == "GET") {
       response = co_await Policy(request, conn);
+    } else {
+      response = MethodNotAllowed("GET");
+    }
+  } else if (path == "/v1/apikeys/feed") {
+    if (method == "GET") {
+      response = co_await ApiKeyFeed(request, conn);
     } else {
       response = MethodNotAllowed("GET");
     }

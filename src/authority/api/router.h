@@ -3,6 +3,9 @@
 // every connection.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+
 #include "asio/awaitable.hpp"
 #include "authority/api/policy_feed.h"
 #include "authority/api/revocation_feed.h"
@@ -21,7 +24,16 @@ class Router {
   // `policy` (may be null: no policy is distributed) serves GET /v1/policy.
   Router(AuthorityService& service, RevocationFeed& feed, oauth::OAuthService& oauth,
          PolicyFeed* policy = nullptr)
-      : service_(service), feed_(feed), oauth_(oauth), policy_(policy) {}
+      : service_(service),
+        feed_(feed),
+        oauth_(oauth),
+        policy_(policy),
+        // Versions start at the start time in milliseconds so that they keep increasing across
+        // restarts (a gateway holding an older run's version is answered at once).
+        apikey_version_(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count()),
+        apikeys_(apikey_version_.load()) {}
 
   // Answers one request. Never throws; internal errors become a 500 without details (they are
   // logged instead).
@@ -42,6 +54,11 @@ class Router {
   http::Response RotateCa(const std::string& admin);
   http::Response RotateTokenKeys(const std::string& admin);
   http::Response Admin(const http::Request& request, const http::ConnectionInfo& conn);
+  // /v1/admin/apikeys[/<id>] and GET /v1/apikeys/feed (apikey_routes.cc).
+  http::Response ApiKeys(const http::Request& request, const std::string& admin);
+  http::Response CreateApiKey(const http::Request& request, const std::string& admin);
+  asio::awaitable<http::Response> ApiKeyFeed(const http::Request& request,
+                                             const http::ConnectionInfo& conn);
   // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
   // (txn_key_routes.cc).
   http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
@@ -53,7 +70,16 @@ class Router {
   RevocationFeed& feed_;
   oauth::OAuthService& oauth_;
   PolicyFeed* policy_;
+  std::atomic<std::int64_t> apikey_version_;  // bumped on every API key change
+  VersionFeed apikeys_;                       // the API key feed's long-polls
 };
+
+// Returns the API key feed's answer: {version, keys: [{id, hash (base64url SHA-256), client,
+// scopes}]} for the keys of `keys` that are not revoked.
+nlohmann::json ApiKeyFeedJson(std::int64_t version, const std::vector<ApiKeyRecord>& keys);
+
+// Returns ?wait= as a duration of at most kMaxLongPoll (0 when absent).
+absl::StatusOr<std::chrono::seconds> WaitParam(const http::Request& request);
 
 // Returns the HTTP status for a Status code (InvalidArgument 400, Unauthenticated 401, ...).
 int HttpStatusFor(absl::StatusCode code);

@@ -3,6 +3,8 @@
 #include <functional>
 #include <mutex>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "authority/store/internal/sqlite.h"
 #include "core/status.h"
 #include "fmt/format.h"
@@ -37,6 +39,9 @@ CREATE TABLE IF NOT EXISTS delegated_keys (
 CREATE TABLE IF NOT EXISTS revoked_tokens (
   jti TEXT PRIMARY KEY, client_id TEXT NOT NULL, revoked_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY, hash BLOB NOT NULL, client TEXT NOT NULL, scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
@@ -312,6 +317,68 @@ class SqliteStore final : public Store {
       return status;
     }
     return added;
+  }
+
+  absl::Status CreateApiKey(const ApiKeyRecord& k, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(),
+                  "INSERT INTO api_keys VALUES (?,?,?,?,?,NULL) ON CONFLICT DO NOTHING"));
+      // Scopes are scope tokens (no spaces), so one space-joined column holds them.
+      st.Bind(1, k.id).Bind(2, k.hash).Bind(3, k.client).Bind(4, absl::StrJoin(k.scopes, " "));
+      st.Bind(5, Unix(k.created_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError(fmt::format("API key id {} is taken", k.id));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::Status RevokeApiKey(const std::string& id, core::TimePoint at,
+                            const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st, Prepare(db_.get(),
+                                                     "UPDATE api_keys SET revoked_at = ? WHERE id "
+                                                     "= ? AND revoked_at IS NULL"));
+      st.Bind(1, Unix(at)).Bind(2, id);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) == 1) {
+        return InsertAudit(audit);
+      }
+      BULWARK_ASSIGN_OR_RETURN(Statement find,
+                               Prepare(db_.get(), "SELECT 1 FROM api_keys WHERE id = ?"));
+      find.Bind(1, id);
+      BULWARK_ASSIGN_OR_RETURN(bool exists, find.Step());
+      return exists
+                 ? absl::FailedPreconditionError(fmt::format("API key {} is revoked already", id))
+                 : absl::NotFoundError(fmt::format("no API key with id {}", id));
+    });
+  }
+
+  absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys() override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM api_keys ORDER BY rowid"));
+    std::vector<ApiKeyRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      ApiKeyRecord k;
+      k.id = st.Text(0);
+      k.hash = st.Blob(1);
+      k.client = st.Text(2);
+      k.scopes = absl::StrSplit(st.Text(3), ' ', absl::SkipEmpty());
+      k.created_at = Time(st.Int(4));
+      if (!st.IsNull(5)) {
+        k.revoked_at = Time(st.Int(5));
+      }
+      out.push_back(std::move(k));
+    }
+    return out;
   }
 
   absl::Status PutDelegatedKey(const DelegatedKeyRecord& k, const std::vector<std::string>& evict,

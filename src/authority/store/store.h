@@ -1,6 +1,7 @@
 // The authority's persistent state behind one interface, so that PostgreSQL can join SQLite
-// later: CA keys (sealed), join tokens (hashed), issued certificates, revocations and the audit
-// trail. Every mutating call commits durably before it returns. Implementations are thread-safe.
+// later: CA keys (sealed), join tokens and API keys (hashed), issued certificates, revocations and
+// the audit trail. Every mutating call commits durably before it returns. Implementations are
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -101,6 +102,16 @@ struct RevokedTokenRecord {
   core::TimePoint expires_at;
 };
 
+// A gateway API key (docs/gateway.md#api-keys); the key itself is never stored.
+struct ApiKeyRecord {
+  std::string id;      // the key's loggable id
+  crypto::Bytes hash;  // SHA-256 of the whole key
+  std::string client;  // who the key was issued to: the Subject the gateway admits
+  std::vector<std::string> scopes;
+  core::TimePoint created_at;
+  std::optional<core::TimePoint> revoked_at;
+};
+
 // Who did what to which subject, when. Written in the same transaction as the change.
 struct AuditEntry {
   std::int64_t id = 0;
@@ -174,6 +185,15 @@ class Store {
   virtual absl::StatusOr<bool> IsTokenRevoked(const std::string& jti) = 0;
   // Forgets revoked tokens that expired before `before` (they are refused by their exp anyway).
   virtual absl::Status PruneRevokedTokens(core::TimePoint before) = 0;
+
+  // Stores a new API key with its audit entry. AlreadyExists when its id is taken.
+  virtual absl::Status CreateApiKey(const ApiKeyRecord& key, const AuditEntry& audit) = 0;
+  // Marks the key `id` revoked at `at` with the audit entry. NotFound for an unknown id;
+  // FailedPrecondition when it is revoked already (nothing recorded then).
+  virtual absl::Status RevokeApiKey(const std::string& id, core::TimePoint at,
+                                    const AuditEntry& audit) = 0;
+  // Returns every API key, revoked ones included, oldest first.
+  virtual absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
 
   // Returns the newest audit entries, newest first.
   virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;

@@ -121,5 +121,34 @@ TEST_F(SqliteStoreTest, CommittedRecordsSurviveReopening) {
   EXPECT_EQ(audit->front().action, "svid.issue");
 }
 
+TEST_F(SqliteStoreTest, ApiKeysAreCreatedListedAndRevokedOnce) {
+  ApiKeyRecord key{"id1",
+                   crypto::Sha256(std::string_view("k")),
+                   "billing",
+                   {"a", "b:c"},
+                   FromUnixSeconds(1000),
+                   std::nullopt};
+  ASSERT_TRUE(store_->CreateApiKey(key, Audit("apikey.create")).ok());
+  EXPECT_EQ(store_->CreateApiKey(key, Audit("apikey.create")).code(),
+            absl::StatusCode::kAlreadyExists);
+  auto listed = store_->ListApiKeys();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].hash, key.hash);
+  EXPECT_EQ((*listed)[0].scopes, key.scopes);
+  EXPECT_FALSE((*listed)[0].revoked_at.has_value());
+  ASSERT_TRUE(store_->RevokeApiKey("id1", FromUnixSeconds(1500), Audit("apikey.revoke")).ok());
+  EXPECT_EQ(store_->RevokeApiKey("id1", FromUnixSeconds(1600), Audit("apikey.revoke")).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RevokeApiKey("nope", FromUnixSeconds(1600), Audit("apikey.revoke")).code(),
+            absl::StatusCode::kNotFound);
+  listed = store_->ListApiKeys();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ((*listed)[0].revoked_at, FromUnixSeconds(1500));
+  auto audit = store_->ListAudit(10);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->size(), 2u);  // the refused calls recorded nothing
+}
+
 }  // namespace
 }  // namespace bulwark::authority
