@@ -112,7 +112,7 @@ absl::StatusOr<json> PeekJwtClaims(std::string_view token) {
   return claims;
 }
 
-std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
+std::vector<std::string> JwtAudiences(const json& claims) {
   auto aud = claims.find("aud");
   std::vector<std::string> offered;
   if (aud != claims.end() && aud->is_string()) {
@@ -124,7 +124,11 @@ std::string ChooseAudience(const json& claims, const std::vector<std::string>& a
       }
     }
   }
-  for (const std::string& a : offered) {
+  return offered;
+}
+
+std::string ChooseAudience(const json& claims, const std::vector<std::string>& accepted) {
+  for (const std::string& a : JwtAudiences(claims)) {
     if (std::find(accepted.begin(), accepted.end(), a) != accepted.end()) {
       return a;
     }

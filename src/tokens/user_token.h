@@ -50,6 +50,9 @@ struct VerifiedUserToken {
 // header.payload.signature with a strict base64url JSON object as payload.
 absl::StatusOr<nlohmann::json> PeekJwtClaims(std::string_view token);
 
+// Returns the audiences `claims` names: `aud` as a string, or the strings of an array.
+std::vector<std::string> JwtAudiences(const nlohmann::json& claims);
+
 // Returns the first audience of `claims` (`aud`, a string or an array) that is in `accepted`,
 // else the first of `accepted` (so that verification fails with the audience error). `accepted`
 // must not be empty.

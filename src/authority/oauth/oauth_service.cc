@@ -41,22 +41,6 @@ std::optional<std::string> Get(const Form& form, const char* name) {
   return it == form.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
-// Returns the audiences `claims` names: `aud` as a string or the strings of an array.
-std::vector<std::string> Audiences(const json& claims) {
-  auto aud = claims.find("aud");
-  std::vector<std::string> offered;
-  if (aud != claims.end() && aud->is_string()) {
-    offered.push_back(aud->get<std::string>());
-  } else if (aud != claims.end() && aud->is_array()) {
-    for (const json& a : *aud) {
-      if (a.is_string()) {
-        offered.push_back(a.get<std::string>());
-      }
-    }
-  }
-  return offered;
-}
-
 // Returns the string claim `name`, or "" when it is absent or not a string.
 std::string StringClaim(const json& claims, const char* name) {
   auto it = claims.find(name);
@@ -145,7 +129,7 @@ bool MayIntrospect(const identity::SpiffeId& caller, const json& claims) {
     return true;
   }
   std::string domain = identity::TrustDomainId(caller.trust_domain());
-  for (const std::string& aud : Audiences(claims)) {
+  for (const std::string& aud : tokens::JwtAudiences(claims)) {
     if (aud == caller.str() || aud == domain) {
       return true;
     }
@@ -414,7 +398,7 @@ absl::StatusOr<tokens::VerifiedUserToken> OAuthService::VerifySubjectToken(std::
 absl::StatusOr<crypto::VerifiedJwt> OAuthService::VerifyOwnToken(std::string_view token) {
   BULWARK_ASSIGN_OR_RETURN(json peeked, tokens::PeekJwtClaims(token));
   // Every audience this authority signs for is its own: the signature decides, not the audience.
-  std::vector<std::string> audiences = Audiences(peeked);
+  std::vector<std::string> audiences = tokens::JwtAudiences(peeked);
   crypto::JwtExpectations expect;
   expect.issuer = options_.issuer;
   expect.audience = audiences.empty() ? TrustDomainId() : audiences.front();
