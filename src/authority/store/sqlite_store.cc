@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS revoked_tokens (
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, hash BLOB NOT NULL, client TEXT NOT NULL, scopes TEXT NOT NULL,
   created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY, email TEXT NOT NULL, password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL, created_at INTEGER NOT NULL, deleted_at INTEGER);
+CREATE TABLE IF NOT EXISTS login_sessions (
+  hash BLOB PRIMARY KEY, user TEXT NOT NULL, amr TEXT NOT NULL, auth_time INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, ended_at INTEGER);
+CREATE INDEX IF NOT EXISTS login_sessions_by_user ON login_sessions(user);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
@@ -446,6 +453,135 @@ class SqliteStore final : public Store {
     return st.Run();
   }
 
+  absl::Status CreateUser(const UserRecord& u, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(), "INSERT INTO users VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
+      BindUser(st, u);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError(fmt::format("the user name {} is taken", u.name));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::Status UpdateUser(const UserRecord& u, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st, Prepare(db_.get(),
+                                "UPDATE users SET email = ?2, password_hash = ?3, disabled = ?4, "
+                                "deleted_at = ?6 WHERE name = ?1"));
+      BindUser(st, u);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::NotFoundError(fmt::format("no user named {}", u.name));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<UserRecord> FindUser(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM users WHERE name = ?"));
+    st.Bind(1, name);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError(fmt::format("no user named {}", name));
+    }
+    return ReadUser(st);
+  }
+
+  absl::StatusOr<std::vector<UserRecord>> ListUsers() override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM users ORDER BY rowid"));
+    std::vector<UserRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back(ReadUser(st));
+    }
+    return out;
+  }
+
+  absl::Status CreateLoginSession(const LoginSessionRecord& s, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "INSERT INTO login_sessions VALUES (?,?,?,?,?,NULL) "
+                                       "ON CONFLICT DO NOTHING"));
+      // amr values are RFC 8176 method names (no spaces), so one space-joined column holds them.
+      st.Bind(1, s.hash).Bind(2, s.user).Bind(3, absl::StrJoin(s.amr, " "));
+      st.Bind(4, Unix(s.auth_time)).Bind(5, Unix(s.expires_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError("a login session with this cookie exists");
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<LoginSessionRecord> FindLoginSession(const crypto::Bytes& hash) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM login_sessions WHERE hash = ?"));
+    st.Bind(1, hash);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError("no such login session");
+    }
+    return ReadLoginSession(st);
+  }
+
+  absl::StatusOr<int> EndLoginSessions(const crypto::Bytes& hash, const std::string& user,
+                                       core::TimePoint at, const AuditEntry& audit) override {
+    int ended = 0;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(), user.empty() ? "UPDATE login_sessions SET ended_at = ?1 WHERE "
+                                            "hash = ?2 AND ended_at IS NULL"
+                                          : "UPDATE login_sessions SET ended_at = ?1 WHERE "
+                                            "user = ?2 AND ended_at IS NULL"));
+      st.Bind(1, Unix(at));
+      if (user.empty()) {
+        st.Bind(2, hash);
+      } else {
+        st.Bind(2, user);
+      }
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      ended = internal::Changes(db_.get());
+      return ended > 0 ? InsertAudit(audit) : absl::OkStatus();
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return ended;
+  }
+
+  absl::StatusOr<std::vector<LoginSessionRecord>> ListLoginSessions(core::TimePoint at) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(),
+                                     "SELECT * FROM login_sessions WHERE ended_at IS NULL AND "
+                                     "expires_at > ? ORDER BY rowid"));
+    st.Bind(1, Unix(at));
+    std::vector<LoginSessionRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back(ReadLoginSession(st));
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) override {
     std::lock_guard lock(mutex_);
     BULWARK_ASSIGN_OR_RETURN(Statement st,
@@ -463,6 +599,41 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Binds ?1..?6 to the users columns, in table order (an UPDATE need not use ?5).
+  static void BindUser(Statement& st, const UserRecord& u) {
+    st.Bind(1, u.name).Bind(2, u.email).Bind(3, u.password_hash);
+    st.Bind(4, static_cast<std::int64_t>(u.disabled ? 1 : 0)).Bind(5, Unix(u.created_at));
+    if (u.deleted_at) {
+      st.Bind(6, Unix(*u.deleted_at));
+    } else {
+      st.BindNull(6);
+    }
+  }
+  static UserRecord ReadUser(const Statement& st) {
+    UserRecord u;
+    u.name = st.Text(0);
+    u.email = st.Text(1);
+    u.password_hash = st.Text(2);
+    u.disabled = st.Int(3) != 0;
+    u.created_at = Time(st.Int(4));
+    if (!st.IsNull(5)) {
+      u.deleted_at = Time(st.Int(5));
+    }
+    return u;
+  }
+  static LoginSessionRecord ReadLoginSession(const Statement& st) {
+    LoginSessionRecord s;
+    s.hash = st.Blob(0);
+    s.user = st.Text(1);
+    s.amr = absl::StrSplit(st.Text(2), ' ', absl::SkipEmpty());
+    s.auth_time = Time(st.Int(3));
+    s.expires_at = Time(st.Int(4));
+    if (!st.IsNull(5)) {
+      s.ended_at = Time(st.Int(5));
+    }
+    return s;
+  }
+
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT under the mutex; rolls back on error.
   absl::Status Transaction(const std::function<absl::Status()>& body) {
     std::lock_guard lock(mutex_);

@@ -112,6 +112,28 @@ struct ApiKeyRecord {
   std::optional<core::TimePoint> revoked_at;
 };
 
+// A person who signs in at the authority's OpenID Connect provider (docs/sso.md). `name` is the
+// user's `sub`; it is never reused, so a deleted user stays as a tombstone (deleted_at set).
+struct UserRecord {
+  std::string name;           // [a-z0-9._-], 1..64
+  std::string email;          // may be empty
+  std::string password_hash;  // argon2id in PHC string form; empty until the user enrolled
+  bool disabled = false;
+  core::TimePoint created_at;
+  std::optional<core::TimePoint> deleted_at;
+};
+
+// A browser signed in at the authority (the provider's own session, behind its login cookie).
+// Stored by the SHA-256 of the cookie's value, never the value itself.
+struct LoginSessionRecord {
+  crypto::Bytes hash;
+  std::string user;              // UserRecord::name
+  std::vector<std::string> amr;  // how the user authenticated (RFC 8176): "pwd", "otp", ...
+  core::TimePoint auth_time;
+  core::TimePoint expires_at;
+  std::optional<core::TimePoint> ended_at;  // logged out or revoked
+};
+
 // Who did what to which subject, when. Written in the same transaction as the change.
 struct AuditEntry {
   std::int64_t id = 0;
@@ -194,6 +216,30 @@ class Store {
                                     const AuditEntry& audit) = 0;
   // Returns every API key, revoked ones included, oldest first.
   virtual absl::StatusOr<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+
+  // Stores a new user with its audit entry. AlreadyExists when the name is taken, also by a
+  // deleted user.
+  virtual absl::Status CreateUser(const UserRecord& user, const AuditEntry& audit) = 0;
+  // Replaces the stored user `user.name` (email, password hash, disabled, deleted_at; created_at
+  // is kept) with its audit entry. NotFound for an unknown name.
+  virtual absl::Status UpdateUser(const UserRecord& user, const AuditEntry& audit) = 0;
+  // Returns the user `name` (deleted ones included), or NotFound.
+  virtual absl::StatusOr<UserRecord> FindUser(const std::string& name) = 0;
+  // Returns every user, deleted ones included, oldest first.
+  virtual absl::StatusOr<std::vector<UserRecord>> ListUsers() = 0;
+
+  // Stores a new login session with its audit entry. AlreadyExists when the hash is taken.
+  virtual absl::Status CreateLoginSession(const LoginSessionRecord& session,
+                                          const AuditEntry& audit) = 0;
+  // Returns the login session whose cookie hashes to `hash` (ended or expired ones included:
+  // the caller decides), or NotFound.
+  virtual absl::StatusOr<LoginSessionRecord> FindLoginSession(const crypto::Bytes& hash) = 0;
+  // Ends, at `at`, the session `hash` (when `user` is empty) or every open session of `user`,
+  // with one audit entry. Returns how many sessions it ended (0: nothing recorded).
+  virtual absl::StatusOr<int> EndLoginSessions(const crypto::Bytes& hash, const std::string& user,
+                                               core::TimePoint at, const AuditEntry& audit) = 0;
+  // Returns the sessions open at `at` (not ended, not expired), oldest first.
+  virtual absl::StatusOr<std::vector<LoginSessionRecord>> ListLoginSessions(core::TimePoint at) = 0;
 
   // Returns the newest audit entries, newest first.
   virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;

@@ -150,5 +150,90 @@ TEST_F(SqliteStoreTest, ApiKeysAreCreatedListedAndRevokedOnce) {
   EXPECT_EQ(audit->size(), 2u);  // the refused calls recorded nothing
 }
 
+TEST_F(SqliteStoreTest, UsersAreCreatedUpdatedAndTheirNamesNeverReused) {
+  UserRecord alice{"alice", "alice@example.test", "", false, FromUnixSeconds(1000), std::nullopt};
+  ASSERT_TRUE(store_->CreateUser(alice, Audit("user.add")).ok());
+  EXPECT_EQ(store_->CreateUser(alice, Audit("user.add")).code(), absl::StatusCode::kAlreadyExists);
+  UserRecord changed = alice;
+  changed.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  changed.disabled = true;
+  changed.created_at = FromUnixSeconds(9999);  // kept: a user's creation time never changes
+  ASSERT_TRUE(store_->UpdateUser(changed, Audit("user.disable")).ok());
+  auto found = store_->FindUser("alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->password_hash, changed.password_hash);
+  EXPECT_TRUE(found->disabled);
+  EXPECT_EQ(found->created_at, FromUnixSeconds(1000));
+  EXPECT_FALSE(found->deleted_at.has_value());
+
+  changed.deleted_at = FromUnixSeconds(2000);
+  ASSERT_TRUE(store_->UpdateUser(changed, Audit("user.delete")).ok());
+  EXPECT_EQ(store_->CreateUser(alice, Audit("user.add")).code(), absl::StatusCode::kAlreadyExists)
+      << "a deleted user's name must not be given to someone else";
+  found = store_->FindUser("alice");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->deleted_at, FromUnixSeconds(2000));
+
+  EXPECT_EQ(store_->FindUser("bob").status().code(), absl::StatusCode::kNotFound);
+  UserRecord bob{"bob", "", "", false, FromUnixSeconds(1000), std::nullopt};
+  EXPECT_EQ(store_->UpdateUser(bob, Audit("user.disable")).code(), absl::StatusCode::kNotFound);
+  auto users = store_->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].name, "alice");
+  auto audit = store_->ListAudit(10);
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->size(), 3u);  // the refused calls recorded nothing
+}
+
+TEST_F(SqliteStoreTest, LoginSessionsAreFoundByHashAndEndedOneOrAllOfAUser) {
+  auto session = [](const char* cookie, const char* user, long long expires) {
+    return LoginSessionRecord{crypto::Sha256(std::string_view(cookie)),
+                              user,
+                              {"pwd", "otp"},
+                              FromUnixSeconds(1000),
+                              FromUnixSeconds(expires),
+                              std::nullopt};
+  };
+  ASSERT_TRUE(store_->CreateLoginSession(session("c1", "alice", 5000), Audit("login")).ok());
+  ASSERT_TRUE(store_->CreateLoginSession(session("c2", "alice", 5000), Audit("login")).ok());
+  ASSERT_TRUE(store_->CreateLoginSession(session("c3", "bob", 1500), Audit("login")).ok());
+  EXPECT_EQ(store_->CreateLoginSession(session("c1", "bob", 5000), Audit("login")).code(),
+            absl::StatusCode::kAlreadyExists);
+
+  auto found = store_->FindLoginSession(crypto::Sha256(std::string_view("c1")));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->user, "alice");
+  EXPECT_EQ(found->amr, (std::vector<std::string>{"pwd", "otp"}));
+  EXPECT_EQ(store_->FindLoginSession(crypto::Sha256(std::string_view("c9"))).status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto open = store_->ListLoginSessions(FromUnixSeconds(2000));  // c3 has expired by then
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->size(), 2u);
+
+  auto ended = store_->EndLoginSessions(crypto::Sha256(std::string_view("c1")), "",
+                                        FromUnixSeconds(2000), Audit("logout"));
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, 1);
+  found = store_->FindLoginSession(crypto::Sha256(std::string_view("c1")));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->ended_at, FromUnixSeconds(2000));
+  found = store_->FindLoginSession(crypto::Sha256(std::string_view("c2")));
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->ended_at.has_value()) << "logging out one browser leaves the others";
+
+  ended = store_->EndLoginSessions({}, "alice", FromUnixSeconds(2100), Audit("user.disable"));
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, 1);  // c2; c1 had ended already
+  ended = store_->EndLoginSessions({}, "alice", FromUnixSeconds(2200), Audit("user.disable"));
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, 0);
+  open = store_->ListLoginSessions(FromUnixSeconds(1200));
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ(open->front().user, "bob");
+}
+
 }  // namespace
 }  // namespace bulwark::authority
