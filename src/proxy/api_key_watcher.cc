@@ -1,7 +1,5 @@
-// The API key long-poll loop; the same shape as PolicyWatcher's.
+// One call of the API key long-poll.
 #include "proxy/api_key_watcher.h"
-
-#include <algorithm>
 
 #include "core/status.h"
 #include "fmt/format.h"
@@ -10,31 +8,14 @@
 namespace bulwark::proxy {
 
 ApiKeyWatcher::ApiKeyWatcher(identity::AuthorityClient client, SvidSource svid,
-                             ApiKeyAuthenticator& keys, PolicyWatcherOptions options)
+                             ApiKeyAuthenticator& keys, LongPollOptions options)
     : client_(std::move(client)),
       svid_(std::move(svid)),
       keys_(keys),
       options_(options),
-      thread_([this] { Loop(); }) {}
+      loop_([this] { return PollOnce(); }, options) {}
 
 ApiKeyWatcher::~ApiKeyWatcher() { Stop(); }
-
-void ApiKeyWatcher::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
-
-bool ApiKeyWatcher::Sleep(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mutex_);
-  wake_.wait_for(lock, duration, [this] { return stopping_; });
-  return !stopping_;
-}
 
 bool ApiKeyWatcher::PollOnce() {
   std::shared_ptr<const identity::Svid> svid = svid_();
@@ -63,20 +44,6 @@ bool ApiKeyWatcher::PollOnce() {
   keys_.Replace(std::make_shared<const ApiKeySnapshot>(*std::move(snapshot)));
   spdlog::info("gateway: API keys version {} ({} live)", version_, count);
   return true;
-}
-
-void ApiKeyWatcher::Loop() {
-  std::chrono::milliseconds backoff = options_.min_backoff;
-  while (Sleep(std::chrono::milliseconds(0))) {
-    if (PollOnce()) {
-      backoff = options_.min_backoff;
-      continue;
-    }
-    if (!Sleep(backoff)) {
-      return;
-    }
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
 }
 
 }  // namespace bulwark::proxy

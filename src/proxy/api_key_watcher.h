@@ -4,14 +4,11 @@
 // last keys stay in force. Create and Stop from one thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 
 #include "identity/authority_client.h"
 #include "proxy/api_key_auth.h"
-#include "proxy/policy_watcher.h"
+#include "proxy/long_poll.h"
 #include "proxy/tls_context_cache.h"
 
 namespace bulwark::proxy {
@@ -19,31 +16,25 @@ namespace bulwark::proxy {
 class ApiKeyWatcher {
  public:
   // Starts polling `client` with the current SVID of `svid`; `keys` must outlive the watcher.
-  // The backoff and long-poll length are those of PolicyWatcherOptions.
   ApiKeyWatcher(identity::AuthorityClient client, SvidSource svid, ApiKeyAuthenticator& keys,
-                PolicyWatcherOptions options = {});
+                LongPollOptions options = {});
   ~ApiKeyWatcher();
   ApiKeyWatcher(const ApiKeyWatcher&) = delete;
   ApiKeyWatcher& operator=(const ApiKeyWatcher&) = delete;
 
   // Stops the thread and waits for it (up to the open long-poll's length).
-  void Stop();
+  void Stop() { loop_.Stop(); }
 
  private:
-  void Loop();
   // Asks for a version other than version_ and applies it; false when the call failed.
   bool PollOnce();
-  bool Sleep(std::chrono::milliseconds duration);
 
   const identity::AuthorityClient client_;
   const SvidSource svid_;
   ApiKeyAuthenticator& keys_;
-  const PolicyWatcherOptions options_;
+  const LongPollOptions options_;
   std::int64_t version_ = -1;  // the watcher thread's only; -1: none yet
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;     // last: starts after everything it uses
+  LongPollLoop loop_;          // last: starts after everything it uses
 };
 
 }  // namespace bulwark::proxy

@@ -2,8 +2,6 @@
 // the one asked about (also a lower one: it restarted), else after `wait` with the same one.
 #include "proxy/policy_watcher.h"
 
-#include <algorithm>
-
 #include "core/status.h"
 #include "fmt/format.h"
 #include "policy/rules_json.h"
@@ -12,32 +10,15 @@
 namespace bulwark::proxy {
 
 PolicyWatcher::PolicyWatcher(identity::AuthorityClient client, SvidSource svid,
-                             std::int64_t version, Apply apply, PolicyWatcherOptions options)
+                             std::int64_t version, Apply apply, LongPollOptions options)
     : client_(std::move(client)),
       svid_(std::move(svid)),
       apply_(std::move(apply)),
       options_(options),
       version_(version),
-      thread_([this] { Loop(); }) {}
+      loop_([this] { return PollOnce(); }, options) {}
 
 PolicyWatcher::~PolicyWatcher() { Stop(); }
-
-void PolicyWatcher::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
-
-bool PolicyWatcher::Sleep(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mutex_);
-  wake_.wait_for(lock, duration, [this] { return stopping_; });
-  return !stopping_;
-}
 
 bool PolicyWatcher::PollOnce() {
   std::shared_ptr<const identity::Svid> svid = svid_();
@@ -74,20 +55,6 @@ bool PolicyWatcher::PollOnce() {
   }
   version_ = version;  // a refused version is not asked for again
   return true;
-}
-
-void PolicyWatcher::Loop() {
-  std::chrono::milliseconds backoff = options_.min_backoff;
-  while (Sleep(std::chrono::milliseconds(0))) {
-    if (PollOnce()) {
-      backoff = options_.min_backoff;
-      continue;
-    }
-    if (!Sleep(backoff)) {
-      return;
-    }
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
 }
 
 }  // namespace bulwark::proxy

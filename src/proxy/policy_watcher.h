@@ -4,26 +4,17 @@
 // called, so the last good policy stays in force. Create and Stop from one thread.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "identity/authority_client.h"
 #include "mesh/config.h"
+#include "proxy/long_poll.h"
 #include "proxy/tls_context_cache.h"
 
 namespace bulwark::proxy {
-
-struct PolicyWatcherOptions {
-  std::chrono::seconds wait{30};  // long-poll length; Stop() may wait this long
-  std::chrono::milliseconds min_backoff{250};
-  std::chrono::milliseconds max_backoff{30'000};
-};
 
 class PolicyWatcher {
  public:
@@ -33,31 +24,25 @@ class PolicyWatcher {
   // Starts polling `client` with the current SVID of `svid` (its TLS client certificate names
   // the service) for versions other than `version`, calling `apply` on the watcher's thread.
   PolicyWatcher(identity::AuthorityClient client, SvidSource svid, std::int64_t version,
-                Apply apply, PolicyWatcherOptions options = {});
+                Apply apply, LongPollOptions options = {});
   ~PolicyWatcher();
   PolicyWatcher(const PolicyWatcher&) = delete;
   PolicyWatcher& operator=(const PolicyWatcher&) = delete;
 
   // Stops the thread and waits for it (up to the open long-poll's length).
-  void Stop();
+  void Stop() { loop_.Stop(); }
 
  private:
-  void Loop();
   // Asks for a version other than `version_` and applies it; false when the call failed.
   bool PollOnce();
-  // Sleeps for `duration` or until Stop(); returns false when stopping.
-  bool Sleep(std::chrono::milliseconds duration);
 
   const identity::AuthorityClient client_;
   const SvidSource svid_;
   const Apply apply_;
-  const PolicyWatcherOptions options_;
+  const LongPollOptions options_;
   std::int64_t version_;            // the watcher thread's only
   bool told_unconfigured_ = false;  // the watcher thread's only
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;     // last: starts after everything it uses
+  LongPollLoop loop_;               // last: starts after everything it uses
 };
 
 }  // namespace bulwark::proxy
