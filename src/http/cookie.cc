@@ -3,19 +3,6 @@
 #include "core/ascii.h"
 
 namespace bulwark::http {
-namespace {
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-}  // namespace
 
 std::optional<std::string> FindCookie(const Headers& headers, std::string_view name) {
   std::optional<std::string> found;
@@ -27,7 +14,7 @@ std::optional<std::string> FindCookie(const Headers& headers, std::string_view n
     std::string_view rest = header.value;
     while (!rest.empty()) {
       std::size_t semicolon = rest.find(';');
-      std::string_view pair = TrimSpaces(rest.substr(0, semicolon));
+      std::string_view pair = core::TrimOws(rest.substr(0, semicolon));
       rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
       std::size_t eq = pair.find('=');
       if (eq == std::string_view::npos || pair.substr(0, eq) != name) {
