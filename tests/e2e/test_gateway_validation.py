@@ -18,6 +18,7 @@ import unittest
 
 import harness
 from harness import Authority, free_ports
+import test_gateway
 from test_gateway import Gateway, make_public_cert
 from test_sidecar import Sidecar, _read, service_yaml, start_backend_server
 from test_sidecar_attacks import RecordingHandler
@@ -80,17 +81,9 @@ class GatewayValidationTest(unittest.TestCase):
             time.sleep(0.1)
         raise AssertionError("the gateway never forwarded a request")
 
-    def context(self):
-        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca)
-
-    def request(self, method, target, body=None, headers=None):
-        conn = http.client.HTTPSConnection("localhost", self.public, context=self.context(),
-                                           timeout=15)
-        try:
-            conn.request(method, target, body=body, headers=headers or {})
-            return _read(conn.getresponse())
-        finally:
-            conn.close()
+    # The helpers of test_gateway read only class attributes: ca, public.
+    context = test_gateway.GatewayTest.context
+    request = test_gateway.GatewayTest.request
 
     def post(self, body, content_type="application/json", target="/api/rentals"):
         headers = {} if content_type is None else {"Content-Type": content_type}
