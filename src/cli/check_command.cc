@@ -1,15 +1,18 @@
 // `bulwark check mesh.yaml` (and `bulwark policy check`, the same check): everything that can
 // be verified about a mesh.yaml without starting anything: the strict parse, every service's
-// policy compiled as its sidecar compiles it, and the files the file names.
+// policy compiled as its sidecar compiles it, the files the file names, and the gateway routes'
+// JSON Schemas compiled as the gateway compiles them.
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/status.h"
 #include "fmt/format.h"
 #include "mesh/config.h"
 #include "policy/policy.h"
+#include "proxy/gateway_validation.h"
 
 namespace bulwark::cli {
 namespace {
@@ -54,6 +57,11 @@ std::vector<NamedFile> NamedFiles(const mesh::MeshConfig& mesh) {
       files.push_back({"gateway.tls.cert", mesh.gateway->tls->cert});
       files.push_back({"gateway.tls.key", mesh.gateway->tls->key});
     }
+    for (std::size_t i = 0; i < mesh.gateway->routes.size(); ++i) {
+      if (const std::optional<std::string>& schema = mesh.gateway->routes[i].schema) {
+        files.push_back({fmt::format("gateway.routes[{}].schema", i), *schema});
+      }
+    }
     for (std::size_t i = 0; i < mesh.gateway->issuers.size(); ++i) {
       const std::optional<std::string>& jwks = mesh.gateway->issuers[i].jwks;
       if (jwks && jwks->starts_with("file:")) {
@@ -88,6 +96,9 @@ int RunMeshCheck(const std::string& file) {
                       "folder of {})",
                       file, named.field, named.path, file));
     }
+  }
+  if (absl::StatusOr<proxy::RouteSchemas> schemas = proxy::LoadRouteSchemas(*mesh); !schemas.ok()) {
+    return Fail(fmt::format("{}: {}", file, schemas.status().message()));
   }
   for (const mesh::ServiceConfig& service : mesh->services) {
     absl::StatusOr<policy::ServicePolicy> compiled =

@@ -19,6 +19,25 @@ constexpr int HexDigitValue(char c) {
   return -1;
 }
 
+// Returns whether `c` is an RFC 9110 §5.6.2 tchar (ALPHA, DIGIT or one of !#$%&'*+-.^_`|~).
+constexpr bool IsTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Returns whether `s` is a non-empty RFC 9110 token (method, header name, media type part).
+constexpr bool IsToken(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (!IsTokenChar(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Returns `s` without leading and trailing spaces and tabs (RFC 9110 optional whitespace).
 constexpr std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {

@@ -21,16 +21,7 @@ constexpr std::size_t kChunkOverheadAllowance = 64 * 1024;
 
 enum class Step { kOk, kIncomplete, kError };
 
-bool IsTokenChar(char c) {
-  if (std::isalnum(static_cast<unsigned char>(c)) != 0) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
-}
+using core::IsToken;
 
 // field-vchar / SP / HTAB, obs-text included; no other control characters.
 bool IsFieldValueChar(char ch) {

@@ -78,6 +78,14 @@ struct RouteConfig {
   std::vector<std::string> methods;  // empty: any method
   std::uint64_t max_body = 1 << 20;
   std::optional<RateLimitConfig> rate_limit;
+  // A leading segment-aligned part of the pattern removed before forwarding ("/api": the
+  // service gets /rentals/7 for /api/rentals/7); unset: the path is forwarded as normalized.
+  std::optional<std::string> strip_prefix;
+  // Media types (lowercase "type/subtype", no parameters) a request body may have; empty: any.
+  std::vector<std::string> content_types;
+  // A JSON Schema file (as written, relative to mesh.yaml's directory) that JSON bodies must
+  // satisfy (docs/gateway.md#request-validation); unset: bodies are not validated.
+  std::optional<std::string> schema;
 };
 
 // `gateway:`: the public entry point.

@@ -145,7 +145,8 @@ std::optional<http::Response> RateLimit(const GatewayContext& context, int route
 }
 
 // Checks the request against its route: path normalization, route, body size, method. Rewrites
-// the target to the normalized path; returns the refusal or nullopt.
+// the target to the path to forward (normalized, the route's strip_prefix removed); returns the
+// refusal or nullopt.
 std::optional<http::Response> Admit(const GatewayContext& context, http::Request& request,
                                     Exchange& exchange) {
   std::string_view target = request.target;
@@ -170,9 +171,11 @@ std::optional<http::Response> Admit(const GatewayContext& context, http::Request
     response.headers.Set("Allow", absl::StrJoin(route.methods, ", "));
     return response;
   }
-  request.target = q == std::string_view::npos
-                       ? *std::move(path)
-                       : fmt::format("{}{}", *path, target.substr(q));  // `target` views the old
+  std::string forwarded = ForwardedPath(route, *std::move(path));
+  request.target =
+      q == std::string_view::npos
+          ? std::move(forwarded)
+          : fmt::format("{}{}", forwarded, target.substr(q));  // `target` views the old
   return std::nullopt;
 }
 
@@ -232,6 +235,11 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
   if (std::optional<http::Response> limited =
           RateLimit(context, exchange.route, route, *subject, exchange.client)) {
     exchange.response = *std::move(limited);
+    co_return;
+  }
+  if (std::optional<http::Response> invalid =
+          ValidateBody(route, context.schemas[exchange.route].get(), request)) {
+    exchange.response = *std::move(invalid);
     co_return;
   }
   RemoveClientIdentityHeaders(request.headers);
@@ -395,6 +403,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     asio::io_context& io, mesh::MeshConfig mesh, IdentitySource identity,
     http::TlsContextProvider public_tls, const mesh::HostPort& admin, GatewayOptions options) {
   BULWARK_ASSIGN_OR_RETURN(RouteTable routes, CompileRoutes(mesh));
+  BULWARK_ASSIGN_OR_RETURN(RouteSchemas schemas, LoadRouteSchemas(mesh));
   if (!IsLoopback(admin)) {
     return absl::InvalidArgumentError(fmt::format(
         "--admin {}: the admin listener is plain HTTP and must be on loopback", admin.ToString()));
@@ -403,7 +412,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     options.rate_limiter = std::make_shared<LocalRateLimiter>();
   }
   auto context = std::make_shared<GatewayContext>(
-      GatewayContext{std::move(mesh), std::move(identity), std::move(options), std::move(routes)});
+      GatewayContext{std::move(mesh), std::move(identity), std::move(options), std::move(routes),
+                     std::move(schemas)});
   context->metrics = std::make_shared<GatewayMetrics>(RouteLabels(context->gateway()));
   context->pool = std::make_shared<http::ConnectionPool>();
   context->client_tls =
@@ -454,14 +464,12 @@ absl::Status Gateway::Reload(mesh::MeshConfig mesh) {
   std::lock_guard<std::mutex> lock(update_mu_);
   GatewayContextPtr current = slot_->load();
   BULWARK_ASSIGN_OR_RETURN(RouteTable routes, CompileRoutes(mesh));
+  BULWARK_ASSIGN_OR_RETURN(RouteSchemas schemas, LoadRouteSchemas(mesh));
   const mesh::GatewayConfig& was = current->gateway();
   const mesh::GatewayConfig& now = *mesh.gateway;
-  bool same_tls =
-      was.tls.has_value() == now.tls.has_value() &&
-      (!was.tls.has_value() || (was.tls->cert == now.tls->cert && was.tls->key == now.tls->key));
-  if (mesh.trust_domain != current->mesh.trust_domain || !(was.listen == now.listen) || !same_tls) {
+  if (mesh.trust_domain != current->mesh.trust_domain || !(was.listen == now.listen)) {
     return absl::FailedPreconditionError(
-        "trust_domain, gateway.listen or gateway.tls changed; restart the gateway to apply them");
+        "trust_domain or gateway.listen changed; restart the gateway to apply them");
   }
   if (LargestBody(now) > LargestBody(was)) {
     return absl::FailedPreconditionError(
@@ -470,6 +478,7 @@ absl::Status Gateway::Reload(mesh::MeshConfig mesh) {
   auto next = std::make_shared<GatewayContext>(*current);
   next->mesh = std::move(mesh);
   next->routes = std::move(routes);
+  next->schemas = std::move(schemas);
   std::vector<std::string> labels = RouteLabels(next->gateway());
   if (labels != current->metrics->routes()) {
     next->metrics = std::make_shared<GatewayMetrics>(std::move(labels));

@@ -26,6 +26,7 @@
 #include "proxy/access_log.h"
 #include "proxy/gateway_metrics.h"
 #include "proxy/gateway_routes.h"
+#include "proxy/gateway_validation.h"
 #include "proxy/handlers.h"
 #include "proxy/listeners.h"
 #include "proxy/rate_limiter.h"
@@ -70,6 +71,7 @@ struct GatewayContext {
   IdentitySource identity;
   GatewayOptions options;
   RouteTable routes;
+  RouteSchemas schemas;                     // by route index
   std::shared_ptr<GatewayMetrics> metrics;  // never null
   // Keep-alive connections to the sidecars; closed by Gateway before its io_context ends.
   std::shared_ptr<http::ConnectionPool> pool;
@@ -95,9 +97,10 @@ asio::awaitable<http::Response> HandleGatewayAdmin(GatewayContextPtr context,
 
 class Gateway {
  public:
-  // Binds the public listener on gateway.listen (TLS from `public_tls`) and the admin listener
-  // on `admin` (loopback only). Errors: no gateway section, routes that do not compile, a route
-  // whose service has no sidecar.inbound, an admin address off loopback, an address taken.
+  // Binds the public listener on gateway.listen (TLS from `public_tls`, asked for each new
+  // connection) and the admin listener on `admin` (loopback only). Errors: no gateway section,
+  // routes that do not compile, a route schema that does not load, a route whose service has no
+  // sidecar.inbound, an admin address off loopback, an address taken.
   static absl::StatusOr<std::unique_ptr<Gateway>> Create(asio::io_context& io,
                                                          mesh::MeshConfig mesh,
                                                          IdentitySource identity,
@@ -118,8 +121,8 @@ class Gateway {
   void PrunePools();
   // Makes `mesh` the configuration of the requests that arrive from now on (routes, trusted
   // proxies, the sidecars' addresses). Errors (the current configuration stays): no gateway
-  // section, the trust domain, gateway.listen or gateway.tls changed (restart), the routes do
-  // not compile.
+  // section, the trust domain or gateway.listen changed (restart), the routes do not compile, a
+  // route schema does not load. (gateway.tls is the caller's: see `public_tls` of Create.)
   absl::Status Reload(mesh::MeshConfig mesh);
   // Returns "name=address" for each bound listener, for logs.
   std::vector<std::string> Describe() const;

@@ -88,4 +88,16 @@ int RouteTable::Match(std::string_view path) const {
   return -1;
 }
 
+std::string ForwardedPath(const mesh::RouteConfig& route, std::string path) {
+  if (!route.strip_prefix.has_value()) {
+    return path;
+  }
+  const std::string& strip = *route.strip_prefix;
+  if (!path.starts_with(strip) || (path.size() > strip.size() && path[strip.size()] != '/')) {
+    return path;  // unreachable for a matched route (see the header); never cut mid-segment
+  }
+  path.erase(0, strip.size());
+  return path.empty() ? "/" : path;
+}
+
 }  // namespace bulwark::proxy

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,5 +40,11 @@ class RouteTable {
 
   std::vector<Entry> entries_;  // most specific first
 };
+
+// Returns the path to forward for the normalized `path` that matched `route`: `path` without the
+// route's strip_prefix ("/api/rentals/7" -> "/rentals/7"; "/api" -> "/"), or `path` as it is
+// when the route has none. The prefix was checked at load to be whole leading segments of the
+// route's pattern, so it is whole leading segments of every path the route matches.
+std::string ForwardedPath(const mesh::RouteConfig& route, std::string path);
 
 }  // namespace bulwark::proxy

@@ -2,6 +2,7 @@
 // listens without one), then the listeners.
 #include "proxy/gateway_run.h"
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -37,9 +38,17 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).string();
 }
 
-// Loads gateway.tls (paths relative to mesh.yaml's directory) into the public TLS context.
-absl::StatusOr<std::shared_ptr<asio::ssl::context>> PublicTls(const mesh::MeshConfig& mesh,
-                                                              const std::string& base_dir) {
+// The public TLS context, swapped whole on SIGHUP: each new connection takes the one in place
+// when it is accepted, so connections already open keep theirs.
+using PublicTlsSlot = std::atomic<std::shared_ptr<asio::ssl::context>>;
+
+struct LoadedTls {
+  std::shared_ptr<asio::ssl::context> context;
+  std::string serial;  // of the leaf, for logs
+};
+
+// Loads gateway.tls (paths relative to mesh.yaml's directory) into a public TLS context.
+absl::StatusOr<LoadedTls> PublicTls(const mesh::MeshConfig& mesh, const std::string& base_dir) {
   if (!mesh.gateway->tls.has_value()) {
     return absl::InvalidArgumentError(fmt::format(
         "gateway.tls is required in {} (a certificate issued by the authority is not supported "
@@ -61,10 +70,15 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> PublicTls(const mesh::MeshCo
     return absl::InvalidArgumentError(
         fmt::format("gateway.tls.key {}: {}", key_path, key.status().message()));
   }
-  return tls::MakePublicServerContext(tls::Credentials{*std::move(chain), *std::move(key)});
+  std::string serial = chain->front().SerialHex();
+  BULWARK_ASSIGN_OR_RETURN(
+      std::shared_ptr<asio::ssl::context> context,
+      tls::MakePublicServerContext(tls::Credentials{*std::move(chain), *std::move(key)}));
+  return LoadedTls{std::move(context), std::move(serial)};
 }
 
-void Reload(Gateway& gateway, const std::string& path) {
+// Applies a new mesh.yaml to the routes; a broken or refused one leaves them as they are.
+void ReloadMesh(Gateway& gateway, const std::string& path) {
   spdlog::info("gateway: received SIGHUP, reloading {}", path);
   absl::StatusOr<mesh::MeshConfig> mesh = mesh::LoadMeshConfig(path);
   if (!mesh.ok()) {
@@ -72,11 +86,31 @@ void Reload(Gateway& gateway, const std::string& path) {
                   mesh.status().message());
     return;
   }
+  if (mesh->gateway.has_value() && !mesh->gateway->tls.has_value()) {
+    spdlog::error(
+        "gateway: reload refused, keeping the current configuration: gateway.tls was removed; "
+        "restart the gateway to apply it");
+    return;
+  }
   if (absl::Status s = gateway.Reload(*std::move(mesh)); !s.ok()) {
     spdlog::error("gateway: reload refused, keeping the current configuration: {}", s.message());
     return;
   }
   spdlog::info("gateway: reloaded {}", path);
+}
+
+// Rereads the certificate and key of the gateway.tls in use (after ReloadMesh) for the
+// connections accepted from now on; on any error the current certificate stays.
+void ReloadTls(const Gateway& gateway, const std::string& base_dir, PublicTlsSlot& slot) {
+  absl::StatusOr<LoadedTls> loaded = PublicTls(gateway.context()->mesh, base_dir);
+  if (!loaded.ok()) {
+    spdlog::error("gateway: TLS certificate reload failed, keeping the current certificate: {}",
+                  loaded.status().message());
+    return;
+  }
+  slot.store(std::move(loaded->context));
+  spdlog::info("gateway: TLS certificate reloaded (serial {}); new connections use it",
+               loaded->serial);
 }
 
 // What admits requests and vouches for them: the keys of gateway.issuers (the authority's own
@@ -145,7 +179,7 @@ absl::StatusOr<Admission> StartAdmission(const mesh::MeshConfig& mesh, const Gat
 }
 
 absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
-                   std::shared_ptr<asio::ssl::context> tls, IdentitySource source,
+                   std::shared_ptr<PublicTlsSlot> tls, IdentitySource source,
                    std::function<void()> tick) {
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort admin, mesh::ParseHostPort(options.admin));
   GatewayOptions gateway_options = options.gateway;
@@ -158,8 +192,8 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
   asio::io_context io;
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
                            Gateway::Create(
-                               io, std::move(mesh), std::move(source), [tls] { return tls; }, admin,
-                               std::move(gateway_options)));
+                               io, std::move(mesh), std::move(source),
+                               [tls] { return tls->load(); }, admin, std::move(gateway_options)));
   gateway->Start();
   Gateway* g = gateway.get();
   asio::co_spawn(io,
@@ -180,7 +214,10 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
     asio::co_spawn(io, DrainThenStop("gateway", *g, io, options.drain), asio::detached);
   });
   asio::signal_set hangup(io, SIGHUP);
-  OnEveryHangup(hangup, [g, &options] { Reload(*g, options.config); });
+  OnEveryHangup(hangup, [g, &options, tls, base_dir] {
+    ReloadMesh(*g, options.config);
+    ReloadTls(*g, base_dir, *tls);
+  });
   for (const std::string& listener : gateway->Describe()) {
     spdlog::info("gateway: listening {}", listener);
   }
@@ -204,7 +241,8 @@ absl::Status RunGateway(const GatewayRunOptions& given) {
         fmt::format("{} has no gateway section (bulwark gateway needs it)", options.config));
   }
   std::string base_dir = std::filesystem::path(options.config).parent_path().string();
-  BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<asio::ssl::context> tls, PublicTls(mesh, base_dir));
+  BULWARK_ASSIGN_OR_RETURN(LoadedTls loaded, PublicTls(mesh, base_dir));
+  auto tls = std::make_shared<PublicTlsSlot>(std::move(loaded.context));
   std::string expected = identity::GatewayId(mesh.trust_domain);
   if (options.identity_files.has_value()) {
     BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<IdentityFileWatcher> watcher,

@@ -1,7 +1,8 @@
 // `bulwark gateway`: loads mesh.yaml and the public certificate, obtains the gateway's identity
 // (spiffe://<td>/gateway, from a join token kept fresh by an SvidRotator, or from identity files
 // reread when they change), then runs the Gateway on `workers` io threads until SIGINT or
-// SIGTERM (drain) and reloads the routes on SIGHUP.
+// SIGTERM (drain), and on SIGHUP reloads the routes and the public certificate (new connections
+// get the new one; a file that does not load leaves the current one in place).
 #pragma once
 
 #include <cstdint>

@@ -75,6 +75,10 @@ class ConfigTest(unittest.TestCase):
         keys = os.path.join(self.dir, "conf", "keys")
         os.makedirs(keys)
         harness.write(os.path.join(keys, "partner.json"), '{"keys": []}')
+        schemas = os.path.join(self.dir, "conf", "schemas")
+        os.makedirs(schemas)
+        harness.write(os.path.join(schemas, "rental.json"), '{"type": "object"}')
+        harness.write(os.path.join(schemas, "bad.json"), '{"type": "object", "pattern": "a*"}')
         text = (
             "trust_domain: cfg.example\n"
             "gateway:\n"
@@ -82,7 +86,7 @@ class ConfigTest(unittest.TestCase):
             "    - { name: partner, issuer: https://issuer.test, jwks: file:keys/partner.json,\n"
             "        audiences: [api://x] }\n"
             "  routes:\n"
-            "    - { prefix: /api, service: api, auth: [bearer] }\n"
+            "    - { prefix: /api, service: api, auth: [bearer], schema: schemas/rental.json }\n"
             "services:\n"
             "  api:\n"
             "    port: 9001\n"
@@ -101,6 +105,11 @@ class ConfigTest(unittest.TestCase):
              "gateway.issuers[0].jwks: keys/gone.json: no such file"),
             (text.replace("service: api", "service: nope"),
              "mesh.yaml:7:32: gateway.routes[0].service: unknown service 'nope'"),
+            (text.replace("schemas/rental.json", "schemas/gone.json"),
+             "gateway.routes[0].schema: schemas/gone.json: no such file"),
+            (text.replace("schemas/rental.json", "schemas/bad.json"),
+             "gateway.routes[0].schema: " + os.path.join(schemas, "bad.json") +
+             ": /pattern: 'pattern' is not supported"),
             (text.replace("/api/**", "/api/**/x"),
              "mesh.yaml:11:38: services.api.allow[0].paths[0]: '**' must be the last segment"),
         ]

@@ -3,6 +3,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "http/media_type.h"
 #include "mesh/internal/parse.h"
 
 namespace bulwark::mesh::internal {
@@ -184,10 +185,100 @@ absl::Status ParseRouteMatch(const MapReader& map, RouteConfig& route) {
   return absl::OkStatus();
 }
 
+// Returns the parts of `path` between its '/'s ("/a/b" -> "", "a", "b").
+std::vector<std::string_view> SplitOnSlash(std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    std::size_t slash = path.find('/', start);
+    parts.push_back(path.substr(start, slash - start));
+    if (slash == std::string_view::npos) {
+      return parts;
+    }
+    start = slash + 1;
+  }
+}
+
+// Reads `strip_prefix`: whole leading segments of the route's prefix or the literal leading
+// segments of its template, so the rewrite can only remove what every matching path starts with.
+absl::StatusOr<std::string> ReadStripPrefix(const Field& field, const RouteConfig& route) {
+  BULWARK_ASSIGN_OR_RETURN(std::string strip, field.String());
+  std::vector<std::string_view> segments = SplitOnSlash(strip);
+  bool segments_ok =
+      strip.front() == '/' && strip.size() > 1 &&
+      std::all_of(segments.begin() + 1, segments.end(), [](std::string_view segment) {
+        return !segment.empty() && segment != "." && segment != ".." &&
+               segment.find_first_of("%{}*") == std::string_view::npos;
+      });
+  if (!segments_ok) {
+    return field.Error(fmt::format(
+        "'{}' must be a path of one or more whole segments, as in /api (no trailing '/', no "
+        "'.', '..', '%', '{{', '}}' or '*')",
+        strip));
+  }
+  std::vector<std::string_view> pattern = SplitOnSlash(route.pattern);
+  bool leading = segments.size() <= pattern.size() &&
+                 std::equal(segments.begin(), segments.end(), pattern.begin());
+  if (!leading) {
+    return field.Error(
+        fmt::format("'{}' is not a leading part of the route's {} '{}' made of whole segments",
+                    strip, route.match == RouteMatch::kPrefix ? "prefix" : "path", route.pattern));
+  }
+  return strip;
+}
+
+// Reads `content_types`: media types without parameters, stored lowercase.
+absl::StatusOr<std::vector<std::string>> ReadContentTypes(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(std::vector<Field> elements, field.Elements());
+  BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> names, field.StringList());
+  std::vector<std::string> types;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    absl::StatusOr<http::MediaType> media = http::ParseMediaType(names[i]);
+    if (!media.ok() || !media->parameters.empty() || names[i].find(';') != std::string::npos) {
+      return elements[i].Error(fmt::format(
+          "'{}' must be a media type type/subtype without parameters, as in application/json",
+          names[i]));
+    }
+    if (std::find(types.begin(), types.end(), media->Essence()) != types.end()) {
+      return elements[i].Error(fmt::format("'{}' is listed twice", names[i]));
+    }
+    types.push_back(media->Essence());
+  }
+  return types;
+}
+
+// Reads the optional request-validation fields: strip_prefix, content_types, schema. A schema
+// validates JSON, so a route with one accepts only JSON types.
+absl::Status ParseRouteValidation(const MapReader& map, RouteConfig& route) {
+  if (std::optional<Field> strip = map.Get("strip_prefix")) {
+    BULWARK_ASSIGN_OR_RETURN(route.strip_prefix, ReadStripPrefix(*strip, route));
+  }
+  std::optional<Field> content_types = map.Get("content_types");
+  if (content_types) {
+    BULWARK_ASSIGN_OR_RETURN(route.content_types, ReadContentTypes(*content_types));
+  }
+  if (std::optional<Field> schema = map.Get("schema")) {
+    BULWARK_ASSIGN_OR_RETURN(route.schema, schema->String());
+    if (route.content_types.empty()) {
+      route.content_types = {"application/json"};
+    }
+    for (const std::string& type : route.content_types) {
+      absl::StatusOr<http::MediaType> media = http::ParseMediaType(type);
+      if (media.ok() && !media->IsJson()) {
+        return content_types->Error(fmt::format(
+            "'{}' is not JSON, but this route's schema validates JSON bodies (list only "
+            "application/json or a +json type)",
+            type));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RouteConfig> ParseRoute(const Field& field, const ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(MapReader map,
-                           MapReader::Create(field, {"prefix", "path", "service", "auth", "methods",
-                                                     "max_body", "rate_limit"}));
+  BULWARK_ASSIGN_OR_RETURN(
+      MapReader map,
+      MapReader::Create(field, {"prefix", "path", "service", "auth", "methods", "max_body",
+                                "rate_limit", "strip_prefix", "content_types", "schema"}));
   RouteConfig route;
   BULWARK_RETURN_IF_ERROR(ParseRouteMatch(map, route));
   BULWARK_ASSIGN_OR_RETURN(Field service, map.Require("service"));
@@ -203,6 +294,7 @@ absl::StatusOr<RouteConfig> ParseRoute(const Field& field, const ParseState& sta
   if (std::optional<Field> rate_limit = map.Get("rate_limit")) {
     BULWARK_ASSIGN_OR_RETURN(route.rate_limit, ParseRateLimit(*rate_limit));
   }
+  BULWARK_RETURN_IF_ERROR(ParseRouteValidation(map, route));
   return route;
 }
 

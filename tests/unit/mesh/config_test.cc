@@ -55,6 +55,7 @@ TEST(MeshConfigTest, ExampleFileParsesIntoExpectedValues) {
   EXPECT_EQ(route.rate_limit->per_principal, (Rate{20, core::Seconds(1)}));
   EXPECT_FALSE(route.rate_limit->per_address.has_value());
   EXPECT_EQ(route.rate_limit->burst, 40u);
+  EXPECT_FALSE(route.strip_prefix.has_value());
 
   ASSERT_EQ(config->services.size(), 4u);
   const ServiceConfig& contract = config->services[0];
@@ -115,6 +116,32 @@ TEST(MeshConfigTest, AuthorityIssuerIsAnHttpsUrl) {
       "trust_domain: td\nauthority:\n  issuer: https://auth.td.example/mesh\n", "mesh.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->authority.issuer, "https://auth.td.example/mesh");
+}
+
+TEST(MeshConfigTest, ReadsRouteRewriteAndValidationFields) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(R"(trust_domain: td
+gateway:
+  routes:
+    - { prefix: /api/rentals, service: b, auth: [none], strip_prefix: /api,
+        content_types: [Application/JSON, application/merge-patch+json] }
+    - { path: "/v1/films/{id}", service: b, auth: [none], strip_prefix: /v1, schema: f.json }
+    - { prefix: /static/, service: b, auth: [none], strip_prefix: /static }
+services:
+  b:
+    port: 9002
+)",
+                                                      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const std::vector<RouteConfig>& routes = config->gateway->routes;
+  EXPECT_EQ(routes[0].strip_prefix, "/api");
+  EXPECT_EQ(routes[0].content_types,
+            (std::vector<std::string>{"application/json", "application/merge-patch+json"}));
+  EXPECT_FALSE(routes[0].schema.has_value());
+  EXPECT_EQ(routes[1].strip_prefix, "/v1");
+  EXPECT_EQ(routes[1].schema, "f.json");
+  EXPECT_EQ(routes[1].content_types, std::vector<std::string>{"application/json"});
+  EXPECT_EQ(routes[2].strip_prefix, "/static");
+  EXPECT_TRUE(routes[2].content_types.empty());
 }
 
 TEST(MeshConfigTest, AcceptsAlternativeForms) {
@@ -353,6 +380,36 @@ const ErrorCase kErrorCases[] = {
     {"RouteWithoutMatch",
      "trust_domain: td\ngateway:\n  routes:\n    - service: user\n      auth: [none]\n" SERVICES,
      "mesh.yaml:4:7: gateway.routes[0]: a route needs prefix or path"},
+    {"StripPrefixNotLeading",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /api/rentals, service: user, "
+     "auth: [none], strip_prefix: /ap }\n" SERVICES,
+     "mesh.yaml:4:74: gateway.routes[0].strip_prefix: '/ap' is not a leading part of the "
+     "route's prefix '/api/rentals' made of whole segments"},
+    {"StripPrefixWithDotSegment",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /api, service: user, "
+     "auth: [none], strip_prefix: /api/.. }\n" SERVICES,
+     "mesh.yaml:4:66: gateway.routes[0].strip_prefix: '/api/..' must be a path of one or more "
+     "whole segments, as in /api (no trailing '/', no '.', '..', '%', '{', '}' or '*')"},
+    {"StripPrefixBoolean",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /api, service: user, "
+     "auth: [none], strip_prefix: true }\n" SERVICES,
+     "mesh.yaml:4:66: gateway.routes[0].strip_prefix: 'true' must be a path of one or more "
+     "whole segments, as in /api (no trailing '/', no '.', '..', '%', '{', '}' or '*')"},
+    {"StripPrefixIntoATemplateParameter",
+     "trust_domain: td\ngateway:\n  routes:\n    - { path: \"/api/{id}\", service: user, "
+     "auth: [none], strip_prefix: /api/x }\n" SERVICES,
+     "mesh.yaml:4:71: gateway.routes[0].strip_prefix: '/api/x' is not a leading part of the "
+     "route's path '/api/{id}' made of whole segments"},
+    {"ContentTypeWithParameters",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /api, service: user, "
+     "auth: [none], content_types: [application/json, 'text/plain; charset=utf-8'] }\n" SERVICES,
+     "mesh.yaml:4:86: gateway.routes[0].content_types[1]: 'text/plain; charset=utf-8' must be a "
+     "media type type/subtype without parameters, as in application/json"},
+    {"SchemaWithNonJsonContentType",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /api, service: user, "
+     "auth: [none], content_types: [text/plain], schema: s.json }\n" SERVICES,
+     "mesh.yaml:4:67: gateway.routes[0].content_types: 'text/plain' is not JSON, but this "
+     "route's schema validates JSON bodies (list only application/json or a +json type)"},
     {"UnknownAuthWithHint",
      "trust_domain: td\ngateway:\n  routes:\n    - prefix: /\n      service: user\n"
      "      auth: [session, apikey]\n" SERVICES,

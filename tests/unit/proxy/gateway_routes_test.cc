@@ -2,6 +2,7 @@
 #include "proxy/gateway_routes.h"
 
 #include "gtest/gtest.h"
+#include "policy/path.h"
 
 namespace bulwark::proxy {
 namespace {
@@ -89,6 +90,55 @@ TEST(RouteTableTest, RefusesTemplatesAndPrefixesThatCouldNeverMatch) {
     ASSERT_FALSE(table.ok()) << prefix;
     EXPECT_NE(table.status().message().find("not a normalized path"), std::string::npos)
         << table.status();
+  }
+}
+
+TEST(ForwardedPathTest, StripsWholeLeadingSegmentsAndKeepsALeadingSlash) {
+  mesh::RouteConfig route = Prefix("/api/rentals");
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals/7"), "/api/rentals/7");  // no strip_prefix
+  route.strip_prefix = "/api";
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals/7"), "/rentals/7");
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals"), "/rentals");
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals/"), "/rentals/");
+  route.strip_prefix = "/api/rentals";
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals"), "/");
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals/"), "/");
+  EXPECT_EQ(ForwardedPath(route, "/api/rentals/7/return"), "/7/return");
+}
+
+TEST(ForwardedPathTest, NeverCutsInsideASegment) {
+  mesh::RouteConfig route = Prefix("/api");
+  route.strip_prefix = "/api";
+  EXPECT_EQ(ForwardedPath(route, "/apix/y"), "/apix/y");
+}
+
+// The rewrite runs on the normalized path of the matched route, so a spelling that normalizes
+// around the prefix either leaves the route (404) or stays under it.
+TEST(ForwardedPathTest, SpellingsThatNormalizeAroundThePrefixStayInsideTheRoute) {
+  absl::StatusOr<RouteTable> table = RouteTable::Compile({Prefix("/api/rentals")});
+  ASSERT_TRUE(table.ok()) << table.status();
+  mesh::RouteConfig route = Prefix("/api/rentals");
+  route.strip_prefix = "/api";
+  struct Case {
+    const char* raw;
+    const char* forwarded;  // nullptr: no route
+  };
+  for (const Case& c : std::vector<Case>{{"/api/rentals/../admin", nullptr},
+                                         {"/api/rentals/%2e%2e/admin", nullptr},
+                                         {"/api/rentals/%2E%2e", nullptr},
+                                         {"/api/../rentals/7", nullptr},
+                                         {"//api//rentals//7", "/rentals/7"},
+                                         {"/api/rentals/./7/../8", "/rentals/8"},
+                                         {"/api/./rentals/%37", "/rentals/7"}}) {
+    absl::StatusOr<std::string> normal = policy::NormalizePath(c.raw);
+    ASSERT_TRUE(normal.ok()) << c.raw << ": " << normal.status();
+    int match = table->Match(*normal);
+    if (c.forwarded == nullptr) {
+      EXPECT_EQ(match, -1) << c.raw << " normalized to " << *normal;
+      continue;
+    }
+    ASSERT_EQ(match, 0) << c.raw;
+    EXPECT_EQ(ForwardedPath(route, *normal), c.forwarded) << c.raw;
   }
 }
 
