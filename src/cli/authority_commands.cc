@@ -356,7 +356,8 @@ void AddClientCommands(CLI::App& authority, AuthorityFlags& flags, Action& actio
       if (!scopes->empty()) {
         body["scopes"] = *scopes;
       }
-      absl::StatusOr<nlohmann::json> answer = AdminRequest(flags, "POST", "/v1/admin/clients", body);
+      absl::StatusOr<nlohmann::json> answer =
+          AdminRequest(flags, "POST", "/v1/admin/clients", body);
       if (!answer.ok()) {
         return Fail(std::string(answer.status().message()));
       }

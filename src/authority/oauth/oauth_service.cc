@@ -196,8 +196,8 @@ OAuthService::OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOp
       keys_(keys),
       options_(std::move(options)),
       subject_issuers_(options_.subject_issuers),
-      oidc_(authority, keys, OidcOptions{.issuer = options_.issuer,
-                                         .access_token_ttl = options_.access_token_ttl}) {
+      oidc_(authority, keys,
+            OidcOptions{.issuer = options_.issuer, .access_token_ttl = options_.access_token_ttl}) {
   for (tokens::TrustedIssuer& issuer : subject_issuers_) {
     if (issuer.self) {
       // Our own access tokens: the keys published now, under this issuer identifier.
@@ -243,9 +243,9 @@ json OAuthService::Metadata(bool openid) const {
     doc["end_session_endpoint"] = iss + "/oauth2/logout";
     doc["subject_types_supported"] = {"public"};
     doc["id_token_signing_alg_values_supported"] = {"ES256"};
-    doc["claims_supported"] = {"iss",   "sub",       "aud",   "exp", "iat",     "jti",
-                               "nonce", "auth_time", "amr",   "azp", "client_id", "scope",
-                               "cnf",   "email",     "preferred_username"};
+    doc["claims_supported"] = {"iss",       "sub",   "aud",       "exp",   "iat",
+                               "jti",       "nonce", "auth_time", "amr",   "azp",
+                               "client_id", "scope", "cnf",       "email", "preferred_username"};
   }
   return doc;
 }

@@ -604,10 +604,10 @@ class SqliteStore final : public Store {
   // ---- OpenID Connect provider ----
   absl::Status CreateOidcClient(const OidcClientRecord& c, const AuditEntry& audit) override {
     return Transaction([&]() -> absl::Status {
-      BULWARK_ASSIGN_OR_RETURN(
-          Statement st, Prepare(db_.get(),
-                                "INSERT INTO oidc_clients VALUES (?,?,?,?,?,?,?) "
-                                "ON CONFLICT DO NOTHING"));
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "INSERT INTO oidc_clients VALUES (?,?,?,?,?,?,?) "
+                                       "ON CONFLICT DO NOTHING"));
       // Redirect URIs and scopes contain no spaces (both are checked), so one space-joined
       // column holds each list.
       st.Bind(1, c.id).Bind(2, c.secret_hash).Bind(3, std::int64_t{c.is_public ? 1 : 0});
@@ -660,7 +660,8 @@ class SqliteStore final : public Store {
       }
       BULWARK_ASSIGN_OR_RETURN(
           Statement families,
-          Prepare(db_.get(), "SELECT DISTINCT family FROM oidc_refresh_tokens WHERE client_id = ?"));
+          Prepare(db_.get(),
+                  "SELECT DISTINCT family FROM oidc_refresh_tokens WHERE client_id = ?"));
       families.Bind(1, id);
       std::vector<std::string> list;
       while (true) {
@@ -705,8 +706,8 @@ class SqliteStore final : public Store {
       if (code.used_at) {
         return absl::OkStatus();
       }
-      BULWARK_ASSIGN_OR_RETURN(Statement use,
-                               Prepare(db_.get(), "UPDATE oidc_codes SET used_at = ? WHERE hash = ?"));
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement use, Prepare(db_.get(), "UPDATE oidc_codes SET used_at = ? WHERE hash = ?"));
       use.Bind(1, Unix(now)).Bind(2, hash);
       return use.Run();
     });
@@ -732,8 +733,8 @@ class SqliteStore final : public Store {
     return ReadRefreshToken(st);
   }
 
-  absl::StatusOr<RefreshRotation> RotateRefreshToken(const crypto::Bytes& hash,
-                                                     core::TimePoint now, core::Seconds grace,
+  absl::StatusOr<RefreshRotation> RotateRefreshToken(const crypto::Bytes& hash, core::TimePoint now,
+                                                     core::Seconds grace,
                                                      const RefreshTokenRecord& successor,
                                                      const AuditEntry& audit) override {
     RefreshRotation result = RefreshRotation::kRotated;
@@ -851,23 +852,44 @@ class SqliteStore final : public Store {
     return absl::StrSplit(text, ' ', absl::SkipEmpty());
   }
   static OidcClientRecord ReadOidcClient(const Statement& st) {
-    return {st.Text(0),           st.Blob(1),           st.Int(2) != 0,
-            SplitList(st.Text(3)), SplitList(st.Text(4)), SplitList(st.Text(5)),
+    return {st.Text(0),
+            st.Blob(1),
+            st.Int(2) != 0,
+            SplitList(st.Text(3)),
+            SplitList(st.Text(4)),
+            SplitList(st.Text(5)),
             Time(st.Int(6))};
   }
   static AuthCodeRecord ReadAuthCode(const Statement& st) {
-    AuthCodeRecord c{st.Blob(0),      st.Text(1),           st.Text(2),           st.Text(3),
-                     st.Text(4),      st.Text(5),           Time(st.Int(6)),      SplitList(st.Text(7)),
-                     SplitList(st.Text(8)), st.Text(9),     Time(st.Int(10)),     std::nullopt};
+    AuthCodeRecord c{st.Blob(0),
+                     st.Text(1),
+                     st.Text(2),
+                     st.Text(3),
+                     st.Text(4),
+                     st.Text(5),
+                     Time(st.Int(6)),
+                     SplitList(st.Text(7)),
+                     SplitList(st.Text(8)),
+                     st.Text(9),
+                     Time(st.Int(10)),
+                     std::nullopt};
     if (!st.IsNull(11)) {
       c.used_at = Time(st.Int(11));
     }
     return c;
   }
   static RefreshTokenRecord ReadRefreshToken(const Statement& st) {
-    RefreshTokenRecord t{st.Blob(0),      st.Text(1),      st.Text(2),           st.Text(3),
-                         SplitList(st.Text(4)), Time(st.Int(5)), SplitList(st.Text(6)),
-                         Time(st.Int(7)), Time(st.Int(8)), std::nullopt,         st.Text(10),
+    RefreshTokenRecord t{st.Blob(0),
+                         st.Text(1),
+                         st.Text(2),
+                         st.Text(3),
+                         SplitList(st.Text(4)),
+                         Time(st.Int(5)),
+                         SplitList(st.Text(6)),
+                         Time(st.Int(7)),
+                         Time(st.Int(8)),
+                         std::nullopt,
+                         st.Text(10),
                          Time(st.Int(11))};
     if (!st.IsNull(9)) {
       t.rotated_at = Time(st.Int(9));

@@ -137,7 +137,7 @@ struct LoginSessionRecord {
 // ---- OpenID Connect provider (docs/sso.md#the-openid-connect-provider) ----
 // A relying party registered with `bulwark authority client add`.
 struct OidcClientRecord {
-  std::string id;            // client_id: [a-z0-9._-], 1..64
+  std::string id;             // client_id: [a-z0-9._-], 1..64
   crypto::Bytes secret_hash;  // SHA-256 of the client secret; empty for a public client
   bool is_public = false;     // no secret: PKCE alone binds the code to the client
   std::vector<std::string> redirect_uris;              // matched exactly
