@@ -46,9 +46,10 @@ def sign_in_by_writing_store_rows(auth, user, email=""):
     db = sqlite3.connect(os.path.join(auth.data_dir, "authority.db"), timeout=10)
     try:
         with db:
-            db.execute("INSERT OR IGNORE INTO users VALUES (?, ?, '', 0, ?, NULL)",
-                       (user, email, now))
-            db.execute("INSERT INTO login_sessions VALUES (?, ?, 'pwd otp', ?, ?, NULL)",
+            db.execute("INSERT OR IGNORE INTO users (name, email, password_hash, disabled, "
+                       "created_at) VALUES (?, ?, '', 0, ?)", (user, email, now))
+            db.execute("INSERT INTO login_sessions (hash, user, amr, auth_time, expires_at) "
+                       "VALUES (?, ?, 'pwd otp', ?, ?)",
                        (hashlib.sha256(cookie.encode()).digest(), user, now, now + 3600))
     finally:
         db.close()

@@ -13,6 +13,7 @@
 #include "http/message.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tokens/user_token.h"
 
 namespace bulwark::authority::oauth {
 namespace {
@@ -179,6 +180,26 @@ TEST_F(OidcProviderTest, CodeFlowIssuesIdAccessAndRefreshTokens) {
   auto info = oidc().UserInfo(access->claims);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(*info, json({{"sub", "alice"}, {"email", "alice@example.org"}}));
+}
+
+TEST_F(OidcProviderTest, AccessTokenPassesTheGatewaysSelfIssuerCheck) {
+  auto tokens = Redeem(Code());
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  // What proxy::BearerAuthenticator runs for a gateway.issuers entry `issuer: self`.
+  auto published =
+      std::make_shared<const tokens::IssuerKeys>(tokens::IssuerKeys{kIssuer, *keys_->Published()});
+  tokens::TrustedIssuer self{"local",   true,
+                             "",        {"spiffe://example.org"},
+                             {"ES256"}, {[published] { return published; }, nullptr}};
+  auto user =
+      tokens::VerifyUserToken((*tokens)["access_token"].get<std::string>(), {self}, clock_.Now());
+  ASSERT_TRUE(user.ok()) << user.status();
+  EXPECT_EQ(user->subject.subject, "alice");
+  EXPECT_EQ(user->subject.issuer, "local");
+  EXPECT_EQ(user->subject.scope, (std::vector<std::string>{"openid", "email"}));
+  // The ID token is not a bearer token there (typ JWT, aud the client).
+  EXPECT_FALSE(
+      tokens::VerifyUserToken((*tokens)["id_token"].get<std::string>(), {self}, clock_.Now()).ok());
 }
 
 TEST_F(OidcProviderTest, UnknownClientOrRedirectMismatchIsAnErrorPageNeverARedirect) {
