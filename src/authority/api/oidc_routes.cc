@@ -89,7 +89,7 @@ http::Response Redirect(std::string location) {
 }
 
 // Returns the parameters of a GET (its query) or a POST (its form body).
-absl::StatusOr<oauth::Params> RequestParams(const http::Request& request,
+absl::StatusOr<oauth::Form> RequestParams(const http::Request& request,
                                             const std::vector<FieldSpec>& fields) {
   if (request.method == "POST") {
     std::string_view type = request.headers.Get("Content-Type").value_or("");
@@ -143,22 +143,22 @@ std::vector<std::string> SplitSpaces(const std::string& text) {
 std::optional<http::Response> Router::Oidc(const http::Request& request) {
   std::string_view path = request.Path();
   if (path == "/oauth2/authorize") {
-    return Authorize(request);
+    return OidcAuthorize(request);
   }
   if (path == "/oauth2/userinfo") {
-    return UserInfo(request);
+    return OidcUserInfo(request);
   }
   if (path == "/oauth2/logout") {
-    return Logout(request);
+    return OidcLogout(request);
   }
   return std::nullopt;
 }
 
-http::Response Router::Authorize(const http::Request& request) {
+http::Response Router::OidcAuthorize(const http::Request& request) {
   if (request.method != "GET" && request.method != "POST") {
     return MethodNotAllowed("GET, POST");
   }
-  absl::StatusOr<oauth::Params> params = RequestParams(request, kAuthorizeParams);
+  absl::StatusOr<oauth::Form> params = RequestParams(request, kAuthorizeParams);
   if (!params.ok()) {
     return Page(400, "Invalid authorization request", std::string(params.status().message()));
   }
@@ -182,7 +182,7 @@ http::Response Router::Authorize(const http::Request& request) {
   return Redirect(std::move(outcome.location));
 }
 
-http::Response Router::UserInfo(const http::Request& request) {
+http::Response Router::OidcUserInfo(const http::Request& request) {
   if (request.method != "GET" && request.method != "POST") {
     return MethodNotAllowed("GET, POST");
   }
@@ -206,11 +206,11 @@ http::Response Router::UserInfo(const http::Request& request) {
   return JsonResponse(200, *info);
 }
 
-http::Response Router::Logout(const http::Request& request) {
+http::Response Router::OidcLogout(const http::Request& request) {
   if (request.method != "GET" && request.method != "POST") {
     return MethodNotAllowed("GET, POST");
   }
-  absl::StatusOr<oauth::Params> params = RequestParams(request, kLogoutParams);
+  absl::StatusOr<oauth::Form> params = RequestParams(request, kLogoutParams);
   if (!params.ok()) {
     return Page(400, "Invalid logout request", std::string(params.status().message()));
   }

@@ -65,9 +65,9 @@ class Router {
   // ---- OpenID Connect provider (oidc_routes.cc) ----
   // Answers /oauth2/authorize, /oauth2/userinfo and /oauth2/logout; nullopt for any other path.
   std::optional<http::Response> Oidc(const http::Request& request);
-  http::Response Authorize(const http::Request& request);
-  http::Response UserInfo(const http::Request& request);
-  http::Response Logout(const http::Request& request);
+  http::Response OidcAuthorize(const http::Request& request);
+  http::Response OidcUserInfo(const http::Request& request);
+  http::Response OidcLogout(const http::Request& request);
   // /v1/admin/clients[/<id>]: list, add and remove OpenID Connect clients.
   http::Response OidcClients(const http::Request& request, const std::string& admin);
   http::Response AddOidcClient(const http::Request& request, const std::string& admin);

@@ -64,8 +64,7 @@ struct OAuthOptions {
 std::map<std::string, std::vector<std::string>, std::less<>> WorkloadScopes(
     const mesh::MeshConfig& mesh);
 
-// A form body: parameter name to value (see api/form_body.h).
-using Form = std::map<std::string, std::string>;
+// Form (a form body: parameter name to value) is declared in oidc_provider.h.
 
 class OAuthService {
  public:

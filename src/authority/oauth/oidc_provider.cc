@@ -31,7 +31,7 @@ absl::Status InvalidClient(std::string message) {
   return OAuthError(absl::StatusCode::kUnauthenticated, "invalid_client", std::move(message));
 }
 
-std::string Get(const Params& params, const char* name) {
+std::string Get(const Form& params, const char* name) {
   auto it = params.find(name);
   return it == params.end() ? "" : it->second;
 }
@@ -102,7 +102,7 @@ absl::Status OidcProvider::RemoveClient(const std::string& id, const std::string
   return authority_.store().DeleteOidcClient(id, audit);
 }
 
-AuthorizeOutcome OidcProvider::Authorize(const Params& params,
+AuthorizeOutcome OidcProvider::Authorize(const Form& params,
                                          const std::optional<LoginSessionRecord>& session,
                                          std::string_view return_to) {
   std::string client_id = Get(params, "client_id");
@@ -200,7 +200,7 @@ AuthorizeOutcome OidcProvider::Authorize(const Params& params,
 }
 
 absl::StatusOr<OidcClientRecord> OidcProvider::AuthenticateClient(
-    const Params& form, std::optional<std::string_view> authorization) {
+    const Form& form, std::optional<std::string_view> authorization) {
   std::string id = Get(form, "client_id");
   std::string secret = Get(form, "client_secret");
   if (authorization) {
@@ -241,7 +241,7 @@ absl::StatusOr<OidcClientRecord> OidcProvider::AuthenticateClient(
   return client;
 }
 
-absl::StatusOr<json> OidcProvider::Token(const Params& form,
+absl::StatusOr<json> OidcProvider::Token(const Form& form,
                                          std::optional<std::string_view> authorization) {
   BULWARK_ASSIGN_OR_RETURN(OidcClientRecord client, AuthenticateClient(form, authorization));
   if (Get(form, "grant_type") == kGrantAuthorizationCode) {
@@ -271,7 +271,7 @@ void OidcProvider::RevokeFamily(const std::string& family, const std::string& cl
   spdlog::warn("client {}: {}; its refresh family and access tokens are revoked", client, why);
 }
 
-absl::StatusOr<json> OidcProvider::RedeemCode(const Params& form, const OidcClientRecord& client) {
+absl::StatusOr<json> OidcProvider::RedeemCode(const Form& form, const OidcClientRecord& client) {
   std::string code = Get(form, "code");
   std::string verifier = Get(form, "code_verifier");
   if (code.empty() || verifier.empty()) {
@@ -327,7 +327,7 @@ absl::StatusOr<json> OidcProvider::RedeemCode(const Params& form, const OidcClie
   return response;
 }
 
-absl::StatusOr<json> OidcProvider::Refresh(const Params& form, const OidcClientRecord& client) {
+absl::StatusOr<json> OidcProvider::Refresh(const Form& form, const OidcClientRecord& client) {
   std::string token = Get(form, "refresh_token");
   if (token.empty()) {
     return InvalidRequest("refresh_token is required");
@@ -447,7 +447,7 @@ absl::StatusOr<json> OidcProvider::UserInfo(const json& claims) {
   return out;
 }
 
-LogoutOutcome OidcProvider::Logout(const Params& params,
+LogoutOutcome OidcProvider::Logout(const Form& params,
                                    const std::optional<LoginSessionRecord>& session) {
   auto fail = [](std::string message) { return LogoutOutcome{false, "", false, message}; };
   std::string hint = Get(params, "id_token_hint");

@@ -70,7 +70,8 @@ struct LogoutOutcome {
   std::string message;
 };
 
-using Params = std::map<std::string, std::string>;
+// A form body or a query: parameter name to value (see api/form_body.h).
+using Form = std::map<std::string, std::string>;
 
 class OidcProvider {
  public:
@@ -86,13 +87,13 @@ class OidcProvider {
   // The authorization endpoint for request `params` (the query or the form). `session` is the
   // browser's login session, if any; `return_to` is the request's path and query, for the login
   // redirect.
-  AuthorizeOutcome Authorize(const Params& params, const std::optional<LoginSessionRecord>& session,
+  AuthorizeOutcome Authorize(const Form& params, const std::optional<LoginSessionRecord>& session,
                              std::string_view return_to);
 
   // The token endpoint's authorization_code and refresh_token grants. `authorization` is the
   // request's Authorization header, if any (client_secret_basic). Returns the RFC 6749 §5.1 body,
   // or a Status carrying the §5.2 error (OAuthError).
-  absl::StatusOr<nlohmann::json> Token(const Params& form,
+  absl::StatusOr<nlohmann::json> Token(const Form& form,
                                        std::optional<std::string_view> authorization);
 
   // The userinfo response for a verified access token's claims: sub, and email with the email
@@ -103,15 +104,15 @@ class OidcProvider {
   // RP-initiated logout: verifies id_token_hint (signed by this issuer; it may have expired),
   // checks post_logout_redirect_uri against the hint's client exactly, and ends `session` when it
   // belongs to the hint's user.
-  LogoutOutcome Logout(const Params& params, const std::optional<LoginSessionRecord>& session);
+  LogoutOutcome Logout(const Form& params, const std::optional<LoginSessionRecord>& session);
 
   const OidcOptions& options() const { return options_; }
 
  private:
   absl::StatusOr<OidcClientRecord> AuthenticateClient(
-      const Params& form, std::optional<std::string_view> authorization);
-  absl::StatusOr<nlohmann::json> RedeemCode(const Params& form, const OidcClientRecord& client);
-  absl::StatusOr<nlohmann::json> Refresh(const Params& form, const OidcClientRecord& client);
+      const Form& form, std::optional<std::string_view> authorization);
+  absl::StatusOr<nlohmann::json> RedeemCode(const Form& form, const OidcClientRecord& client);
+  absl::StatusOr<nlohmann::json> Refresh(const Form& form, const OidcClientRecord& client);
   // Signs the access and ID tokens and returns the response with `refresh_token`; `record` is
   // the refresh token's record, whose access_jti is filled in.
   absl::StatusOr<nlohmann::json> IssueTokens(RefreshTokenRecord& record, const std::string& nonce,

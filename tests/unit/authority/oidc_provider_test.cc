@@ -104,8 +104,8 @@ class OidcProviderTest : public ::testing::Test {
         .value()
         .record;
   }
-  Params AuthorizeParams(Params extra = {}) {
-    Params p = {{"response_type", "code"},
+  Form AuthorizeParams(Form extra = {}) {
+    Form p = {{"response_type", "code"},
                 {"client_id", "app"},
                 {"redirect_uri", kRedirect},
                 {"scope", "openid email"},
@@ -118,16 +118,16 @@ class OidcProviderTest : public ::testing::Test {
     }
     return p;
   }
-  std::string Code(Params extra = {}) {
+  std::string Code(Form extra = {}) {
     AuthorizeOutcome out = oidc().Authorize(AuthorizeParams(extra), session_, "/r");
     EXPECT_EQ(out.kind, AuthorizeOutcome::Kind::kRedirect) << out.message;
     EXPECT_EQ(QueryOf(out.location, "state"), "st-1");
     EXPECT_EQ(QueryOf(out.location, "iss"), kIssuer);
     return QueryOf(out.location, "code");
   }
-  absl::StatusOr<json> Redeem(const std::string& code, Params extra = {},
+  absl::StatusOr<json> Redeem(const std::string& code, Form extra = {},
                               const std::string& client = "app") {
-    Params form = {
+    Form form = {
         {"grant_type", "authorization_code"}, {"code", code},        {"redirect_uri", kRedirect},
         {"code_verifier", kVerifier},         {"client_id", client}, {"client_secret", secret_}};
     for (auto& [k, v] : extra) {
@@ -216,10 +216,10 @@ TEST_F(OidcProviderTest, UnknownClientOrRedirectMismatchIsAnErrorPageNeverARedir
 }
 
 TEST_F(OidcProviderTest, PkceIsRequiredAndPlainRefused) {
-  Params without = AuthorizeParams();
+  Form without = AuthorizeParams();
   without.erase("code_challenge");
   without.erase("code_challenge_method");
-  for (const Params& p : {without, AuthorizeParams({{"code_challenge_method", "plain"}}),
+  for (const Form& p : {without, AuthorizeParams({{"code_challenge_method", "plain"}}),
                           AuthorizeParams({{"code_challenge_method", ""}})}) {
     auto out = oidc().Authorize(p, session_, "/r");
     ASSERT_EQ(out.kind, AuthorizeOutcome::Kind::kRedirect);
@@ -277,11 +277,11 @@ TEST_F(OidcProviderTest, ClientAuthentication) {
   EXPECT_EQ(OAuthErrorCode(Redeem(code, {{"client_secret", "wrong"}}).status()), "invalid_client");
   EXPECT_EQ(OAuthErrorCode(Redeem(code, {{"client_secret", ""}}).status()), "invalid_client")
       << "a confidential client must authenticate";
-  Params both = {{"grant_type", "authorization_code"}, {"code", code}, {"client_secret", secret_}};
+  Form both = {{"grant_type", "authorization_code"}, {"code", code}, {"client_secret", secret_}};
   std::string basic = "Basic " + crypto::Base64Encode(crypto::ToBytes("app:" + secret_));
   EXPECT_EQ(OAuthErrorCode(oidc().Token(both, basic).status()), "invalid_request");
   // client_secret_basic works (the code is still unused: client authentication comes first).
-  Params form = {{"grant_type", "authorization_code"},
+  Form form = {{"grant_type", "authorization_code"},
                  {"code", code},
                  {"redirect_uri", kRedirect},
                  {"code_verifier", kVerifier}};
