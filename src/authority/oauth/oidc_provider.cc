@@ -324,6 +324,8 @@ absl::StatusOr<json> OidcProvider::RedeemCode(const Form& form, const OidcClient
     }
     return s;
   }
+  spdlog::info("OIDC tokens (access {}) for user {} and client {}", record.access_jti, record.user,
+               client.id);
   return response;
 }
 
@@ -380,6 +382,8 @@ absl::StatusOr<json> OidcProvider::Refresh(const Form& form, const OidcClientRec
   if (rotation == RefreshRotation::kFamilyRevoked) {
     return InvalidGrant("the refresh token's grant was revoked");
   }
+  spdlog::info("OIDC tokens refreshed (access {}) for user {} and client {}", next.access_jti,
+               next.user, client.id);
   return response;
 }
 
@@ -412,8 +416,6 @@ absl::StatusOr<json> OidcProvider::IssueTokens(RefreshTokenRecord& record, const
   BULWARK_ASSIGN_OR_RETURN(std::string id_token, keys_.Sign("JWT", id));
   record.access_jti = jti;
   record.access_expires_at = core::FromUnixSeconds(access_exp);
-  spdlog::info("OIDC tokens (access {}) for user {} and client {}", jti, record.user,
-               record.client_id);
   return json{{"access_token", access_token},
               {"token_type", "Bearer"},
               {"expires_in", options_.access_token_ttl.count()},
