@@ -75,7 +75,8 @@ class ServerIdentity {
   std::atomic<std::shared_ptr<asio::ssl::context>> context_;
 };
 
-// Advances the token-key schedule and, once a minute, forgets revoked tokens past their expiry.
+// Advances the token-key schedule and, once a minute, forgets revoked tokens, authorization codes
+// and refresh tokens past their expiry.
 void MaintainTokens(AuthorityService& service, oauth::TokenKeys& keys, int tick) {
   absl::StatusOr<oauth::TokenKeyRotation> rotation = keys.Rotate(/*force=*/false);
   if (!rotation.ok()) {
@@ -87,6 +88,10 @@ void MaintainTokens(AuthorityService& service, oauth::TokenKeys& keys, int tick)
     core::TimePoint before = service.clock().Now() - keys.options().skew;
     if (absl::Status s = service.store().PruneRevokedTokens(before); !s.ok()) {
       spdlog::error("pruning revoked tokens failed: {}", s.ToString());
+    }
+    // OpenID Connect: expired authorization codes and refresh tokens.
+    if (absl::Status s = service.store().PruneOidcGrants(before); !s.ok()) {
+      spdlog::error("pruning OpenID Connect grants failed: {}", s.ToString());
     }
   }
 }

@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "authority/data_dir.h"
 #include "authority/server.h"
@@ -316,6 +318,77 @@ void AddApiKeyCommands(CLI::App& authority, AuthorityFlags& flags, Action& actio
   });
 }
 
+// ---- OpenID Connect clients ----
+void AddClientCommands(CLI::App& authority, AuthorityFlags& flags, Action& action) {
+  CLI::App* client =
+      authority.add_subcommand("client", "Manage the OpenID Connect provider's clients");
+  client->require_subcommand(1);
+  CLI::App* add = client->add_subcommand(
+      "add", "Register a client (a confidential client's secret is shown once on stdout)");
+  auto name = std::make_shared<std::string>();
+  auto redirects = std::make_shared<std::vector<std::string>>();
+  auto post_logout = std::make_shared<std::vector<std::string>>();
+  auto scopes = std::make_shared<std::string>();
+  auto is_public = std::make_shared<bool>(false);
+  add->add_option("name", *name, "The client_id: 1 to 64 of a-z 0-9 . _ -")->required();
+  add->add_option("--redirect-uri", *redirects,
+                  "A redirect URI, matched exactly (https, or http for loopback); repeatable")
+      ->required();
+  add->add_option("--post-logout-redirect-uri", *post_logout,
+                  "Where RP-initiated logout may return to, matched exactly; repeatable");
+  add->add_flag("--public", *is_public,
+                "A public client (no secret: a browser or native app; PKCE binds its codes)");
+  add->add_option("--scopes", *scopes,
+                  "Space-separated scopes it may ask for (default \"openid profile email\")");
+  AddCommonAdminFlags(*add, flags);
+  add->footer(
+      "Example:\n  bulwark authority client add wiki --redirect-uri "
+      "https://wiki.example/callback\nPrints the client secret once on stdout (none for "
+      "--public); see docs/sso.md.");
+  add->callback([&flags, &action, name, redirects, post_logout, scopes, is_public] {
+    action = [&flags, name, redirects, post_logout, scopes, is_public] {
+      nlohmann::json body = {{"client_id", *name},
+                             {"redirect_uris", fmt::format("{}", fmt::join(*redirects, " "))},
+                             {"public", *is_public ? "true" : "false"}};
+      if (!post_logout->empty()) {
+        body["post_logout_redirect_uris"] = fmt::format("{}", fmt::join(*post_logout, " "));
+      }
+      if (!scopes->empty()) {
+        body["scopes"] = *scopes;
+      }
+      absl::StatusOr<nlohmann::json> answer =
+          AdminRequest(flags, "POST", "/v1/admin/clients", body);
+      if (!answer.ok()) {
+        return Fail(std::string(answer.status().message()));
+      }
+      std::string secret = answer->value("client_secret", "");
+      if (!secret.empty()) {
+        std::printf("%s\n", secret.c_str());
+      }
+      std::fprintf(stderr, "client %s registered (%s)\n", name->c_str(),
+                   secret.empty() ? "public: no secret"
+                                  : "confidential: its secret is shown once, store it now");
+      return 0;
+    };
+  });
+  CLI::App* remove = client->add_subcommand(
+      "remove", "Remove a client; its refresh tokens and their access tokens are revoked");
+  auto id = std::make_shared<std::string>();
+  remove->add_option("name", *id, "The client_id")->required();
+  AddCommonAdminFlags(*remove, flags);
+  remove->callback([&flags, &action, id] {
+    action = [&flags, id] {
+      return AdminCall(flags, "DELETE", fmt::format("/v1/admin/clients/{}", *id), nullptr);
+    };
+  });
+  CLI::App* list = client->add_subcommand("list", "List clients (no secrets)");
+  AddCommonAdminFlags(*list, flags);
+  list->callback([&flags, &action] {
+    action = [&flags] { return AdminCall(flags, "GET", "/v1/admin/clients", nullptr); };
+  });
+}
+// ---- end OpenID Connect clients ----
+
 }  // namespace
 
 void AddAuthorityCommands(CLI::App& app, Action& action) {
@@ -366,6 +439,7 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
 
   AddTokenCommands(*authority, flags, action);
   AddApiKeyCommands(*authority, flags, action);
+  AddClientCommands(*authority, flags, action);
 
   CLI::App* revoke = authority->add_subcommand(
       "revoke", "Revoke one certificate by serial, or every unexpired one of a SPIFFE ID");

@@ -139,16 +139,25 @@ class DiscoveryTest(OAuthTestCase):
                 self.assertEqual(doc["jwks_uri"], base + "/oauth2/jwks")
                 self.assertEqual(doc["introspection_endpoint"], base + "/oauth2/introspect")
                 self.assertEqual(doc["revocation_endpoint"], base + "/oauth2/revoke")
-                self.assertEqual(doc["grant_types_supported"], ["client_credentials", EXCHANGE])
+                self.assertEqual(doc["authorization_endpoint"], base + "/oauth2/authorize")
+                self.assertEqual(doc["grant_types_supported"],
+                                 ["authorization_code", "refresh_token", "client_credentials",
+                                  EXCHANGE])
                 self.assertEqual(doc["token_endpoint_auth_methods_supported"],
+                                 ["tls_client_auth", "client_secret_basic", "client_secret_post",
+                                  "none"])
+                self.assertEqual(doc["introspection_endpoint_auth_methods_supported"],
                                  ["tls_client_auth"])
                 self.assertIs(doc["tls_client_certificate_bound_access_tokens"], True)
-                self.assertIn("response_types_supported", doc)
+                self.assertEqual(doc["response_types_supported"], ["code"])
+                self.assertEqual(doc["code_challenge_methods_supported"], ["S256"])
+                self.assertIs(doc["authorization_response_iss_parameter_supported"], True)
                 self.assertEqual(headers["cache-control"], "public, max-age=5")
                 if openid:
                     self.assertEqual(doc["subject_types_supported"], ["public"])
                     self.assertEqual(doc["id_token_signing_alg_values_supported"], ["ES256"])
-                self.assertNotIn("authorization_endpoint", doc, "no SSO yet: none is claimed")
+                    self.assertEqual(doc["userinfo_endpoint"], base + "/oauth2/userinfo")
+                    self.assertEqual(doc["end_session_endpoint"], base + "/oauth2/logout")
 
     def test_jwks(self):
         status, jwks, headers = self.get("/oauth2/jwks")

@@ -7,12 +7,21 @@
 //   client-credentials ISSUER BUNDLE CERT KEY ID openid-client: discovery, then the
 //                                                client_credentials grant with the SVID as TLS
 //                                                client certificate (tls_client_auth)
+//   oidc-login ISSUER BUNDLE CLIENT_ID SECRET REDIRECT COOKIE
+//                                                openid-client: discovery, an authorization
+//                                                URL with PKCE S256, state and nonce; the
+//                                                browser's GET (with the login COOKIE) done
+//                                                here; callback (iss, state, ID token
+//                                                validated), userinfo, one refresh
+//   oidc-refresh ISSUER BUNDLE CLIENT_ID SECRET REFRESH_TOKEN [COUNT]
+//                                                COUNT concurrent refreshes (default 1) with
+//                                                the same refresh token; prints each outcome
 // Output is one JSON object on stdout; failures exit 1 with the error on stderr.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import * as jose from 'jose';
-import { Issuer, custom } from 'openid-client';
+import { Issuer, custom, generators } from 'openid-client';
 
 async function keygen(dir) {
   const { privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
@@ -60,7 +69,69 @@ async function clientCredentials(issuerUrl, bundle, cert, key, clientId) {
   return { metadata: issuer.metadata, tokens };
 }
 
-const commands = { keygen, sign, verify, 'client-credentials': clientCredentials };
+async function oidcClient(issuerUrl, bundle, clientId, secret, redirect) {
+  custom.setHttpOptionsDefaults({ ca: readFileSync(bundle), timeout: 10000 });
+  const issuer = await Issuer.discover(issuerUrl);
+  const client = new issuer.Client({
+    client_id: clientId, client_secret: secret, redirect_uris: redirect ? [redirect] : [],
+    response_types: ['code'], id_token_signed_response_alg: 'ES256',
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  return { issuer, client };
+}
+
+// The browser's part: GET the authorization URL with the login cookie; return the Location.
+function browserGet(url, bundle, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: readFileSync(bundle), headers: { cookie } }, (res) => {
+      res.resume();
+      if (res.statusCode !== 302) reject(new Error(`authorize answered ${res.statusCode}`));
+      else resolve(res.headers.location);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function oidcLogin(issuerUrl, bundle, clientId, secret, redirect, cookie) {
+  const { issuer, client } = await oidcClient(issuerUrl, bundle, clientId, secret, redirect);
+  const code_verifier = generators.codeVerifier();
+  const state = generators.state();
+  const nonce = generators.nonce();
+  const url = client.authorizationUrl({
+    scope: 'openid email', code_challenge: generators.codeChallenge(code_verifier),
+    code_challenge_method: 'S256', state, nonce,
+  });
+  const location = await browserGet(url, bundle, `__Host-bulwark-login=${cookie}`);
+  const params = client.callbackParams(location);
+  const tokens = await client.callback(redirect, params, { code_verifier, state, nonce });
+  const claims = tokens.claims();  // the ID token, validated by openid-client
+  const userinfo = await client.userinfo(tokens);
+  const refreshed = await client.refresh(tokens.refresh_token);
+  return {
+    metadata: issuer.metadata, location, claims, userinfo,
+    tokens: { access_token: tokens.access_token, refresh_token: tokens.refresh_token },
+    refreshed: {
+      access_token: refreshed.access_token, refresh_token: refreshed.refresh_token,
+      claims: refreshed.claims(),
+    },
+  };
+}
+
+async function oidcRefresh(issuerUrl, bundle, clientId, secret, refreshToken, count = '1') {
+  const { client } = await oidcClient(issuerUrl, bundle, clientId, secret, '');
+  const attempts = Array.from({ length: Number(count) }, () => client.refresh(refreshToken));
+  const results = await Promise.allSettled(attempts);
+  return {
+    results: results.map((r) => (r.status === 'fulfilled'
+      ? { ok: true, refresh_token: r.value.refresh_token, sub: r.value.claims().sub }
+      : { ok: false, error: r.reason.error || r.reason.message })),
+  };
+}
+
+const commands = {
+  keygen, sign, verify, 'client-credentials': clientCredentials, 'oidc-login': oidcLogin,
+  'oidc-refresh': oidcRefresh,
+};
 const [command, ...args] = process.argv.slice(2);
 try {
   if (!commands[command]) throw new Error(`unknown command ${command}`);

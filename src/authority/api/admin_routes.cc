@@ -46,6 +46,9 @@ http::Response Router::Admin(const http::Request& request, const http::Connectio
   if (path == "/v1/admin/apikeys" || path.starts_with("/v1/admin/apikeys/")) {
     return ApiKeys(request, admin->str());
   }
+  if (path == "/v1/admin/clients" || path.starts_with("/v1/admin/clients/")) {  // OIDC clients
+    return OidcClients(request, admin->str());
+  }
   if (path == "/v1/admin/ca/rotate") {
     return method == "POST" ? RotateCa(admin->str()) : MethodNotAllowed("POST");
   }

@@ -27,7 +27,13 @@ const std::vector<FieldSpec> kTokenParams = {{"grant_type", true, 128},
                                              {"subject_token_type", false, 128},
                                              {"requested_token_type", false, 128},
                                              {"actor_token", false, 16 * 1024},
-                                             {"request_context", false, 1024}};
+                                             {"request_context", false, 1024},
+                                             // OpenID Connect clients' grants
+                                             {"code", false, 256},
+                                             {"redirect_uri", false, 2048},
+                                             {"code_verifier", false, 256},
+                                             {"refresh_token", false, 256},
+                                             {"client_secret", false, 256}};
 const std::vector<FieldSpec> kTokenOnlyParams = {
     {"token", true, 16 * 1024}, {"token_type_hint", false, 64}, {"client_id", false, 2048}};
 
@@ -120,7 +126,11 @@ std::optional<http::Response> Router::OAuth(const http::Request& request,
     return OAuthErrorResponse(form.status());
   }
   if (path == "/oauth2/token") {
-    absl::StatusOr<json> answer = oauth_.Token(*form, conn.peer_certificate);
+    std::string grant = form->contains("grant_type") ? form->at("grant_type") : "";
+    bool oidc = grant == oauth::kGrantAuthorizationCode || grant == oauth::kGrantRefreshToken;
+    absl::StatusOr<json> answer =
+        oidc ? oauth_.oidc().Token(*form, request.headers.Get("Authorization"))
+             : oauth_.Token(*form, conn.peer_certificate);
     return answer.ok() ? OAuthJson(*answer) : OAuthErrorResponse(answer.status());
   }
   if (path == "/oauth2/introspect") {

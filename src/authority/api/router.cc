@@ -110,6 +110,8 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     response = method == "POST" ? RegisterTxnKey(request, conn) : MethodNotAllowed("POST");
   } else if (path.starts_with("/v1/admin/")) {
     response = Admin(request, conn);
+  } else if (std::optional<http::Response> oidc = Oidc(request)) {  // OpenID Connect provider
+    response = *std::move(oidc);
   } else if (std::optional<http::Response> oauth = OAuth(request, conn)) {
     response = *std::move(oauth);
   } else {

@@ -62,6 +62,16 @@ class Router {
   // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
   // (txn_key_routes.cc).
   http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
+  // ---- OpenID Connect provider (oidc_routes.cc) ----
+  // Answers /oauth2/authorize, /oauth2/userinfo and /oauth2/logout; nullopt for any other path.
+  std::optional<http::Response> Oidc(const http::Request& request);
+  http::Response OidcAuthorize(const http::Request& request);
+  http::Response OidcUserInfo(const http::Request& request);
+  http::Response OidcLogout(const http::Request& request);
+  // /v1/admin/clients[/<id>]: list, add and remove OpenID Connect clients.
+  http::Response OidcClients(const http::Request& request, const std::string& admin);
+  http::Response AddOidcClient(const http::Request& request, const std::string& admin);
+  // ---- end OpenID Connect provider ----
   // Answers the OAuth 2.0 endpoints (oauth_routes.cc); nullopt for any other path.
   std::optional<http::Response> OAuth(const http::Request& request,
                                       const http::ConnectionInfo& conn);

@@ -195,7 +195,9 @@ OAuthService::OAuthService(AuthorityService& authority, TokenKeys& keys, OAuthOp
     : authority_(authority),
       keys_(keys),
       options_(std::move(options)),
-      subject_issuers_(options_.subject_issuers) {
+      subject_issuers_(options_.subject_issuers),
+      oidc_(authority, keys,
+            OidcOptions{.issuer = options_.issuer, .access_token_ttl = options_.access_token_ttl}) {
   for (tokens::TrustedIssuer& issuer : subject_issuers_) {
     if (issuer.self) {
       // Our own access tokens: the keys published now, under this issuer identifier.
@@ -216,23 +218,34 @@ json OAuthService::Metadata(bool openid) const {
   const std::string& iss = options_.issuer;
   json doc = {
       {"issuer", iss},
+      {"authorization_endpoint", iss + "/oauth2/authorize"},
       {"token_endpoint", iss + "/oauth2/token"},
       {"jwks_uri", iss + "/oauth2/jwks"},
       {"introspection_endpoint", iss + "/oauth2/introspect"},
       {"revocation_endpoint", iss + "/oauth2/revoke"},
-      {"grant_types_supported", {kGrantClientCredentials, kGrantTokenExchange}},
-      {"token_endpoint_auth_methods_supported", {"tls_client_auth"}},
+      {"grant_types_supported",
+       {kGrantAuthorizationCode, kGrantRefreshToken, kGrantClientCredentials, kGrantTokenExchange}},
+      // Workloads authenticate with their SVID, OpenID Connect clients with their secret or,
+      // public ones, with PKCE alone.
+      {"token_endpoint_auth_methods_supported",
+       {"tls_client_auth", "client_secret_basic", "client_secret_post", "none"}},
       {"introspection_endpoint_auth_methods_supported", {"tls_client_auth"}},
       {"revocation_endpoint_auth_methods_supported", {"tls_client_auth"}},
       {"tls_client_certificate_bound_access_tokens", true},
-      // No authorization endpoint until SSO: no response type is served yet.
-      {"response_types_supported", json::array()},
+      {"response_types_supported", {"code"}},
+      {"response_modes_supported", {"query"}},
+      {"code_challenge_methods_supported", {"S256"}},
+      {"authorization_response_iss_parameter_supported", true},
+      {"scopes_supported", {"openid", "profile", "email"}},
   };
   if (openid) {
+    doc["userinfo_endpoint"] = iss + "/oauth2/userinfo";
+    doc["end_session_endpoint"] = iss + "/oauth2/logout";
     doc["subject_types_supported"] = {"public"};
     doc["id_token_signing_alg_values_supported"] = {"ES256"};
-    doc["claims_supported"] = {"iss", "sub",       "aud",   "exp", "iat",
-                               "jti", "client_id", "scope", "cnf"};
+    doc["claims_supported"] = {"iss",       "sub",   "aud",       "exp",   "iat",
+                               "jti",       "nonce", "auth_time", "amr",   "azp",
+                               "client_id", "scope", "cnf",       "email", "preferred_username"};
   }
   return doc;
 }
@@ -266,7 +279,8 @@ absl::StatusOr<json> OAuthService::Token(const Form& form,
     return TokenExchange(form, client);
   }
   return OAuthError(absl::StatusCode::kInvalidArgument, "unsupported_grant_type",
-                    fmt::format("grant_type {} is not supported (client_credentials or {})",
+                    fmt::format("grant_type {} is not supported (authorization_code, "
+                                "refresh_token, client_credentials or {})",
                                 QuoteForMessage(grant), kGrantTokenExchange));
 }
 

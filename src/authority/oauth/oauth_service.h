@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "authority/oauth/oidc_provider.h"
 #include "authority/oauth/token_keys.h"
 #include "authority/service.h"
 #include "crypto/jwk.h"
@@ -63,8 +64,7 @@ struct OAuthOptions {
 std::map<std::string, std::vector<std::string>, std::less<>> WorkloadScopes(
     const mesh::MeshConfig& mesh);
 
-// A form body: parameter name to value (see api/form_body.h).
-using Form = std::map<std::string, std::string>;
+// Form (a form body: parameter name to value) is declared in oidc_provider.h.
 
 class OAuthService {
  public:
@@ -87,8 +87,14 @@ class OAuthService {
   // (unsupported_token_type).
   absl::Status Revoke(const Form& form, const std::optional<crypto::Certificate>& peer);
 
+  // Verifies a token this authority signed (access or transaction token) and checks it is not
+  // revoked; returns the verified JWT. Unauthenticated otherwise.
+  absl::StatusOr<crypto::VerifiedJwt> VerifyOwnToken(std::string_view token);
+
   TokenKeys& keys() { return keys_; }
   const OAuthOptions& options() const { return options_; }
+  // The OpenID Connect provider (authorization_code and refresh_token grants, ...).
+  OidcProvider& oidc() { return oidc_; }
 
  private:
   absl::StatusOr<identity::SpiffeId> AuthenticateClient(
@@ -100,15 +106,13 @@ class OAuthService {
   // Verifies a user's token against gateway.issuers (tokens::VerifyUserToken) and, for the
   // authority's own tokens, that it is not revoked. invalid_grant errors.
   absl::StatusOr<tokens::VerifiedUserToken> VerifySubjectToken(std::string_view token);
-  // Verifies a token this authority signed (access or transaction token) and checks it is not
-  // revoked; returns the verified JWT.
-  absl::StatusOr<crypto::VerifiedJwt> VerifyOwnToken(std::string_view token);
   std::string TrustDomainId() const;
 
   AuthorityService& authority_;
   TokenKeys& keys_;
   const OAuthOptions options_;
   std::vector<tokens::TrustedIssuer> subject_issuers_;  // options_' with `self` bound
+  OidcProvider oidc_;
 };
 
 // Returns a Status of `code` carrying the RFC 6749 §5.2 (or RFC 8693/7009) `error` code.

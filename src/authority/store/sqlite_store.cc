@@ -49,6 +49,25 @@ CREATE TABLE IF NOT EXISTS login_sessions (
   hash BLOB PRIMARY KEY, user TEXT NOT NULL, amr TEXT NOT NULL, auth_time INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER);
 CREATE INDEX IF NOT EXISTS login_sessions_by_user ON login_sessions(user);
+-- OpenID Connect provider: clients, codes, refresh tokens, revoked refresh families.
+CREATE TABLE IF NOT EXISTS oidc_clients (
+  id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, public INTEGER NOT NULL,
+  redirect_uris TEXT NOT NULL, post_logout_redirect_uris TEXT NOT NULL, scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS oidc_codes (
+  hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL, nonce TEXT NOT NULL, user TEXT NOT NULL,
+  auth_time INTEGER NOT NULL, amr TEXT NOT NULL, scope TEXT NOT NULL, family TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE IF NOT EXISTS oidc_refresh_tokens (
+  hash BLOB PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user TEXT NOT NULL,
+  scope TEXT NOT NULL, auth_time INTEGER NOT NULL, amr TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, rotated_at INTEGER, access_jti TEXT NOT NULL,
+  access_expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS oidc_refresh_by_family ON oidc_refresh_tokens(family);
+CREATE TABLE IF NOT EXISTS oidc_revoked_families (
+  family TEXT PRIMARY KEY, client_id TEXT NOT NULL, revoked_at INTEGER NOT NULL);
+-- end OpenID Connect provider
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
@@ -582,6 +601,200 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // ---- OpenID Connect provider ----
+  absl::Status CreateOidcClient(const OidcClientRecord& c, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "INSERT INTO oidc_clients VALUES (?,?,?,?,?,?,?) "
+                                       "ON CONFLICT DO NOTHING"));
+      // Redirect URIs and scopes contain no spaces (both are checked), so one space-joined
+      // column holds each list.
+      st.Bind(1, c.id).Bind(2, c.secret_hash).Bind(3, std::int64_t{c.is_public ? 1 : 0});
+      st.Bind(4, absl::StrJoin(c.redirect_uris, " "));
+      st.Bind(5, absl::StrJoin(c.post_logout_redirect_uris, " "));
+      st.Bind(6, absl::StrJoin(c.scopes, " ")).Bind(7, Unix(c.created_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError(fmt::format("the client id {} is taken", c.id));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<OidcClientRecord> FindOidcClient(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM oidc_clients WHERE id = ?"));
+    st.Bind(1, id);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError(fmt::format("no client with id {}", id));
+    }
+    return ReadOidcClient(st);
+  }
+
+  absl::StatusOr<std::vector<OidcClientRecord>> ListOidcClients() override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM oidc_clients ORDER BY rowid"));
+    std::vector<OidcClientRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back(ReadOidcClient(st));
+    }
+    return out;
+  }
+
+  absl::Status DeleteOidcClient(const std::string& id, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(), "DELETE FROM oidc_clients WHERE id = ?"));
+      st.Bind(1, id);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::NotFoundError(fmt::format("no client with id {}", id));
+      }
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement families,
+          Prepare(db_.get(),
+                  "SELECT DISTINCT family FROM oidc_refresh_tokens WHERE client_id = ?"));
+      families.Bind(1, id);
+      std::vector<std::string> list;
+      while (true) {
+        BULWARK_ASSIGN_OR_RETURN(bool row, families.Step());
+        if (!row) {
+          break;
+        }
+        list.push_back(families.Text(0));
+      }
+      for (const std::string& family : list) {
+        BULWARK_RETURN_IF_ERROR(RevokeFamilyLocked(family, audit.at));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::Status CreateAuthCode(const AuthCodeRecord& c) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare(db_.get(), "INSERT INTO oidc_codes VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL)"));
+      st.Bind(1, c.hash).Bind(2, c.client_id).Bind(3, c.redirect_uri).Bind(4, c.code_challenge);
+      st.Bind(5, c.nonce).Bind(6, c.user).Bind(7, Unix(c.auth_time));
+      st.Bind(8, absl::StrJoin(c.amr, " ")).Bind(9, absl::StrJoin(c.scope, " "));
+      st.Bind(10, c.family).Bind(11, Unix(c.expires_at));
+      return st.Run();
+    });
+  }
+
+  absl::StatusOr<AuthCodeRecord> ConsumeAuthCode(const crypto::Bytes& hash,
+                                                 core::TimePoint now) override {
+    AuthCodeRecord code;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(), "SELECT * FROM oidc_codes WHERE hash = ?"));
+      st.Bind(1, hash);
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        return absl::NotFoundError("unknown authorization code");
+      }
+      code = ReadAuthCode(st);
+      if (code.used_at) {
+        return absl::OkStatus();
+      }
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement use, Prepare(db_.get(), "UPDATE oidc_codes SET used_at = ? WHERE hash = ?"));
+      use.Bind(1, Unix(now)).Bind(2, hash);
+      return use.Run();
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return code;
+  }
+
+  absl::Status CreateRefreshToken(const RefreshTokenRecord& t) override {
+    return Transaction([&]() -> absl::Status { return InsertRefreshLocked(t); });
+  }
+
+  absl::StatusOr<RefreshTokenRecord> FindRefreshToken(const crypto::Bytes& hash) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st, Prepare(db_.get(), "SELECT * FROM oidc_refresh_tokens WHERE hash = ?"));
+    st.Bind(1, hash);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError("unknown refresh token");
+    }
+    return ReadRefreshToken(st);
+  }
+
+  absl::StatusOr<RefreshRotation> RotateRefreshToken(const crypto::Bytes& hash, core::TimePoint now,
+                                                     core::Seconds grace,
+                                                     const RefreshTokenRecord& successor,
+                                                     const AuditEntry& audit) override {
+    RefreshRotation result = RefreshRotation::kRotated;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(
+          Statement st, Prepare(db_.get(), "SELECT * FROM oidc_refresh_tokens WHERE hash = ?"));
+      st.Bind(1, hash);
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        return absl::NotFoundError("unknown refresh token");
+      }
+      RefreshTokenRecord old = ReadRefreshToken(st);
+      BULWARK_ASSIGN_OR_RETURN(bool revoked, FamilyRevokedLocked(old.family));
+      if (revoked) {
+        result = RefreshRotation::kFamilyRevoked;
+        return absl::OkStatus();
+      }
+      if (old.rotated_at && *old.rotated_at + grace < now) {
+        result = RefreshRotation::kReused;
+        BULWARK_RETURN_IF_ERROR(RevokeFamilyLocked(old.family, now));
+        return InsertAudit(audit);
+      }
+      if (!old.rotated_at) {
+        BULWARK_ASSIGN_OR_RETURN(
+            Statement mark,
+            Prepare(db_.get(), "UPDATE oidc_refresh_tokens SET rotated_at = ? WHERE hash = ?"));
+        mark.Bind(1, Unix(now)).Bind(2, hash);
+        BULWARK_RETURN_IF_ERROR(mark.Run());
+      }
+      return InsertRefreshLocked(successor);
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return result;
+  }
+
+  absl::Status RevokeRefreshFamily(const std::string& family, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(bool revoked, FamilyRevokedLocked(family));
+      if (revoked) {
+        return absl::OkStatus();
+      }
+      BULWARK_RETURN_IF_ERROR(RevokeFamilyLocked(family, audit.at));
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::Status PruneOidcGrants(core::TimePoint before) override {
+    std::lock_guard lock(mutex_);
+    for (const char* sql : {"DELETE FROM oidc_codes WHERE expires_at < ?",
+                            "DELETE FROM oidc_refresh_tokens WHERE expires_at < ?"}) {
+      BULWARK_ASSIGN_OR_RETURN(Statement st, Prepare(db_.get(), sql));
+      st.Bind(1, Unix(before));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+    }
+    return absl::OkStatus();
+  }
+  // ---- end OpenID Connect provider ----
+
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) override {
     std::lock_guard lock(mutex_);
     BULWARK_ASSIGN_OR_RETURN(Statement st,
@@ -633,6 +846,95 @@ class SqliteStore final : public Store {
     }
     return s;
   }
+
+  // ---- OpenID Connect provider ----
+  static std::vector<std::string> SplitList(const std::string& text) {
+    return absl::StrSplit(text, ' ', absl::SkipEmpty());
+  }
+  static OidcClientRecord ReadOidcClient(const Statement& st) {
+    return {st.Text(0),
+            st.Blob(1),
+            st.Int(2) != 0,
+            SplitList(st.Text(3)),
+            SplitList(st.Text(4)),
+            SplitList(st.Text(5)),
+            Time(st.Int(6))};
+  }
+  static AuthCodeRecord ReadAuthCode(const Statement& st) {
+    AuthCodeRecord c{st.Blob(0),
+                     st.Text(1),
+                     st.Text(2),
+                     st.Text(3),
+                     st.Text(4),
+                     st.Text(5),
+                     Time(st.Int(6)),
+                     SplitList(st.Text(7)),
+                     SplitList(st.Text(8)),
+                     st.Text(9),
+                     Time(st.Int(10)),
+                     std::nullopt};
+    if (!st.IsNull(11)) {
+      c.used_at = Time(st.Int(11));
+    }
+    return c;
+  }
+  static RefreshTokenRecord ReadRefreshToken(const Statement& st) {
+    RefreshTokenRecord t{st.Blob(0),
+                         st.Text(1),
+                         st.Text(2),
+                         st.Text(3),
+                         SplitList(st.Text(4)),
+                         Time(st.Int(5)),
+                         SplitList(st.Text(6)),
+                         Time(st.Int(7)),
+                         Time(st.Int(8)),
+                         std::nullopt,
+                         st.Text(10),
+                         Time(st.Int(11))};
+    if (!st.IsNull(9)) {
+      t.rotated_at = Time(st.Int(9));
+    }
+    return t;
+  }
+  absl::StatusOr<bool> FamilyRevokedLocked(const std::string& family) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st, Prepare(db_.get(), "SELECT 1 FROM oidc_revoked_families WHERE family = ?"));
+    st.Bind(1, family);
+    return st.Step();
+  }
+  absl::Status InsertRefreshLocked(const RefreshTokenRecord& t) {
+    BULWARK_ASSIGN_OR_RETURN(bool revoked, FamilyRevokedLocked(t.family));
+    if (revoked) {
+      return absl::FailedPreconditionError(
+          fmt::format("the refresh family of this grant was revoked"));
+    }
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(), "INSERT INTO oidc_refresh_tokens VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?)"));
+    st.Bind(1, t.hash).Bind(2, t.family).Bind(3, t.client_id).Bind(4, t.user);
+    st.Bind(5, absl::StrJoin(t.scope, " ")).Bind(6, Unix(t.auth_time));
+    st.Bind(7, absl::StrJoin(t.amr, " ")).Bind(8, Unix(t.created_at)).Bind(9, Unix(t.expires_at));
+    st.Bind(10, t.access_jti).Bind(11, Unix(t.access_expires_at));
+    return st.Run();
+  }
+  // Marks `family` revoked and every access token issued with its refresh tokens revoked.
+  absl::Status RevokeFamilyLocked(const std::string& family, core::TimePoint at) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement tokens,
+        Prepare(db_.get(),
+                "INSERT OR IGNORE INTO revoked_tokens SELECT access_jti, client_id, ?, "
+                "access_expires_at FROM oidc_refresh_tokens WHERE family = ?"));
+    tokens.Bind(1, Unix(at)).Bind(2, family);
+    BULWARK_RETURN_IF_ERROR(tokens.Run());
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement mark,
+        Prepare(db_.get(),
+                "INSERT OR IGNORE INTO oidc_revoked_families VALUES (?1, COALESCE((SELECT "
+                "client_id FROM oidc_refresh_tokens WHERE family = ?1 LIMIT 1), ''), ?2)"));
+    mark.Bind(1, family).Bind(2, Unix(at));
+    return mark.Run();
+  }
+  // ---- end OpenID Connect provider ----
 
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT under the mutex; rolls back on error.
   absl::Status Transaction(const std::function<absl::Status()>& body) {

@@ -134,6 +134,56 @@ struct LoginSessionRecord {
   std::optional<core::TimePoint> ended_at;  // logged out or revoked
 };
 
+// ---- OpenID Connect provider (docs/sso.md#the-openid-connect-provider) ----
+// A relying party registered with `bulwark authority client add`.
+struct OidcClientRecord {
+  std::string id;             // client_id: [a-z0-9._-], 1..64
+  crypto::Bytes secret_hash;  // SHA-256 of the client secret; empty for a public client
+  bool is_public = false;     // no secret: PKCE alone binds the code to the client
+  std::vector<std::string> redirect_uris;              // matched exactly
+  std::vector<std::string> post_logout_redirect_uris;  // matched exactly
+  std::vector<std::string> scopes;                     // what it may ask for
+  core::TimePoint created_at;
+};
+
+// An authorization code, stored by its SHA-256. One use: the first redemption sets used_at; a
+// second one finds it set and revokes `family` (RFC 6749 §4.1.2).
+struct AuthCodeRecord {
+  crypto::Bytes hash;
+  std::string client_id;
+  std::string redirect_uri;
+  std::string code_challenge;  // PKCE S256
+  std::string nonce;           // may be empty
+  std::string user;
+  core::TimePoint auth_time;
+  std::vector<std::string> amr;
+  std::vector<std::string> scope;
+  std::string family;  // the refresh family its tokens will belong to
+  core::TimePoint expires_at;
+  std::optional<core::TimePoint> used_at;
+};
+
+// A refresh token, stored by its SHA-256, with the access token issued alongside it (so that
+// revoking its family revokes that access token too).
+struct RefreshTokenRecord {
+  crypto::Bytes hash;
+  std::string family;
+  std::string client_id;
+  std::string user;
+  std::vector<std::string> scope;
+  core::TimePoint auth_time;
+  std::vector<std::string> amr;
+  core::TimePoint created_at;
+  core::TimePoint expires_at;
+  std::optional<core::TimePoint> rotated_at;  // when it was first exchanged for a successor
+  std::string access_jti;                     // the access token issued with it
+  core::TimePoint access_expires_at;
+};
+
+// What RotateRefreshToken did.
+enum class RefreshRotation { kRotated, kReused, kFamilyRevoked };
+// ---- end OpenID Connect provider ----
+
 // Who did what to which subject, when. Written in the same transaction as the change.
 struct AuditEntry {
   std::int64_t id = 0;
@@ -240,6 +290,45 @@ class Store {
                                                core::TimePoint at, const AuditEntry& audit) = 0;
   // Returns the sessions open at `at` (not ended, not expired), oldest first.
   virtual absl::StatusOr<std::vector<LoginSessionRecord>> ListLoginSessions(core::TimePoint at) = 0;
+
+  // ---- OpenID Connect provider ----
+  // Stores a new client with its audit entry. AlreadyExists when the id is taken.
+  virtual absl::Status CreateOidcClient(const OidcClientRecord& client,
+                                        const AuditEntry& audit) = 0;
+  // Returns the client `id`, or NotFound.
+  virtual absl::StatusOr<OidcClientRecord> FindOidcClient(const std::string& id) = 0;
+  // Returns every client, oldest first.
+  virtual absl::StatusOr<std::vector<OidcClientRecord>> ListOidcClients() = 0;
+  // Deletes the client `id` and revokes every refresh family of it, with the audit entry.
+  // NotFound for an unknown id.
+  virtual absl::Status DeleteOidcClient(const std::string& id, const AuditEntry& audit) = 0;
+  // Stores a new authorization code.
+  virtual absl::Status CreateAuthCode(const AuthCodeRecord& code) = 0;
+  // In one transaction: returns the code `hash` as it was and marks it used at `now` if it was
+  // not. The caller reads the returned used_at: set means this was a second use. NotFound for an
+  // unknown code.
+  virtual absl::StatusOr<AuthCodeRecord> ConsumeAuthCode(const crypto::Bytes& hash,
+                                                         core::TimePoint now) = 0;
+  // Stores a new refresh token. FailedPrecondition (nothing stored) when its family is revoked.
+  virtual absl::Status CreateRefreshToken(const RefreshTokenRecord& token) = 0;
+  // Returns the refresh token `hash` (rotated ones included), or NotFound.
+  virtual absl::StatusOr<RefreshTokenRecord> FindRefreshToken(const crypto::Bytes& hash) = 0;
+  // In one transaction: when the family of token `hash` is revoked, kFamilyRevoked; when the
+  // token was rotated before `now - grace`, revokes its family (as RevokeRefreshFamily, with
+  // `audit`) and returns kReused; otherwise marks it rotated (if it was not), stores
+  // `successor` and returns kRotated. NotFound for an unknown token.
+  virtual absl::StatusOr<RefreshRotation> RotateRefreshToken(const crypto::Bytes& hash,
+                                                             core::TimePoint now,
+                                                             core::Seconds grace,
+                                                             const RefreshTokenRecord& successor,
+                                                             const AuditEntry& audit) = 0;
+  // Revokes refresh family `family` at `audit.at`: none of its refresh tokens works again, no
+  // new one can join it, and the jti of every access token issued with them is recorded as
+  // revoked (until its expiry). Idempotent; audited only the first time.
+  virtual absl::Status RevokeRefreshFamily(const std::string& family, const AuditEntry& audit) = 0;
+  // Forgets codes and refresh tokens that expired before `before`.
+  virtual absl::Status PruneOidcGrants(core::TimePoint before) = 0;
+  // ---- end OpenID Connect provider ----
 
   // Returns the newest audit entries, newest first.
   virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;
