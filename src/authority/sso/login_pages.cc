@@ -60,12 +60,17 @@ std::string MfaFormHtml(std::string_view csrf) {
       Hidden("csrf", csrf));
 }
 
-std::string SignedInHtml(std::string_view user, std::string_view csrf) {
+// `return_to` (already safe) gets a link when it leads somewhere else than this page.
+std::string SignedInHtml(std::string_view user, std::string_view csrf, std::string_view return_to) {
+  std::string next =
+      return_to == kDefaultReturnTo
+          ? ""
+          : fmt::format("<p><a href=\"{}\">Continue</a></p>\n", HtmlEscape(return_to));
   return fmt::format(
-      "<p>Signed in as <strong id=\"user\">{}</strong>.</p>\n"
+      "<p>Signed in as <strong id=\"user\">{}</strong>.</p>\n{}"
       "<form method=\"post\" action=\"/logout\">\n{}"
       "<button type=\"submit\">Sign out</button>\n</form>\n",
-      HtmlEscape(user), Hidden("csrf", csrf));
+      HtmlEscape(user), next, Hidden("csrf", csrf));
 }
 
 http::Response WithCookie(http::Response response, std::string value) {
@@ -181,10 +186,11 @@ http::Response LoginPages::LoginGet(const http::Request& request) {
   Csrf csrf = CsrfOf(request);
   absl::StatusOr<LoginSessionRecord> session =
       FindActiveLoginSession(users_.store(), request.headers, users_.clock().Now());
-  if (session.ok()) {
-    return Render(200, csrf, Page{"Signed in", "", SignedInHtml(session->user, csrf.token)});
-  }
   std::string return_to = SafeReturnTo(request.QueryParam("return_to").value_or(""));
+  if (session.ok()) {
+    return Render(200, csrf,
+                  Page{"Signed in", "", SignedInHtml(session->user, csrf.token, return_to)});
+  }
   return Render(200, csrf, Page{"Sign in", "", LoginFormHtml(csrf.token, return_to)});
 }
 

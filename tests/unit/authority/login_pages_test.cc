@@ -167,8 +167,9 @@ TEST_F(LoginPagesTest, UnknownUserAndWrongPasswordLookTheSame) {
 
 TEST_F(LoginPagesTest, TheMfaStepNeedsTheServerSideStateNotAClientClaim) {
   Browser b;
+  std::string token = Token(b);
   b.cookies[std::string(kMfaCookie)] = "forged-value";
-  http::Response r = Mfa(b, Code());
+  http::Response r = Send(b, "POST", "/login/mfa", "csrf=" + token + "&code=" + Code());
   EXPECT_EQ(r.status, 303);
   EXPECT_EQ(r.headers.Get("Location"), "/login") << "no password step, no second step";
   EXPECT_FALSE(b.cookies.contains(std::string(kLoginCookie)));
@@ -254,6 +255,18 @@ TEST_F(LoginPagesTest, LogoutEndsTheSessionAndClearsTheCookie) {
   EXPECT_EQ(SignedInAs(b), "");
   b.cookies[std::string(kLoginCookie)] = cookie;
   EXPECT_EQ(SignedInAs(b), "") << "the old cookie is dead server-side";
+}
+
+TEST_F(LoginPagesTest, SignedInPageOffersOnlyASafeReturnTo) {
+  Browser b;
+  ASSERT_EQ(Password(b, "alice", "correct+horse+battery+staple").status, 303);
+  ASSERT_EQ(Mfa(b, Code()).status, 303);
+  std::string body = Send(b, "GET", "/login?return_to=%2Foauth2%2Fauthorize%3Fa%3D1%26b%3D2").body;
+  EXPECT_NE(body.find("<a href=\"/oauth2/authorize?a=1&amp;b=2\">Continue</a>"), std::string::npos)
+      << body;
+  body = Send(b, "GET", "/login?return_to=%2F%2Fevil.example").body;
+  EXPECT_EQ(body.find("Continue"), std::string::npos);
+  EXPECT_EQ(body.find("evil"), std::string::npos);
 }
 
 TEST_F(LoginPagesTest, OtherPathsAreNotTheirs) {

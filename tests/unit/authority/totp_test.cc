@@ -21,7 +21,10 @@ TEST(TotpTest, Rfc6238AppendixBSha1Vectors) {
                             {1111111111, "14050471"}, {1234567890, "89005924"},
                             {2000000000, "69279037"}, {20000000000, "65353130"}};
   for (const Vector& v : vectors) {
-    std::int64_t step = TotpStep(FromUnixSeconds(v.time));
+    std::int64_t step = v.time / 30;
+    if (v.time < 9'000'000'000) {  // a system_clock time point ends in 2262
+      EXPECT_EQ(TotpStep(FromUnixSeconds(v.time)), step) << v.time;
+    }
     EXPECT_EQ(TotpCode(kRfcSecret, step, 8), v.code) << v.time;
     // Six digits are the low six of the eight (the value mod 10^6).
     EXPECT_EQ(TotpCode(kRfcSecret, step), std::string(v.code).substr(2)) << v.time;
