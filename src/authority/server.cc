@@ -190,7 +190,10 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   oauth::OAuthOptions oauth_options = options.oauth;
   oauth_options.issuer = options.issuer.empty() ? url : options.issuer;
   oauth = std::make_unique<oauth::OAuthService>(service, *keys, std::move(oauth_options));
-  router = std::make_unique<api::Router>(service, feed, *oauth, policy.get());
+  // SSO users and their login pages (users branch).
+  UserDirectory users(*opened.store, core::SystemClock(), opened.kek, oauth->options().issuer);
+  LoginPages login(users, LoginOptions{});
+  router = std::make_unique<api::Router>(service, feed, *oauth, policy.get(), &login);
   BULWARK_RETURN_IF_ERROR(
       core::WriteFileAtomic(DataDirLayout{data_dir}.endpoint(), url + "\n", 0644));
   server->Start();

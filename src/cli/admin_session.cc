@@ -3,8 +3,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "authority/data_dir.h"
 #include "authority/service.h"
+#include "cli/commands.h"
 #include "core/files.h"
 #include "core/status.h"
 #include "fmt/format.h"
@@ -65,6 +68,25 @@ absl::StatusOr<AdminSession> OpenAdminSession(const std::string& data_dir,
                            identity::AuthorityClient::Create(url, opened.ca->Roots()));
   return AdminSession{std::move(client), tls::Credentials{issued.svid.chain, std::move(key)},
                       id.str()};
+}
+
+absl::StatusOr<nlohmann::json> AdminRequest(const std::string& data_dir,
+                                            const std::string& authority_url,
+                                            const std::string& method, const std::string& path,
+                                            const nlohmann::json& body) {
+  BULWARK_ASSIGN_OR_RETURN(AdminSession session, OpenAdminSession(data_dir, authority_url));
+  return session.client.CallJson(method, path, body, &session.credentials,
+                                 std::chrono::seconds(30));
+}
+
+int AdminCall(const std::string& data_dir, const std::string& authority_url,
+              const std::string& method, const std::string& path, const nlohmann::json& body) {
+  absl::StatusOr<nlohmann::json> answer = AdminRequest(data_dir, authority_url, method, path, body);
+  if (!answer.ok()) {
+    return Fail(std::string(answer.status().message()));
+  }
+  std::printf("%s\n", answer->dump(2).c_str());
+  return 0;
 }
 
 }  // namespace bulwark::cli

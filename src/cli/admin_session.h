@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "identity/authority_client.h"
+#include "nlohmann/json.hpp"
 #include "tls/context.h"
 
 namespace bulwark::cli {
@@ -24,5 +25,15 @@ struct AdminSession {
 // URL the running authority wrote to `data_dir`/endpoint).
 absl::StatusOr<AdminSession> OpenAdminSession(const std::string& data_dir,
                                               const std::string& authority_url);
+
+// Calls the running authority's admin API (`method` `path` with the JSON `body`) as a freshly
+// minted admin identity and returns its JSON answer; an error status carries the API's message.
+absl::StatusOr<nlohmann::json> AdminRequest(const std::string& data_dir,
+                                            const std::string& authority_url,
+                                            const std::string& method, const std::string& path,
+                                            const nlohmann::json& body);
+// Runs AdminRequest and prints the answer (pretty JSON) on stdout; returns the exit code.
+int AdminCall(const std::string& data_dir, const std::string& authority_url,
+              const std::string& method, const std::string& path, const nlohmann::json& body);
 
 }  // namespace bulwark::cli

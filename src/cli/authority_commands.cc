@@ -195,28 +195,17 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
 // Calls the running authority's admin API as a freshly minted admin identity.
 absl::StatusOr<nlohmann::json> AdminRequest(const AuthorityFlags& flags, const std::string& method,
                                             const std::string& path, const nlohmann::json& body) {
-  BULWARK_ASSIGN_OR_RETURN(AdminSession session,
-                           OpenAdminSession(flags.data_dir, flags.authority_url));
-  return session.client.CallJson(method, path, body, &session.credentials,
-                                 std::chrono::seconds(30));
+  return cli::AdminRequest(flags.data_dir, flags.authority_url, method, path, body);
 }
 
 // Runs an admin API call and prints the JSON answer (pretty) on stdout.
 int AdminCall(const AuthorityFlags& flags, const std::string& method, const std::string& path,
               const nlohmann::json& body) {
-  absl::StatusOr<nlohmann::json> answer = AdminRequest(flags, method, path, body);
-  if (!answer.ok()) {
-    return Fail(std::string(answer.status().message()));
-  }
-  std::printf("%s\n", answer->dump(2).c_str());
-  return 0;
+  return cli::AdminCall(flags.data_dir, flags.authority_url, method, path, body);
 }
 
 void AddCommonAdminFlags(CLI::App& cmd, AuthorityFlags& flags) {
-  cmd.add_option("--data-dir", flags.data_dir,
-                 "Authority data directory (default .bulwark/authority)");
-  cmd.add_option("--authority", flags.authority_url,
-                 "Authority URL (default: the one written to DATA_DIR/endpoint by serve)");
+  AddAdminTargetFlags(cmd, flags.data_dir, flags.authority_url);
 }
 
 void AddTokenCommands(CLI::App& authority, AuthorityFlags& flags, Action& action) {
@@ -368,6 +357,7 @@ void AddClientCommands(CLI::App& authority, AuthorityFlags& flags, Action& actio
       std::fprintf(stderr, "client %s registered (%s)\n", name->c_str(),
                    secret.empty() ? "public: no secret"
                                   : "confidential: its secret is shown once, store it now");
+  AddUserCommands(*authority, flags.data_dir, flags.authority_url, action);  // users branch
       return 0;
     };
   });

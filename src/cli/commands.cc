@@ -8,6 +8,12 @@
 
 namespace bulwark::cli {
 
+void AddAdminTargetFlags(CLI::App& cmd, std::string& data_dir, std::string& authority_url) {
+  cmd.add_option("--data-dir", data_dir, "Authority data directory (default .bulwark/authority)");
+  cmd.add_option("--authority", authority_url,
+                 "Authority URL (default: the one written to DATA_DIR/endpoint by serve)");
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "bulwark: %s\n", message.c_str());
   return 1;

@@ -16,6 +16,13 @@ using Action = std::function<int()>;
 
 // Adds `bulwark authority ...` (init, serve, token, revoke, list, ca).
 void AddAuthorityCommands(CLI::App& app, Action& action);
+// Adds `bulwark authority user ...` (add, list, disable, enable, delete) and `bulwark authority
+// session ...` (list, revoke) to `authority`; `data_dir` and `authority_url` are the authority's
+// shared flags (user_commands.cc).
+void AddUserCommands(CLI::App& authority, std::string& data_dir, std::string& authority_url,
+                     Action& action);
+// Adds --data-dir and --authority (which authority an admin command calls) to `cmd`.
+void AddAdminTargetFlags(CLI::App& cmd, std::string& data_dir, std::string& authority_url);
 // Adds `bulwark identity ...` (fetch, renew).
 void AddIdentityCommands(CLI::App& app, Action& action);
 

@@ -1,4 +1,5 @@
-// SHA-256, HMAC-SHA-256 and constant-time comparison over OpenSSL EVP. Thread-safe.
+// SHA-256, HMAC-SHA-256, HMAC-SHA-1 (for TOTP only) and constant-time comparison over OpenSSL EVP.
+// Thread-safe.
 #pragma once
 
 #include <string_view>
@@ -14,6 +15,9 @@ inline Bytes Sha256(const Bytes& data) {
 }
 // Returns the 32-byte HMAC-SHA-256 of `data` under `key`.
 Bytes HmacSha256(const Bytes& key, std::string_view data);
+// Returns the 20-byte HMAC-SHA-1 of `data` under `key`. Only for RFC 6238 TOTP, whose
+// authenticator apps compute SHA-1; use HmacSha256 everywhere else.
+Bytes HmacSha1(const Bytes& key, std::string_view data);
 // Returns whether a and b are equal, in time that depends only on their lengths.
 bool ConstantTimeEquals(const Bytes& a, const Bytes& b);
 

@@ -49,6 +49,14 @@ http::Response Router::Admin(const http::Request& request, const http::Connectio
   if (path == "/v1/admin/clients" || path.starts_with("/v1/admin/clients/")) {  // OIDC clients
     return OidcClients(request, admin->str());
   }
+  // ---- SSO users (users branch)
+  if (path == "/v1/admin/users" || path.starts_with("/v1/admin/users/")) {
+    return Users(request, admin->str());
+  }
+  if (path == "/v1/admin/sessions" || path.starts_with("/v1/admin/sessions/")) {
+    return Sessions(request, admin->str());
+  }
+  // ---- end of SSO users
   if (path == "/v1/admin/ca/rotate") {
     return method == "POST" ? RotateCa(admin->str()) : MethodNotAllowed("POST");
   }

@@ -114,6 +114,9 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     response = *std::move(oidc);
   } else if (std::optional<http::Response> oauth = OAuth(request, conn)) {
     response = *std::move(oauth);
+  } else if (std::optional<http::Response> page =
+                 login_ != nullptr ? login_->Handle(request, conn) : std::nullopt) {
+    response = *std::move(page);  // the login pages (users branch)
   } else {
     response = JsonResponse(
         404, {{"error", "not_found"}, {"error_description", "no such endpoint; see docs/api.md"}});

@@ -11,6 +11,7 @@
 #include "authority/api/revocation_feed.h"
 #include "authority/oauth/oauth_service.h"
 #include "authority/service.h"
+#include "authority/sso/login_pages.h"
 #include "http/message.h"
 #include "http/server.h"
 
@@ -21,13 +22,15 @@ inline constexpr std::chrono::seconds kMaxLongPoll{60};
 
 class Router {
  public:
-  // `policy` (may be null: no policy is distributed) serves GET /v1/policy.
+  // `policy` (may be null: no policy is distributed) serves GET /v1/policy; `login` (may be
+  // null: no users) serves the login pages and the admin's users and sessions.
   Router(AuthorityService& service, RevocationFeed& feed, oauth::OAuthService& oauth,
-         PolicyFeed* policy = nullptr)
+         PolicyFeed* policy = nullptr, LoginPages* login = nullptr)
       : service_(service),
         feed_(feed),
         oauth_(oauth),
         policy_(policy),
+        login_(login),
         // Versions start at the start time in milliseconds so that they keep increasing across
         // restarts (a gateway holding an older run's version is answered at once).
         apikey_version_(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -62,6 +65,11 @@ class Router {
   // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
   // (txn_key_routes.cc).
   http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
+  // ---- SSO users (users branch): /v1/admin/users[/<name>[/disable|enable]] and
+  // /v1/admin/sessions[/<id>] (user_routes.cc).
+  http::Response Users(const http::Request& request, const std::string& admin);
+  http::Response Sessions(const http::Request& request, const std::string& admin);
+  // ---- end of SSO users
   // ---- OpenID Connect provider (oidc_routes.cc) ----
   // Answers /oauth2/authorize, /oauth2/userinfo and /oauth2/logout; nullopt for any other path.
   std::optional<http::Response> Oidc(const http::Request& request);
@@ -80,6 +88,7 @@ class Router {
   RevocationFeed& feed_;
   oauth::OAuthService& oauth_;
   PolicyFeed* policy_;
+  LoginPages* login_;                         // SSO users (users branch)
   std::atomic<std::int64_t> apikey_version_;  // bumped on every API key change
   VersionFeed apikeys_;                       // the API key feed's long-polls
 };

@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS login_sessions (
   hash BLOB PRIMARY KEY, user TEXT NOT NULL, amr TEXT NOT NULL, auth_time INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER);
 CREATE INDEX IF NOT EXISTS login_sessions_by_user ON login_sessions(user);
+CREATE TABLE IF NOT EXISTS enrolments (
+  hash BLOB PRIMARY KEY, user TEXT NOT NULL, totp_sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE IF NOT EXISTS user_mfa (
+  user TEXT PRIMARY KEY, totp_sealed BLOB NOT NULL, totp_last_step INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recovery_codes (
+  hash BLOB PRIMARY KEY, user TEXT NOT NULL, used_at INTEGER);
+CREATE INDEX IF NOT EXISTS recovery_codes_by_user ON recovery_codes(user);
 -- OpenID Connect provider: clients, codes, refresh tokens, revoked refresh families.
 CREATE TABLE IF NOT EXISTS oidc_clients (
   id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, public INTEGER NOT NULL,
@@ -795,6 +803,128 @@ class SqliteStore final : public Store {
   }
   // ---- end OpenID Connect provider ----
 
+  // ---- SSO credentials (users branch)
+  absl::Status CreateEnrolment(const EnrolmentRecord& e, const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "INSERT INTO enrolments VALUES (?,?,?,?,?,NULL) "
+                                       "ON CONFLICT DO NOTHING"));
+      st.Bind(1, e.hash).Bind(2, e.user).Bind(3, e.totp_sealed);
+      st.Bind(4, Unix(e.created_at)).Bind(5, Unix(e.expires_at));
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      if (internal::Changes(db_.get()) != 1) {
+        return absl::AlreadyExistsError("an enrolment with this token exists");
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<EnrolmentRecord> FindEnrolment(const crypto::Bytes& hash) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM enrolments WHERE hash = ?"));
+    st.Bind(1, hash);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError("no such enrolment link");
+    }
+    EnrolmentRecord e{st.Blob(0), st.Text(1), st.Blob(2), Time(st.Int(3)), Time(st.Int(4)), {}};
+    if (!st.IsNull(5)) {
+      e.used_at = Time(st.Int(5));
+    }
+    return e;
+  }
+
+  absl::Status CompleteEnrolment(const crypto::Bytes& hash, core::TimePoint at,
+                                 const std::string& password_hash, const UserMfaRecord& mfa,
+                                 const std::vector<crypto::Bytes>& recovery_hashes,
+                                 const AuditEntry& audit) override {
+    return Transaction([&]() -> absl::Status {
+      BULWARK_RETURN_IF_ERROR(ChangeOne(
+          "UPDATE enrolments SET used_at = ?1 WHERE hash = ?2 AND user = ?3 AND used_at IS NULL "
+          "AND expires_at > ?1",
+          [&](Statement& st) { st.Bind(1, Unix(at)).Bind(2, hash).Bind(3, mfa.user); },
+          "the enrolment link is used, expired or not this user's"));
+      BULWARK_RETURN_IF_ERROR(ChangeOne(
+          "UPDATE users SET password_hash = ?1 WHERE name = ?2 AND disabled = 0 AND "
+          "deleted_at IS NULL",
+          [&](Statement& st) { st.Bind(1, password_hash).Bind(2, mfa.user); },
+          "the user is disabled or deleted"));
+      BULWARK_RETURN_IF_ERROR(ChangeOne(
+          "INSERT OR REPLACE INTO user_mfa VALUES (?,?,?)",
+          [&](Statement& st) {
+            st.Bind(1, mfa.user).Bind(2, mfa.totp_sealed).Bind(3, mfa.totp_last_step);
+          },
+          "the second factor was not stored"));
+      BULWARK_ASSIGN_OR_RETURN(Statement drop,
+                               Prepare(db_.get(), "DELETE FROM recovery_codes WHERE user = ?"));
+      drop.Bind(1, mfa.user);
+      BULWARK_RETURN_IF_ERROR(drop.Run());
+      for (const crypto::Bytes& code : recovery_hashes) {
+        BULWARK_RETURN_IF_ERROR(ChangeOne(
+            "INSERT INTO recovery_codes VALUES (?,?,NULL)",
+            [&](Statement& st) { st.Bind(1, code).Bind(2, mfa.user); },
+            "a recovery code was not stored"));
+      }
+      return InsertAudit(audit);
+    });
+  }
+
+  absl::StatusOr<UserMfaRecord> FindUserMfa(const std::string& user) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(), "SELECT * FROM user_mfa WHERE user = ?"));
+    st.Bind(1, user);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError(fmt::format("the user {} has not enrolled", user));
+    }
+    return UserMfaRecord{st.Text(0), st.Blob(1), st.Int(2)};
+  }
+
+  absl::StatusOr<bool> AcceptTotpStep(const std::string& user, std::int64_t step) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(Statement st,
+                             Prepare(db_.get(),
+                                     "UPDATE user_mfa SET totp_last_step = ?1 WHERE user = ?2 "
+                                     "AND totp_last_step < ?1"));
+    st.Bind(1, step).Bind(2, user);
+    BULWARK_RETURN_IF_ERROR(st.Run());
+    return internal::Changes(db_.get()) == 1;
+  }
+
+  absl::StatusOr<bool> UseRecoveryCode(const std::string& user, const crypto::Bytes& hash,
+                                       core::TimePoint at, const AuditEntry& audit) override {
+    bool used = false;
+    absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(Statement st,
+                               Prepare(db_.get(),
+                                       "UPDATE recovery_codes SET used_at = ? WHERE hash = ? AND "
+                                       "user = ? AND used_at IS NULL"));
+      st.Bind(1, Unix(at)).Bind(2, hash).Bind(3, user);
+      BULWARK_RETURN_IF_ERROR(st.Run());
+      used = internal::Changes(db_.get()) == 1;
+      return used ? InsertAudit(audit) : absl::OkStatus();
+    });
+    if (!status.ok()) {
+      return status;
+    }
+    return used;
+  }
+
+  absl::StatusOr<int> CountRecoveryCodes(const std::string& user) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(),
+                "SELECT COUNT(*) FROM recovery_codes WHERE user = ? AND used_at IS NULL"));
+    st.Bind(1, user);
+    BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+    return row ? static_cast<int>(st.Int(0)) : 0;
+  }
+  // ---- end of SSO credentials
+
   absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) override {
     std::lock_guard lock(mutex_);
     BULWARK_ASSIGN_OR_RETURN(Statement st,
@@ -935,6 +1065,19 @@ class SqliteStore final : public Store {
     return mark.Run();
   }
   // ---- end OpenID Connect provider ----
+
+  // Runs the statement `sql` with `bind` inside a transaction; FailedPrecondition(`failure`) unless
+  // it changed exactly one row (SSO credentials).
+  absl::Status ChangeOne(const char* sql, const std::function<void(Statement&)>& bind,
+                         const char* failure) {
+    BULWARK_ASSIGN_OR_RETURN(Statement st, Prepare(db_.get(), sql));
+    bind(st);
+    BULWARK_RETURN_IF_ERROR(st.Run());
+    if (internal::Changes(db_.get()) != 1) {
+      return absl::FailedPreconditionError(failure);
+    }
+    return absl::OkStatus();
+  }
 
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT under the mutex; rolls back on error.
   absl::Status Transaction(const std::function<absl::Status()>& body) {

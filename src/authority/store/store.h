@@ -184,6 +184,26 @@ struct RefreshTokenRecord {
 enum class RefreshRotation { kRotated, kReused, kFamilyRevoked };
 // ---- end OpenID Connect provider ----
 
+// ---- SSO credentials (users branch): TOTP, recovery codes, enrolment links (docs/sso.md#users)
+// A one-time enrolment link made by `bulwark authority user add`: the token is never stored.
+struct EnrolmentRecord {
+  crypto::Bytes hash;  // SHA-256 of the link's token
+  std::string user;
+  crypto::Bytes totp_sealed;  // crypto::EnvelopeSeal of the TOTP secret to enrol, aad "totp:<user>"
+  core::TimePoint created_at;
+  core::TimePoint expires_at;
+  std::optional<core::TimePoint> used_at;
+};
+
+// A user's second factor: the TOTP secret (sealed as EnrolmentRecord's) and the newest time step
+// a code was accepted for; codes of that step or an older one are refused (no replay).
+struct UserMfaRecord {
+  std::string user;
+  crypto::Bytes totp_sealed;
+  std::int64_t totp_last_step = 0;
+};
+// ---- end of SSO credentials
+
 // Who did what to which subject, when. Written in the same transaction as the change.
 struct AuditEntry {
   std::int64_t id = 0;
@@ -329,6 +349,34 @@ class Store {
   // Forgets codes and refresh tokens that expired before `before`.
   virtual absl::Status PruneOidcGrants(core::TimePoint before) = 0;
   // ---- end OpenID Connect provider ----
+
+  // ---- SSO credentials (users branch)
+  // Stores a new enrolment link with its audit entry. AlreadyExists when the hash is taken.
+  virtual absl::Status CreateEnrolment(const EnrolmentRecord& enrolment,
+                                       const AuditEntry& audit) = 0;
+  // Returns the enrolment whose token hashes to `hash` (used or expired ones included), or
+  // NotFound.
+  virtual absl::StatusOr<EnrolmentRecord> FindEnrolment(const crypto::Bytes& hash) = 0;
+  // In one transaction: consumes the enrolment `hash`, sets its user's password hash, replaces
+  // the user's second factor with `mfa` and the recovery codes with `recovery_hashes`, and
+  // records `audit`. FailedPrecondition (nothing changed) when the enrolment is used, expired at
+  // `at`, or its user is disabled or deleted; NotFound for an unknown hash.
+  virtual absl::Status CompleteEnrolment(const crypto::Bytes& hash, core::TimePoint at,
+                                         const std::string& password_hash, const UserMfaRecord& mfa,
+                                         const std::vector<crypto::Bytes>& recovery_hashes,
+                                         const AuditEntry& audit) = 0;
+  // Returns the second factor of `user`, or NotFound when the user has not enrolled.
+  virtual absl::StatusOr<UserMfaRecord> FindUserMfa(const std::string& user) = 0;
+  // Records `step` as the last accepted TOTP step of `user` when it is newer than the stored one
+  // (compare-and-set). Returns false, changing nothing, when it is not: the code was used already.
+  virtual absl::StatusOr<bool> AcceptTotpStep(const std::string& user, std::int64_t step) = 0;
+  // Marks the unused recovery code of `user` hashing to `hash` used at `at`, with its audit
+  // entry. Returns false (nothing recorded) when there is no such unused code.
+  virtual absl::StatusOr<bool> UseRecoveryCode(const std::string& user, const crypto::Bytes& hash,
+                                               core::TimePoint at, const AuditEntry& audit) = 0;
+  // Returns how many unused recovery codes `user` has left.
+  virtual absl::StatusOr<int> CountRecoveryCodes(const std::string& user) = 0;
+  // ---- end of SSO credentials
 
   // Returns the newest audit entries, newest first.
   virtual absl::StatusOr<std::vector<AuditEntry>> ListAudit(std::size_t limit) = 0;
