@@ -190,7 +190,7 @@ absl::Status ServeAuthority(const std::string& data_dir, const ServeOptions& opt
   oauth::OAuthOptions oauth_options = options.oauth;
   oauth_options.issuer = options.issuer.empty() ? url : options.issuer;
   oauth = std::make_unique<oauth::OAuthService>(service, *keys, std::move(oauth_options));
-  // SSO users and their login pages (users branch).
+  // SSO users and their login pages.
   UserDirectory users(*opened.store, core::SystemClock(), opened.kek, oauth->options().issuer);
   LoginPages login(users, LoginOptions{});
   router = std::make_unique<api::Router>(service, feed, *oauth, policy.get(), &login);

@@ -357,7 +357,6 @@ void AddClientCommands(CLI::App& authority, AuthorityFlags& flags, Action& actio
       std::fprintf(stderr, "client %s registered (%s)\n", name->c_str(),
                    secret.empty() ? "public: no secret"
                                   : "confidential: its secret is shown once, store it now");
-  AddUserCommands(*authority, flags.data_dir, flags.authority_url, action);  // users branch
       return 0;
     };
   });
@@ -430,6 +429,7 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
   AddTokenCommands(*authority, flags, action);
   AddApiKeyCommands(*authority, flags, action);
   AddClientCommands(*authority, flags, action);
+  AddUserCommands(*authority, flags.data_dir, flags.authority_url, action);
 
   CLI::App* revoke = authority->add_subcommand(
       "revoke", "Revoke one certificate by serial, or every unexpired one of a SPIFFE ID");

@@ -49,7 +49,7 @@ http::Response Router::Admin(const http::Request& request, const http::Connectio
   if (path == "/v1/admin/clients" || path.starts_with("/v1/admin/clients/")) {  // OIDC clients
     return OidcClients(request, admin->str());
   }
-  // ---- SSO users (users branch)
+  // ---- SSO users
   if (path == "/v1/admin/users" || path.starts_with("/v1/admin/users/")) {
     return Users(request, admin->str());
   }

@@ -116,7 +116,7 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     response = *std::move(oauth);
   } else if (std::optional<http::Response> page =
                  login_ != nullptr ? login_->Handle(request, conn) : std::nullopt) {
-    response = *std::move(page);  // the login pages (users branch)
+    response = *std::move(page);  // the login pages
   } else {
     response = JsonResponse(
         404, {{"error", "not_found"}, {"error_description", "no such endpoint; see docs/api.md"}});

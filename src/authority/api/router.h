@@ -65,7 +65,7 @@ class Router {
   // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
   // (txn_key_routes.cc).
   http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
-  // ---- SSO users (users branch): /v1/admin/users[/<name>[/disable|enable]] and
+  // ---- SSO users: /v1/admin/users[/<name>[/disable|enable]] and
   // /v1/admin/sessions[/<id>] (user_routes.cc).
   http::Response Users(const http::Request& request, const std::string& admin);
   http::Response Sessions(const http::Request& request, const std::string& admin);
@@ -88,7 +88,7 @@ class Router {
   RevocationFeed& feed_;
   oauth::OAuthService& oauth_;
   PolicyFeed* policy_;
-  LoginPages* login_;                         // SSO users (users branch)
+  LoginPages* login_;                         // SSO users
   std::atomic<std::int64_t> apikey_version_;  // bumped on every API key change
   VersionFeed apikeys_;                       // the API key feed's long-polls
 };

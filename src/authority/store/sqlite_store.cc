@@ -803,7 +803,7 @@ class SqliteStore final : public Store {
   }
   // ---- end OpenID Connect provider ----
 
-  // ---- SSO credentials (users branch)
+  // ---- SSO credentials
   absl::Status CreateEnrolment(const EnrolmentRecord& e, const AuditEntry& audit) override {
     return Transaction([&]() -> absl::Status {
       BULWARK_ASSIGN_OR_RETURN(Statement st,

@@ -184,7 +184,7 @@ struct RefreshTokenRecord {
 enum class RefreshRotation { kRotated, kReused, kFamilyRevoked };
 // ---- end OpenID Connect provider ----
 
-// ---- SSO credentials (users branch): TOTP, recovery codes, enrolment links (docs/sso.md#users)
+// ---- SSO credentials: TOTP, recovery codes, enrolment links (docs/sso.md#users)
 // A one-time enrolment link made by `bulwark authority user add`: the token is never stored.
 struct EnrolmentRecord {
   crypto::Bytes hash;  // SHA-256 of the link's token
@@ -350,7 +350,7 @@ class Store {
   virtual absl::Status PruneOidcGrants(core::TimePoint before) = 0;
   // ---- end OpenID Connect provider ----
 
-  // ---- SSO credentials (users branch)
+  // ---- SSO credentials
   // Stores a new enrolment link with its audit entry. AlreadyExists when the hash is taken.
   virtual absl::Status CreateEnrolment(const EnrolmentRecord& enrolment,
                                        const AuditEntry& audit) = 0;
