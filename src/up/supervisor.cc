@@ -115,7 +115,9 @@ absl::Status Supervisor::StartSlot(Slot& slot) {
           fmt::format("{}: {}", spec.name, process.status().message()));
     }
     for (const std::string& missing : (*process)->report().not_applied) {
-      logs_.Say(fmt::format("{}: sandbox: not applied: {}", spec.name, missing));
+      if (not_applied_.insert(missing).second) {  // the same for every service: said once
+        logs_.Say(fmt::format("sandbox: not applied: {}", missing));
+      }
     }
     slot.child = AsChild(*std::move(process));
   } else {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ class Supervisor {
   LogMux& logs_;
   SupervisorOptions options_;
   std::vector<Slot> slots_;
+  std::set<std::string> not_applied_;  // sandbox protections the host lacks, reported once
 };
 
 }  // namespace bulwark::up
