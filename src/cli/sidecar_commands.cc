@@ -108,10 +108,11 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
                       "Append one JSON line per authorization decision to this file ('-' for "
                       "stdout): peer, method, normalized path, allow/deny, rule or reason, trace "
                       "id, policy version; dropped (and counted) when it falls behind");
-  sidecar->add_option("--service-netns-pid", flags.service_netns_pid,
-                      "Make the service-facing sockets (outbound and calls[].listen listeners, "
-                      "connections to 127.0.0.1:<port>) inside the network namespace of this "
-                      "process (the sandboxed service; needs root, see --run-as). Set by bulwark up");
+  sidecar->add_option(
+      "--service-netns-pid", flags.service_netns_pid,
+      "Make the service-facing sockets (outbound and calls[].listen listeners, "
+      "connections to 127.0.0.1:<port>) inside the network namespace of this "
+      "process (the sandboxed service; needs root, see --run-as). Set by bulwark up");
   sidecar->add_option("--run-as", flags.run_as,
                       "UID:GID to drop to (every capability with it) once the service's namespace "
                       "is joined and the join token read. Set by bulwark up");

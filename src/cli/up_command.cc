@@ -46,10 +46,10 @@ class JoinTokens {
       opened_ = now;
     }
     nlohmann::json body = {{"spiffe_id", spiffe_id}, {"ttl", "1m"}};
-    BULWARK_ASSIGN_OR_RETURN(nlohmann::json answer,
-                             session_->client.CallJson("POST", "/v1/admin/join-tokens", body,
-                                                       &session_->credentials,
-                                                       std::chrono::seconds(10)));
+    BULWARK_ASSIGN_OR_RETURN(
+        nlohmann::json answer,
+        session_->client.CallJson("POST", "/v1/admin/join-tokens", body, &session_->credentials,
+                                  std::chrono::seconds(10)));
     std::string token = answer.value("join_token", "");
     if (token.empty()) {
       return absl::InternalError("the authority's answer carries no join_token");
@@ -149,10 +149,8 @@ int RunUp(const UpFlags& flags) {
   signal(SIGPIPE, SIG_IGN);
   up::LogMux logs(stdout);
   JoinTokens tokens(plan->layout.authority_dir);
-  up::Supervisor supervisor(*plan, logs,
-                            {.join_token = [&tokens](const std::string& id) {
-                              return tokens.Create(id);
-                            }});
+  up::Supervisor supervisor(
+      *plan, logs, {.join_token = [&tokens](const std::string& id) { return tokens.Create(id); }});
   if (absl::Status s = supervisor.Start(); !s.ok()) {
     logs.Say(fmt::format("start failed: {}", s.message()));
     supervisor.Stop();

@@ -4,11 +4,11 @@
 // verification against the given roots.
 #include "http/client.h"
 
-#include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <array>
 #include <exception>

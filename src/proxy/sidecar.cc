@@ -36,12 +36,9 @@ absl::StatusOr<mesh::HostPort> Address(const ProxyContext& context,
   return *address;
 }
 
-absl::StatusOr<std::unique_ptr<http::Server>> Listen(asio::io_context& io,
-                                                     const mesh::HostPort& address,
-                                                     http::TlsContextProvider tls,
-                                                     http::Handler handler,
-                                                     const ProxyContext& context,
-                                                     bool service_facing = false) {
+absl::StatusOr<std::unique_ptr<http::Server>> Listen(
+    asio::io_context& io, const mesh::HostPort& address, http::TlsContextProvider tls,
+    http::Handler handler, const ProxyContext& context, bool service_facing = false) {
   const mesh::SidecarTimeouts& timeouts = context.self().sidecar.timeouts;
   http::ServerOptions server_options;
   server_options.limits = context.options.limits;

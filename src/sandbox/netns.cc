@@ -106,8 +106,8 @@ struct NamespaceThread::State {
   std::mutex mu;
   std::condition_variable cv;
   absl::FunctionRef<absl::StatusOr<UniqueFd>()>* pending = nullptr;  // guarded by mu
-  std::optional<absl::StatusOr<UniqueFd>> result;                     // guarded by mu
-  bool stop = false;                                                  // guarded by mu
+  std::optional<absl::StatusOr<UniqueFd>> result;                    // guarded by mu
+  bool stop = false;                                                 // guarded by mu
   std::thread thread;
 
   void Serve() {

@@ -69,9 +69,9 @@ absl::Status DropPrivileges(UserIds ids) {
   }
   uid_t r, e, s;
   gid_t rg, eg, sg;
-  if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
-      getgroups(0, nullptr) != 0 || r != ids.uid || e != ids.uid || s != ids.uid ||
-      rg != ids.gid || eg != ids.gid || sg != ids.gid) {
+  if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0 || getgroups(0, nullptr) != 0 ||
+      r != ids.uid || e != ids.uid || s != ids.uid || rg != ids.gid || eg != ids.gid ||
+      sg != ids.gid) {
     return absl::InternalError("dropping privileges: the ids read back are not the ones set");
   }
   // Leaving uid 0 for non-zero real, effective and saved uids clears the permitted and effective

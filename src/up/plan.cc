@@ -73,9 +73,9 @@ ProcessSpec SidecarProcess(const mesh::MeshConfig& mesh, const mesh::ServiceConf
   spec.kind = ProcessKind::kSidecar;
   spec.service = service.name;
   // Started as root (to join the service's namespace), it drops to --run-as itself.
-  spec.argv = {options.bulwark, "sidecar",     "--config", layout.mesh(),
-               "--service",     service.name,  "--bundle", layout.bundle(),
-               "--token-fd",    "3",           "--run-as", fmt::format("{}:{}", uid, uid)};
+  spec.argv = {options.bulwark, "sidecar",    "--config", layout.mesh(),
+               "--service",     service.name, "--bundle", layout.bundle(),
+               "--token-fd",    "3",          "--run-as", fmt::format("{}:{}", uid, uid)};
   spec.uid = uid;
   spec.gid = uid;
   spec.join_id = identity::ServiceId(mesh.trust_domain, service.name);
@@ -148,8 +148,10 @@ absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& 
     plan.gateway_admin = mesh::HostPort{"127.0.0.1", *port};
     plan.issue_gateway_tls = !mesh.gateway->tls.has_value();
     ProcessSpec gateway{.name = "gateway", .kind = ProcessKind::kGateway};
-    gateway.argv = {options.bulwark, "gateway",  "--config",   layout.mesh(),
-                    "--bundle",      layout.bundle(), "--admin", plan.gateway_admin->ToString(),
+    gateway.argv = {options.bulwark, "gateway",
+                    "--config",      layout.mesh(),
+                    "--bundle",      layout.bundle(),
+                    "--admin",       plan.gateway_admin->ToString(),
                     "--token-fd",    "3"};
     gateway.uid = gateway.gid = options.uid_base + 1;
     gateway.join_id = identity::GatewayId(mesh.trust_domain);

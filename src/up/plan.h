@@ -25,9 +25,9 @@ struct StateLayout {
   std::string dir;            // 0755: the state directory
   std::string authority_dir;  // the authority's data directory (0700)
 
-  std::string mesh() const { return dir + "/mesh.yaml"; }            // the resolved mesh.yaml
-  std::string bundle() const { return dir + "/bundle.pem"; }         // trust bundle, 0644
-  std::string logs() const { return dir + "/logs"; }                 // <process>.log each
+  std::string mesh() const { return dir + "/mesh.yaml"; }     // the resolved mesh.yaml
+  std::string bundle() const { return dir + "/bundle.pem"; }  // trust bundle, 0644
+  std::string logs() const { return dir + "/logs"; }          // <process>.log each
   std::string gateway_cert() const { return dir + "/gateway/cert.pem"; }
   std::string gateway_key() const { return dir + "/gateway/key.pem"; }  // 0600, the gateway's
   std::string log(std::string_view process) const;
@@ -46,11 +46,11 @@ enum class ProcessKind { kAuthority, kGateway, kService, kSidecar };
 struct ProcessSpec {
   std::string name;  // "authority", "gateway", "<service>", "sidecar-<service>"
   ProcessKind kind = ProcessKind::kAuthority;
-  std::string service;             // kService, kSidecar: the service
-  std::vector<std::string> argv;   // a sidecar gets --service-netns-pid appended at start
-  std::vector<std::string> env;    // kService: its whole environment; others inherit none
-  std::string working_directory;   // kService: mesh.yaml's folder
-  uid_t uid = 0;                   // its own user and group, never 0
+  std::string service;            // kService, kSidecar: the service
+  std::vector<std::string> argv;  // a sidecar gets --service-netns-pid appended at start
+  std::vector<std::string> env;   // kService: its whole environment; others inherit none
+  std::string working_directory;  // kService: mesh.yaml's folder
+  uid_t uid = 0;                  // its own user and group, never 0
   gid_t gid = 0;
   std::optional<std::string> join_id;  // a one-time join token for this SPIFFE ID on fd 3
   // Readiness: the file appears (authority endpoint), GET <url> answers 200 (/readyz of an
@@ -99,8 +99,8 @@ absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& 
 
 // Returns mesh.yaml `yaml_text` rewritten for the processes of `plan`: the picked sidecar
 // addresses filled in, authority.data_dir and every relative file path made absolute (relative
-// to the folder of `mesh_path`, the original file), gateway.tls set to the issued certificate when up issues it. Comments are not
-// kept. Errors: the text does not parse as YAML.
+// to the folder of `mesh_path`, the original file), gateway.tls set to the issued certificate when
+// up issues it. Comments are not kept. Errors: the text does not parse as YAML.
 absl::StatusOr<std::string> ResolveMeshYaml(std::string_view yaml_text, const Plan& plan,
                                             const std::string& mesh_path);
 

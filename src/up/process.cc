@@ -103,7 +103,8 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
       fail();
     }
   }
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || chdir(spec.working_directory.c_str()) != 0) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+      chdir(spec.working_directory.c_str()) != 0) {
     fail();
   }
   execve(argv[0], argv, envp);
@@ -141,8 +142,8 @@ absl::StatusOr<ChildPtr> StartHostProcess(const HostProcessSpec& spec) {
   } while (got < 0 && errno == EINTR);
   close(pipe_fds[0]);
   if (got > 0) {
-    return absl::UnavailableError(fmt::format("cannot start {}: {}", spec.argv[0],
-                                              std::strerror(error)));
+    return absl::UnavailableError(
+        fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(error)));
   }
   return child;
 }

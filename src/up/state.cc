@@ -86,9 +86,9 @@ absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const P
   std::error_code error;
   std::optional<authority::OpenAuthority> opened;
   if (!fs::exists(data.kek(), error)) {
-    BULWARK_ASSIGN_OR_RETURN(opened, authority::InitializeDataDir(layout.authority_dir,
-                                                                  mesh.trust_domain,
-                                                                  core::SystemClock(), {}));
+    BULWARK_ASSIGN_OR_RETURN(opened,
+                             authority::InitializeDataDir(layout.authority_dir, mesh.trust_domain,
+                                                          core::SystemClock(), {}));
     state.initialised = true;
   } else {
     BULWARK_ASSIGN_OR_RETURN(opened,

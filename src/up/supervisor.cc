@@ -94,8 +94,8 @@ absl::Status Supervisor::StartSlot(Slot& slot) {
     token += "\n";  // far below the pipe's capacity: the write cannot block
     if (write(token_write.get(), token.data(), token.size()) !=
         static_cast<ssize_t>(token.size())) {
-      return absl::InternalError(fmt::format("writing {}'s join token: {}", spec.name,
-                                             std::strerror(errno)));
+      return absl::InternalError(
+          fmt::format("writing {}'s join token: {}", spec.name, std::strerror(errno)));
     }
   }
   if (spec.kind == ProcessKind::kService) {
@@ -111,8 +111,7 @@ absl::Status Supervisor::StartSlot(Slot& slot) {
     sandbox.output_fd = output.get();
     absl::StatusOr<sandbox::SandboxedProcessPtr> process = sandbox::Spawn(sandbox);
     if (!process.ok()) {
-      return absl::UnavailableError(
-          fmt::format("{}: {}", spec.name, process.status().message()));
+      return absl::UnavailableError(fmt::format("{}: {}", spec.name, process.status().message()));
     }
     for (const std::string& missing : (*process)->report().not_applied) {
       if (not_applied_.insert(missing).second) {  // the same for every service: said once
@@ -173,9 +172,8 @@ absl::Status Supervisor::WaitUntilReady(const std::vector<Slot*>& slots) {
       BULWARK_ASSIGN_OR_RETURN(std::optional<int> exited, slot->child->TryWait());
       if (exited.has_value()) {
         slot->child.reset();
-        return absl::UnavailableError(
-            fmt::format("{} exited with status {} while starting; see {}", slot->spec->name,
-                        *exited, slot->spec->log_file));
+        return absl::UnavailableError(fmt::format("{} exited with status {} while starting; see {}",
+                                                  slot->spec->name, *exited, slot->spec->log_file));
       }
       BULWARK_ASSIGN_OR_RETURN(bool ready, IsReady(*slot));
       if (!ready) {

@@ -63,8 +63,8 @@ TEST(PlanTest, StartsAuthorityThenGatewayThenEachServiceBeforeItsSidecar) {
   for (const ProcessSpec& p : plan->processes) {
     names.push_back(p.name);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"authority", "gateway", "contract",
-                                             "sidecar-contract", "user", "sidecar-user"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"authority", "gateway", "contract", "sidecar-contract",
+                                             "user", "sidecar-user"}));
   EXPECT_EQ(plan->processes[0].ready_file, "/var/lib/dvd/authority/endpoint");
   EXPECT_TRUE(Has(plan->processes[0].argv, "--config", "/var/lib/dvd/mesh.yaml"));
   EXPECT_EQ(plan->processes[2].kind, ProcessKind::kService);
