@@ -11,13 +11,10 @@ share one running mesh and run in name order; the last one stops it. Every proce
 PID, also on failure (tearDownClass), and the state directory is removed.
 """
 
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import ssl
 import subprocess
 import tempfile
 import threading
@@ -148,25 +145,11 @@ class UpDvdMeshTest(unittest.TestCase):
             up.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def gateway(self, method, path, body=None, key=None, timeout=10):
-        context = ssl.create_default_context(cafile=os.path.join(self.state, "bundle.pem"))
-        conn = http.client.HTTPSConnection("127.0.0.1", self.gateway_port, context=context,
-                                           timeout=timeout)
-        headers = {"X-Api-Key": key or self.api_key}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-        finally:
-            conn.close()
-        try:
-            return response.status, json.loads(raw) if raw else None
-        except ValueError:
-            return response.status, raw.decode(errors="replace")
+    def gateway(self, method, path, body=None, key=None):
+        """One request through the gateway as alice (her API key), verifying its certificate."""
+        return harness.https_request(method, f"https://127.0.0.1:{self.gateway_port}{path}", body,
+                                     cafile=os.path.join(self.state, "bundle.pem"),
+                                     headers={"X-Api-Key": key or self.api_key})
 
     def rent(self, dvd):
         """Rents through the gateway, retrying for a bounded while (the API key feed, restarts)."""
