@@ -249,5 +249,17 @@ class UpDvdMeshTest(unittest.TestCase):
         self.assertEqual(subject.strip().split("=")[1].lower(), serial.lower())
 
 
+class UpWithoutRootTest(unittest.TestCase):
+    def test_refuses_with_a_clear_message(self):
+        # As root, the child drops to nobody first; otherwise it already is not root.
+        demote = (lambda: (os.setgid(65534), os.setuid(65534))) if os.geteuid() == 0 else None
+        done = subprocess.run([harness.BINARY, "up", os.path.join(EXAMPLE, "mesh.yaml")],
+                              capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, preexec_fn=demote)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        self.assertIn("bulwark up needs root", done.stderr)
+        self.assertFalse(os.path.exists(os.path.join(EXAMPLE, ".bulwark")))
+
+
 if __name__ == "__main__":
     unittest.main()
