@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "core/status.h"
 #include "fmt/format.h"
 #include "identity/spiffe_id.h"
 #include "yaml-cpp/yaml.h"
@@ -39,6 +40,25 @@ absl::StatusOr<mesh::HostPort> OrPicked(const std::optional<mesh::HostPort>& giv
 
 std::string ReadyUrl(const mesh::HostPort& admin) {
   return fmt::format("http://{}/readyz", admin.ToString());
+}
+
+ProcessSpec AuthorityProcess(const PlanOptions& options, const StateLayout& layout) {
+  ProcessSpec spec{.name = "authority", .kind = ProcessKind::kAuthority};
+  spec.argv = {options.bulwark, "authority", "serve", "--config", layout.mesh()};
+  spec.uid = spec.gid = options.uid_base;
+  spec.ready_file = layout.authority_dir + "/endpoint";
+  return spec;
+}
+
+ProcessSpec GatewayProcess(const mesh::MeshConfig& mesh, const PlanOptions& options,
+                           const StateLayout& layout, const mesh::HostPort& admin) {
+  ProcessSpec spec{.name = "gateway", .kind = ProcessKind::kGateway};
+  spec.argv = {options.bulwark, "gateway", "--config",       layout.mesh(), "--bundle",
+               layout.bundle(), "--admin", admin.ToString(), "--token-fd",  "3"};
+  spec.uid = spec.gid = options.uid_base + 1;
+  spec.join_id = identity::GatewayId(mesh.trust_domain);
+  spec.ready_url = ReadyUrl(admin);
+  return spec;
 }
 
 ProcessSpec ServiceProcess(const mesh::ServiceConfig& service, const SidecarPorts& ports,
@@ -135,28 +155,12 @@ absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& 
   Plan plan;
   plan.layout = LayoutFor(mesh, options.mesh_path, options.state_dir);
   const StateLayout& layout = plan.layout;
-  ProcessSpec authority{.name = "authority", .kind = ProcessKind::kAuthority};
-  authority.argv = {options.bulwark, "authority", "serve", "--config", layout.mesh()};
-  authority.uid = authority.gid = options.uid_base;
-  authority.ready_file = layout.authority_dir + "/endpoint";
-  plan.processes.push_back(std::move(authority));
+  plan.processes.push_back(AuthorityProcess(options, layout));
   if (mesh.gateway.has_value()) {
-    absl::StatusOr<std::uint16_t> port = pick();
-    if (!port.ok()) {
-      return port.status();
-    }
-    plan.gateway_admin = mesh::HostPort{"127.0.0.1", *port};
+    BULWARK_ASSIGN_OR_RETURN(std::uint16_t port, pick());
+    plan.gateway_admin = mesh::HostPort{"127.0.0.1", port};
     plan.issue_gateway_tls = !mesh.gateway->tls.has_value();
-    ProcessSpec gateway{.name = "gateway", .kind = ProcessKind::kGateway};
-    gateway.argv = {options.bulwark, "gateway",
-                    "--config",      layout.mesh(),
-                    "--bundle",      layout.bundle(),
-                    "--admin",       plan.gateway_admin->ToString(),
-                    "--token-fd",    "3"};
-    gateway.uid = gateway.gid = options.uid_base + 1;
-    gateway.join_id = identity::GatewayId(mesh.trust_domain);
-    gateway.ready_url = ReadyUrl(*plan.gateway_admin);
-    plan.processes.push_back(std::move(gateway));
+    plan.processes.push_back(GatewayProcess(mesh, options, layout, *plan.gateway_admin));
   }
   uid_t uid = options.uid_base + 2;
   for (const mesh::ServiceConfig& service : mesh.services) {

@@ -68,6 +68,21 @@ std::string KindText(ProcessKind kind) {
   return "process";
 }
 
+// Returns the read end of a pipe that holds `token` and a newline, its write end closed.
+absl::StatusOr<sandbox::UniqueFd> TokenPipe(std::string token) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  sandbox::UniqueFd read_end(fds[0]);
+  sandbox::UniqueFd write_end(fds[1]);
+  token += "\n";  // far below the pipe's capacity: the write cannot block
+  if (write(write_end.get(), token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
+    return absl::InternalError(fmt::format("writing a join token: {}", std::strerror(errno)));
+  }
+  return read_end;
+}
+
 }  // namespace
 
 Supervisor::Slot* Supervisor::Find(const std::string& name) {
@@ -79,71 +94,64 @@ Supervisor::Slot* Supervisor::Find(const std::string& name) {
   return nullptr;
 }
 
+absl::StatusOr<ChildPtr> Supervisor::SpawnService(const ProcessSpec& spec, int output_fd) {
+  sandbox::SandboxSpec sandbox{.name = spec.name,
+                               .argv = spec.argv,
+                               .env = spec.env,
+                               .uid = spec.uid,
+                               .gid = spec.gid,
+                               .working_directory = spec.working_directory,
+                               .memory = spec.limits.memory,
+                               .nofile = spec.limits.nofile,
+                               .nproc = spec.limits.nproc};
+  sandbox.output_fd = output_fd;
+  BULWARK_ASSIGN_OR_RETURN(sandbox::SandboxedProcessPtr process, sandbox::Spawn(sandbox));
+  for (const std::string& missing : process->report().not_applied) {
+    if (not_applied_.insert(missing).second) {  // the same for every service: said once
+      logs_.Say(fmt::format("sandbox: not applied: {}", missing));
+    }
+  }
+  return AsChild(std::move(process));
+}
+
+absl::StatusOr<ChildPtr> Supervisor::SpawnHost(const ProcessSpec& spec, int output_fd,
+                                               int token_fd) {
+  HostProcessSpec host{.argv = spec.argv,
+                       .env = {"PATH=/usr/local/bin:/usr/bin:/bin"},
+                       .working_directory = plan_.layout.dir,
+                       .output_fd = output_fd,
+                       .fd3 = token_fd};
+  if (spec.kind == ProcessKind::kSidecar) {
+    // Started as root so that it can join the namespace; it drops to spec.uid itself.
+    Slot* service = Find(spec.service);
+    if (service == nullptr || service->child == nullptr) {
+      return absl::FailedPreconditionError(
+          fmt::format("its service {} is not running", spec.service));
+    }
+    host.argv.push_back("--service-netns-pid");
+    host.argv.push_back(std::to_string(service->child->pid()));
+  } else {
+    host.uid = spec.uid;
+    host.gid = spec.gid;
+  }
+  return StartHostProcess(host);
+}
+
 absl::Status Supervisor::StartSlot(Slot& slot) {
   const ProcessSpec& spec = *slot.spec;
   BULWARK_ASSIGN_OR_RETURN(sandbox::UniqueFd output, logs_.Open(spec.name, spec.log_file));
-  sandbox::UniqueFd token_read;
+  sandbox::UniqueFd token;
   if (spec.join_id.has_value()) {
-    BULWARK_ASSIGN_OR_RETURN(std::string token, options_.join_token(*spec.join_id));
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      return absl::InternalError(fmt::format("pipe: {}", std::strerror(errno)));
-    }
-    token_read = sandbox::UniqueFd(fds[0]);
-    sandbox::UniqueFd token_write(fds[1]);
-    token += "\n";  // far below the pipe's capacity: the write cannot block
-    if (write(token_write.get(), token.data(), token.size()) !=
-        static_cast<ssize_t>(token.size())) {
-      return absl::InternalError(
-          fmt::format("writing {}'s join token: {}", spec.name, std::strerror(errno)));
-    }
+    BULWARK_ASSIGN_OR_RETURN(std::string issued, options_.join_token(*spec.join_id));
+    BULWARK_ASSIGN_OR_RETURN(token, TokenPipe(std::move(issued)));
   }
-  if (spec.kind == ProcessKind::kService) {
-    sandbox::SandboxSpec sandbox{.name = spec.name,
-                                 .argv = spec.argv,
-                                 .env = spec.env,
-                                 .uid = spec.uid,
-                                 .gid = spec.gid,
-                                 .working_directory = spec.working_directory,
-                                 .memory = spec.limits.memory,
-                                 .nofile = spec.limits.nofile,
-                                 .nproc = spec.limits.nproc};
-    sandbox.output_fd = output.get();
-    absl::StatusOr<sandbox::SandboxedProcessPtr> process = sandbox::Spawn(sandbox);
-    if (!process.ok()) {
-      return absl::UnavailableError(fmt::format("{}: {}", spec.name, process.status().message()));
-    }
-    for (const std::string& missing : (*process)->report().not_applied) {
-      if (not_applied_.insert(missing).second) {  // the same for every service: said once
-        logs_.Say(fmt::format("sandbox: not applied: {}", missing));
-      }
-    }
-    slot.child = AsChild(*std::move(process));
-  } else {
-    HostProcessSpec host{.argv = spec.argv,
-                         .env = {"PATH=/usr/local/bin:/usr/bin:/bin"},
-                         .working_directory = plan_.layout.dir,
-                         .output_fd = output.get(),
-                         .fd3 = token_read.get()};
-    if (spec.kind == ProcessKind::kSidecar) {
-      // Started as root so that it can join the namespace; it drops to spec.uid itself.
-      Slot* service = Find(spec.service);
-      if (service == nullptr || service->child == nullptr) {
-        return absl::FailedPreconditionError(
-            fmt::format("{}: its service {} is not running", spec.name, spec.service));
-      }
-      host.argv.push_back("--service-netns-pid");
-      host.argv.push_back(std::to_string(service->child->pid()));
-    } else {
-      host.uid = spec.uid;
-      host.gid = spec.gid;
-    }
-    absl::StatusOr<ChildPtr> child = StartHostProcess(host);
-    if (!child.ok()) {
-      return absl::UnavailableError(fmt::format("{}: {}", spec.name, child.status().message()));
-    }
-    slot.child = *std::move(child);
+  absl::StatusOr<ChildPtr> child = spec.kind == ProcessKind::kService
+                                       ? SpawnService(spec, output.get())
+                                       : SpawnHost(spec, output.get(), token.get());
+  if (!child.ok()) {
+    return absl::UnavailableError(fmt::format("{}: {}", spec.name, child.status().message()));
   }
+  slot.child = *std::move(child);
   slot.started = Clock::now();
   slot.restart_at.reset();
   logs_.Say(fmt::format("started {} {} (pid {}, uid {})", KindText(spec.kind), spec.name,

@@ -64,6 +64,8 @@ class Supervisor {
   };
 
   absl::Status StartSlot(Slot& slot);
+  absl::StatusOr<ChildPtr> SpawnService(const ProcessSpec& spec, int output_fd);
+  absl::StatusOr<ChildPtr> SpawnHost(const ProcessSpec& spec, int output_fd, int token_fd);
   absl::StatusOr<bool> IsReady(const Slot& slot) const;
   absl::Status WaitUntilReady(const std::vector<Slot*>& slots);
   void StopSlot(Slot& slot);
