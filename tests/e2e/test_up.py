@@ -26,7 +26,7 @@ import harness
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.join(ROOT, "examples", "dvd-rental")
 # Distinct uids per run, so parallel runs do not share RLIMIT_NPROC counts.
-UID_BASE = 62000 + (os.getpid() % 400) * 16
+UID_BASE = 70000 + (os.getpid() % 400) * 16  # clear of test_sandbox's 61000-65000
 READY_TIMEOUT = 60  # seconds for `up` to print that the mesh is up
 
 
@@ -87,8 +87,11 @@ def alive(pid):
     except ProcessLookupError:
         return False
     # A zombie is gone for our purpose only once reaped; up reaps its children.
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(")")[-1].split()[0] != "Z"
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def listening(pid):
