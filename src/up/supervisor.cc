@@ -304,14 +304,4 @@ void Supervisor::Run(const std::atomic<bool>& stop) {
   Stop();
 }
 
-std::vector<pid_t> Supervisor::Pids() const {
-  std::vector<pid_t> pids;
-  for (const Slot& slot : slots_) {
-    if (slot.child != nullptr) {
-      pids.push_back(slot.child->pid());
-    }
-  }
-  return pids;
-}
-
 }  // namespace bulwark::up

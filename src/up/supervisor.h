@@ -50,8 +50,6 @@ class Supervisor {
   void Run(const std::atomic<bool>& stop);
   // Stops every running process in reverse start order.
   void Stop();
-  // Returns the PIDs of the processes running now, in start order.
-  std::vector<pid_t> Pids() const;
 
  private:
   using Clock = std::chrono::steady_clock;
