@@ -208,14 +208,9 @@ absl::StatusOr<std::string> ResolveMeshYaml(std::string_view yaml_text, const Pl
   fs::path base = fs::path(mesh_path).parent_path();
   root["authority"]["data_dir"] = plan.layout.authority_dir;
   if (YAML::Node gateway = root["gateway"]; gateway) {
-    if (plan.issue_gateway_tls) {
-      gateway["tls"]["cert"] = plan.layout.gateway_cert();
-      gateway["tls"]["key"] = plan.layout.gateway_key();
-    } else {
-      for (const char* field : {"cert", "key"}) {
-        gateway["tls"][field] = Absolute(base, gateway["tls"][field].as<std::string>());
-      }
-    }
+    // Issued by up, or copied there from gateway.tls (readable by the gateway's uid).
+    gateway["tls"]["cert"] = plan.layout.gateway_cert();
+    gateway["tls"]["key"] = plan.layout.gateway_key();
     for (YAML::Node issuer : gateway["issuers"]) {
       if (issuer["jwks"] && issuer["jwks"].as<std::string>().starts_with("file:")) {
         issuer["jwks"] = "file:" + Absolute(base, issuer["jwks"].as<std::string>().substr(5));

@@ -73,6 +73,18 @@ absl::Status IssueGatewayCertificate(const mesh::MeshConfig& mesh, const StateLa
   return core::WriteFileAtomic(layout.gateway_key(), key.ToPem(), 0600);
 }
 
+// Copies gateway.tls (relative to mesh.yaml's folder) into the state directory, where the
+// gateway's uid may read the key.
+absl::Status CopyGatewayTls(const mesh::TlsFiles& tls, const std::string& mesh_path,
+                            const StateLayout& layout) {
+  fs::path base = fs::path(mesh_path).parent_path();
+  BULWARK_ASSIGN_OR_RETURN(std::string cert, core::ReadFile((base / tls.cert).string()));
+  BULWARK_ASSIGN_OR_RETURN(std::string key, core::ReadFile((base / tls.key).string()));
+  BULWARK_RETURN_IF_ERROR(MakeDir(fs::path(layout.gateway_cert()).parent_path(), fs::perms(0755)));
+  BULWARK_RETURN_IF_ERROR(core::WriteFileAtomic(layout.gateway_cert(), cert, 0644));
+  return core::WriteFileAtomic(layout.gateway_key(), key, 0600);
+}
+
 }  // namespace
 
 absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const Plan& plan,
@@ -104,6 +116,8 @@ absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const P
   BULWARK_RETURN_IF_ERROR(core::WriteFileAtomic(layout.bundle(), bundle, 0644));
   if (plan.issue_gateway_tls) {
     BULWARK_RETURN_IF_ERROR(IssueGatewayCertificate(mesh, layout, *opened->ca));
+  } else if (mesh.gateway.has_value()) {
+    BULWARK_RETURN_IF_ERROR(CopyGatewayTls(*mesh.gateway->tls, mesh_path, layout));
   }
   opened.reset();  // closes the store before the authority process opens it
   BULWARK_ASSIGN_OR_RETURN(std::string resolved, ResolveMeshYaml(mesh_text, plan, mesh_path));
@@ -114,7 +128,7 @@ absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const P
     if (process.kind == ProcessKind::kAuthority) {
       BULWARK_RETURN_IF_ERROR(Chown(layout.authority_dir, process.uid, process.gid));
     }
-    if (process.kind == ProcessKind::kGateway && plan.issue_gateway_tls) {
+    if (process.kind == ProcessKind::kGateway) {
       BULWARK_RETURN_IF_ERROR(Chown(layout.gateway_key(), process.uid, process.gid));
     }
   }
