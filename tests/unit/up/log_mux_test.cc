@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace bulwark::up {
 namespace {
