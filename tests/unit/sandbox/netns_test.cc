@@ -37,6 +37,16 @@ c.sendall(b"hello from inside")
 c.close()
 )";
 
+// A sandboxed echo server on 127.0.0.1:<port> (upper-casing), one client.
+constexpr char kEcho[] = R"(
+import socket, sys
+server = socket.socket()
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(4)
+conn, _ = server.accept()
+conn.sendall(conn.recv(100).upper())
+)";
+
 std::string ReadSome(int fd) {
   pollfd p{fd, POLLIN, 0};
   if (poll(&p, 1, 5000) != 1) {
@@ -97,10 +107,10 @@ TEST(NetnsTest, NamespaceThreadMakesSocketsInsideAfterTheCallerDroppedRoot) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "the sandbox needs root (namespaces, setuid)";
   }
-  const std::uint16_t port = 9001, out = 15002;
+  const std::uint16_t port = 9001;
   SandboxSpec spec;
   spec.name = "unit-nsthread-" + std::to_string(getpid());
-  spec.argv = {"python3", "-c", kService, std::to_string(port), std::to_string(out)};
+  spec.argv = {"python3", "-c", kEcho, std::to_string(port)};
   spec.env = {"PATH=/usr/bin:/bin"};
   spec.uid = spec.gid = 61992;
   absl::StatusOr<SandboxedProcessPtr> child = Spawn(spec);

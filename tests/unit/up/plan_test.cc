@@ -16,7 +16,7 @@ authority: { listen: 127.0.0.1:7443 }
 gateway:
   listen: 127.0.0.1:8443
   issuers:
-    - { name: partner, issuer: https://issuer.test, jwks: file:keys/jwks.json }
+    - { name: partner, issuer: https://issuer.test, jwks: file:keys/jwks.json, audiences: [x] }
   routes:
     - { prefix: /rentals, service: contract, auth: [none] }
 services:
@@ -137,7 +137,7 @@ TEST(PlanTest, RefusesWhatUpCannotRun) {
   };
   EXPECT_EQ(BuildPlan(Parse(kMesh), Options(), none).status().message(), "no free port");
   PlanOptions high = Options();
-  high.uid_base = 2'147'483'640;
+  high.uid_base = 2'147'483'645;
   EXPECT_FALSE(BuildPlan(Parse(kMesh), high, Counter()).ok());
 }
 
