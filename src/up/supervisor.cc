@@ -154,6 +154,7 @@ absl::Status Supervisor::StartSlot(Slot& slot) {
   slot.child = *std::move(child);
   slot.started = Clock::now();
   slot.restart_at.reset();
+  slot.ready = false;
   logs_.Say(fmt::format("started {} {} (pid {}, uid {})", KindText(spec.kind), spec.name,
                         slot.child->pid(), spec.uid));
   return absl::OkStatus();
@@ -207,15 +208,20 @@ absl::Status Supervisor::Start() {
   for (const ProcessSpec& spec : plan_.processes) {
     slots_.push_back(Slot{.spec = &spec});
   }
-  // The authority first: every other process joins through it.
+  // The authority first: every other process joins through it. Then the gateway, which is
+  // ready once its transaction-token key is published, so that every sidecar's first fetch of
+  // the token keys has it. Then the services and sidecars, all started before any is waited for.
   std::error_code ignored;
   std::filesystem::remove(slots_.front().spec->ready_file, ignored);  // the last run's
-  BULWARK_RETURN_IF_ERROR(StartSlot(slots_.front()));
-  BULWARK_RETURN_IF_ERROR(WaitUntilReady({&slots_.front()}));
   std::vector<Slot*> rest;
-  for (std::size_t i = 1; i < slots_.size(); ++i) {
-    BULWARK_RETURN_IF_ERROR(StartSlot(slots_[i]));
-    rest.push_back(&slots_[i]);
+  for (Slot& slot : slots_) {
+    BULWARK_RETURN_IF_ERROR(StartSlot(slot));
+    ProcessKind kind = slot.spec->kind;
+    if (kind == ProcessKind::kAuthority || kind == ProcessKind::kGateway) {
+      BULWARK_RETURN_IF_ERROR(WaitUntilReady({&slot}));
+    } else {
+      rest.push_back(&slot);
+    }
   }
   return WaitUntilReady(rest);
 }
@@ -293,11 +299,31 @@ void Supervisor::RestartDue(Clock::time_point now) {
   }
 }
 
+void Supervisor::ReportReady() {
+  for (Slot& slot : slots_) {
+    if (slot.child == nullptr || slot.ready) {
+      continue;
+    }
+    absl::StatusOr<bool> ready = IsReady(slot);
+    if (ready.ok() && *ready) {
+      slot.ready = true;
+      logs_.Say(fmt::format(
+          "{} is ready again ({} ms after its start)", slot.spec->name,
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - slot.started)
+              .count()));
+    }
+  }
+}
+
 void Supervisor::Run(const std::atomic<bool>& stop) {
+  for (Slot& slot : slots_) {
+    slot.ready = true;  // Start waited for every one
+  }
   while (!stop.load()) {
     Clock::time_point now = Clock::now();
     Reap(now);
     RestartDue(now);
+    ReportReady();
     std::this_thread::sleep_for(kTick);
   }
   logs_.Say("stopping every process in reverse order");

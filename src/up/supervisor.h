@@ -40,10 +40,10 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts the authority and waits for it, then the gateway, then per service the sandboxed
-  // service and its sidecar, and waits until all are ready. Errors: a process cannot start,
-  // exits, or is not ready within ready_timeout (naming it and its log file); what was started
-  // keeps running until Stop.
+  // Starts the authority and waits for it, then the gateway and waits for it, then per service
+  // the sandboxed service and its sidecar, and waits until all are ready. Errors: a process cannot
+  // start, exits, or is not ready within ready_timeout (naming it and its log file); what was
+  // started keeps running until Stop.
   absl::Status Start();
   // Supervises until `stop` is true (checked every 50 ms): reports and restarts processes that
   // exit. Then stops everything in reverse order.
@@ -59,6 +59,7 @@ class Supervisor {
     Clock::time_point started;
     int failures = 0;
     std::optional<Clock::time_point> restart_at;
+    bool ready = false;  // once seen ready after its (re)start
   };
 
   absl::Status StartSlot(Slot& slot);
@@ -69,6 +70,7 @@ class Supervisor {
   void StopSlot(Slot& slot);
   void Reap(Clock::time_point now);
   void RestartDue(Clock::time_point now);
+  void ReportReady();
   Slot* Find(const std::string& name);
 
   Plan plan_;
