@@ -20,8 +20,9 @@ li{margin:.4rem 0}button{margin-left:.5rem}</style></head>
 <ul id="rentals"></ul></section>
 <p id="status" role="status" aria-live="polite"></p>
 <script>
+// The gateway forwards /catalog and /rentals to contract as they are (examples/dvd-rental/mesh.yaml).
 async function api(method, path, body) {
-  const response = await fetch('/api' + path, {method, credentials: 'same-origin',
+  const response = await fetch(path, {method, credentials: 'same-origin',
     headers: body ? {'Content-Type': 'application/json'} : {},
     body: body ? JSON.stringify(body) : undefined});
   const data = await response.json().catch(() => ({}));

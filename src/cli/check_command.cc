@@ -82,30 +82,33 @@ std::vector<NamedFile> NamedFiles(const mesh::MeshConfig& mesh) {
 
 }  // namespace
 
-int RunMeshCheck(const std::string& file) {
-  absl::StatusOr<mesh::MeshConfig> mesh = mesh::LoadMeshConfig(file);
-  if (!mesh.ok()) {
-    return Fail(std::string(mesh.status().message()));
-  }
+absl::StatusOr<mesh::MeshConfig> CheckMesh(const std::string& file) {
+  BULWARK_ASSIGN_OR_RETURN(mesh::MeshConfig mesh, mesh::LoadMeshConfig(file));
   std::filesystem::path base = std::filesystem::path(file).parent_path();
-  for (const NamedFile& named : NamedFiles(*mesh)) {
+  for (const NamedFile& named : NamedFiles(mesh)) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(base / named.path, error)) {
-      return Fail(
+      return absl::NotFoundError(
           fmt::format("{}: {}: {}: no such file (relative paths are relative to the "
                       "folder of {})",
                       file, named.field, named.path, file));
     }
   }
-  if (absl::StatusOr<proxy::RouteSchemas> schemas = proxy::LoadRouteSchemas(*mesh); !schemas.ok()) {
-    return Fail(fmt::format("{}: {}", file, schemas.status().message()));
+  for (const mesh::ServiceConfig& service : mesh.services) {
+    BULWARK_RETURN_IF_ERROR(policy::ServicePolicy::Compile(mesh, service.name).status());
+  }
+  if (absl::StatusOr<proxy::RouteSchemas> schemas = proxy::LoadRouteSchemas(mesh); !schemas.ok()) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}", file, schemas.status().message()));
+  }
+  return mesh;
+}
+
+int RunMeshCheck(const std::string& file) {
+  absl::StatusOr<mesh::MeshConfig> mesh = CheckMesh(file);
+  if (!mesh.ok()) {
+    return Fail(std::string(mesh.status().message()));
   }
   for (const mesh::ServiceConfig& service : mesh->services) {
-    absl::StatusOr<policy::ServicePolicy> compiled =
-        policy::ServicePolicy::Compile(*mesh, service.name);
-    if (!compiled.ok()) {
-      return Fail(std::string(compiled.status().message()));
-    }
     std::printf("%s\n", Summary(service).c_str());
   }
   if (mesh->gateway) {

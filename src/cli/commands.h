@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "mesh/config.h"
 
 namespace bulwark::cli {
 
@@ -38,6 +39,11 @@ void AddSandboxCommands(CLI::App& app, Action& action);
 void AddCheckCommand(CLI::App& app, Action& action);
 // Checks mesh.yaml `file` (parse, policies, named files); prints a summary; returns the exit code.
 int RunMeshCheck(const std::string& file);
+// Returns mesh.yaml `file` parsed, once it passed every check of `bulwark check`; the error of
+// the first that failed otherwise.
+absl::StatusOr<mesh::MeshConfig> CheckMesh(const std::string& file);
+// Adds `bulwark up [mesh.yaml]`.
+void AddUpCommand(CLI::App& app, Action& action);
 
 // Reads a join token from inherited descriptor `fd` (when >= 0, then closed) or from `file`
 // (which must be mode 0600); never from argv or the environment. Trailing whitespace is dropped.

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   bulwark::cli::AddPolicyCommands(app, action);
   bulwark::cli::AddSandboxCommands(app, action);
   bulwark::cli::AddCheckCommand(app, action);
+  bulwark::cli::AddUpCommand(app, action);
   // Logs go to stderr so that stdout carries only a command's answer.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bulwark"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");

@@ -6,6 +6,8 @@
 #include "core/units.h"
 #include "fmt/format.h"
 #include "proxy/run.h"
+#include "sandbox/netns.h"
+#include "sandbox/privileges.h"
 
 namespace bulwark::cli {
 namespace {
@@ -15,7 +17,28 @@ struct SidecarFlags {
   std::string token_file;
   int token_fd = -1;
   std::string timeout = "30s";
+  int service_netns_pid = 0;
+  std::string run_as;
 };
+
+// With --service-netns-pid: a thread joins the service's network namespace while we are still
+// root, and every service-facing socket is made there (docs/up.md). With --run-as: then root is
+// dropped for good. Returns the thread, which must outlive the sidecar.
+absl::StatusOr<sandbox::NamespaceThreadPtr> EnterServiceNamespace(SidecarFlags& flags) {
+  sandbox::NamespaceThreadPtr netns;
+  if (flags.service_netns_pid > 0) {
+    BULWARK_ASSIGN_OR_RETURN(netns, sandbox::NamespaceThread::Start(flags.service_netns_pid));
+    flags.run.sidecar.service_sockets = [ns = netns.get()](int family) -> absl::StatusOr<int> {
+      BULWARK_ASSIGN_OR_RETURN(sandbox::UniqueFd fd, ns->Socket(family));
+      return fd.Release();
+    };
+  }
+  if (!flags.run_as.empty()) {
+    BULWARK_ASSIGN_OR_RETURN(sandbox::UserIds ids, sandbox::ParseUserIds(flags.run_as));
+    BULWARK_RETURN_IF_ERROR(sandbox::DropPrivileges(ids));
+  }
+  return netns;
+}
 
 int RunSidecarCommand(SidecarFlags& flags) {
   absl::StatusOr<core::Seconds> timeout = core::ParseDuration(flags.timeout);
@@ -29,6 +52,10 @@ int RunSidecarCommand(SidecarFlags& flags) {
       return Fail(std::string(token.status().message()));
     }
     flags.run.join_token = *token;
+  }
+  absl::StatusOr<sandbox::NamespaceThreadPtr> netns = EnterServiceNamespace(flags);
+  if (!netns.ok()) {
+    return Fail(fmt::format("--service-netns-pid/--run-as: {}", netns.status().message()));
   }
   if (absl::Status s = proxy::RunSidecar(flags.run); !s.ok()) {
     return Fail(std::string(s.message()));
@@ -81,6 +108,14 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
                       "Append one JSON line per authorization decision to this file ('-' for "
                       "stdout): peer, method, normalized path, allow/deny, rule or reason, trace "
                       "id, policy version; dropped (and counted) when it falls behind");
+  sidecar->add_option(
+      "--service-netns-pid", flags.service_netns_pid,
+      "Make the service-facing sockets (outbound and calls[].listen listeners, "
+      "connections to 127.0.0.1:<port>) inside the network namespace of this "
+      "process (the sandboxed service; needs root, see --run-as). Set by bulwark up");
+  sidecar->add_option("--run-as", flags.run_as,
+                      "UID:GID to drop to (every capability with it) once the service's namespace "
+                      "is joined and the join token read. Set by bulwark up");
   sidecar
       ->add_option("--decision-sample", flags.run.decision_sample,
                    "Log every deny and 1 allow in N (default 1: every decision)")

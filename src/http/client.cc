@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <array>
 #include <exception>
@@ -114,7 +115,23 @@ asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
   if (ec) {
     co_return absl::UnavailableError(fmt::format("cannot resolve {}: {}", url.host, ec.message()));
   }
-  co_await asio::async_connect(stream.socket(), endpoints, Ec(ec));
+  if (options.open_socket) {
+    // The range form of async_connect would close and reopen the socket for each address.
+    tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    absl::StatusOr<int> fd = options.open_socket(endpoint.protocol().family());
+    if (!fd.ok()) {
+      co_return absl::UnavailableError(
+          fmt::format("cannot connect to {}: {}", Authority(url), fd.status().message()));
+    }
+    stream.socket().assign(endpoint.protocol(), *fd, ec);
+    if (ec) {
+      ::close(*fd);
+    } else {
+      co_await stream.socket().async_connect(endpoint, Ec(ec));
+    }
+  } else {
+    co_await asio::async_connect(stream.socket(), endpoints, Ec(ec));
+  }
   if (ec) {
     co_return absl::UnavailableError(
         fmt::format("cannot connect to {}: {}", Authority(url), ec.message()));

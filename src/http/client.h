@@ -16,6 +16,7 @@
 #include "http/codec.h"
 #include "http/connection_pool.h"
 #include "http/message.h"
+#include "http/socket_opener.h"
 #include "tls/context.h"
 
 namespace asio::ssl {
@@ -42,6 +43,9 @@ struct ClientOptions {
   // returned to it after a complete response that allows keep-alive. Not owned; all calls with
   // one pool must run on one io_context, and the pool must be Close()d before it ends.
   ConnectionPool* pool = nullptr;
+  // Makes the socket of a new connection (then connected here, to the first address the host
+  // resolves to); empty: a socket of our own, trying each address in turn.
+  SocketOpener open_socket;
 };
 
 // Sends `request` (method, headers, body; its target is taken from `url`) to `url` and returns

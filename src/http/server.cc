@@ -3,6 +3,7 @@
 // threads never touch one connection at once). Parsing is the sans-I/O codec's job.
 #include "http/server.h"
 
+#include <unistd.h>
 #include <array>
 #include <cstdint>
 #include <exception>
@@ -21,6 +22,7 @@
 #include "asio/strand.hpp"
 #include "asio/use_awaitable.hpp"
 #include "asio/write.hpp"
+#include "core/status.h"
 #include "crypto/internal/openssl_error.h"
 #include "fmt/format.h"
 #include "http/internal/stream.h"
@@ -365,7 +367,19 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
 
 absl::Status Server::State::Listen(const tcp::endpoint& endpoint, const std::string& text) {
   std::error_code ec;
-  acceptor.open(endpoint.protocol(), ec);
+  if (options.open_socket) {
+    absl::StatusOr<int> fd = options.open_socket(endpoint.protocol().family());
+    if (!fd.ok()) {
+      return absl::UnavailableError(
+          fmt::format("cannot listen on {}: {}", text, fd.status().message()));
+    }
+    acceptor.assign(endpoint.protocol(), *fd, ec);
+    if (ec) {
+      ::close(*fd);
+    }
+  } else {
+    acceptor.open(endpoint.protocol(), ec);
+  }
   if (!ec) {
     acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   }

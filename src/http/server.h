@@ -22,6 +22,7 @@
 #include "crypto/x509.h"
 #include "http/codec.h"
 #include "http/message.h"
+#include "http/socket_opener.h"
 
 namespace asio::ssl {
 class context;
@@ -65,6 +66,8 @@ struct ServerOptions {
   std::size_t max_connections = 1024;
   // Content-Type added to a non-empty response whose handler did not set one.
   std::string default_content_type = "application/json";
+  // Makes the listening socket (then bound and listened on here); empty: a socket of our own.
+  SocketOpener open_socket;
 };
 
 class Server {

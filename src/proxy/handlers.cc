@@ -206,6 +206,7 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
   options.pool = context->inbound_pool.get();
+  options.open_socket = context->options.service_sockets;
   std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
   absl::StatusOr<http::Response> response =
       co_await Relay(std::move(url), std::move(request), options);

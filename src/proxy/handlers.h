@@ -46,6 +46,10 @@ struct SidecarOptions {
   std::shared_ptr<DecisionLog> decision_log;
   // Verifies inbound Txn-Token headers; null: a request carrying one is refused (401).
   std::shared_ptr<TokenFilter> token_filter;
+  // Makes the sockets that face the local service (the outbound and calls[].listen listeners,
+  // the inbound relay's connections): under `bulwark up`, inside its network namespace
+  // (sandbox::NamespaceThread, docs/up.md); empty: ordinary sockets in our own namespace.
+  http::SocketOpener service_sockets;
 };
 
 struct ProxyContext {

@@ -36,11 +36,9 @@ absl::StatusOr<mesh::HostPort> Address(const ProxyContext& context,
   return *address;
 }
 
-absl::StatusOr<std::unique_ptr<http::Server>> Listen(asio::io_context& io,
-                                                     const mesh::HostPort& address,
-                                                     http::TlsContextProvider tls,
-                                                     http::Handler handler,
-                                                     const ProxyContext& context) {
+absl::StatusOr<std::unique_ptr<http::Server>> Listen(
+    asio::io_context& io, const mesh::HostPort& address, http::TlsContextProvider tls,
+    http::Handler handler, const ProxyContext& context, bool service_facing = false) {
   const mesh::SidecarTimeouts& timeouts = context.self().sidecar.timeouts;
   http::ServerOptions server_options;
   server_options.limits = context.options.limits;
@@ -49,6 +47,9 @@ absl::StatusOr<std::unique_ptr<http::Server>> Listen(asio::io_context& io,
   server_options.handshake_timeout = timeouts.handshake;
   server_options.header_timeout = timeouts.header;
   server_options.idle_timeout = timeouts.idle;
+  if (tls == nullptr && service_facing) {
+    server_options.open_socket = context.options.service_sockets;
+  }
   return http::Server::Create(io, address.ToString(), std::move(tls), std::move(handler),
                               std::move(server_options));
 }
@@ -123,7 +124,7 @@ absl::Status Sidecar::AddCallListeners(asio::io_context& io,
     BULWARK_ASSIGN_OR_RETURN(mesh::HostPort address, Address(context, call.listen, field, true));
     BULWARK_ASSIGN_OR_RETURN(
         std::unique_ptr<http::Server> fixed,
-        Listen(io, address, nullptr, OutboundHandler(slot, call.service), context));
+        Listen(io, address, nullptr, OutboundHandler(slot, call.service), context, true));
     listeners.Add("to " + call.service, std::move(fixed));
   }
   return absl::OkStatus();
@@ -165,7 +166,7 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
   listeners->Add("inbound", std::move(in));
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<http::Server> out,
-      Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context));
+      Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context, true));
   listeners->Add("outbound", std::move(out));
   BULWARK_RETURN_IF_ERROR(AddCallListeners(io, slot, *context, *listeners));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> adm,

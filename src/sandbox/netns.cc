@@ -8,10 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "core/status.h"
 #include "fmt/format.h"
 
 namespace bulwark::sandbox {
@@ -56,26 +60,126 @@ void UniqueFd::Reset() {
   }
 }
 
-absl::StatusOr<UniqueFd> InNetworkNamespace(pid_t pid,
-                                            absl::FunctionRef<absl::StatusOr<UniqueFd>()> make) {
+namespace {
+
+absl::StatusOr<UniqueFd> OpenNetworkNamespace(pid_t pid) {
   std::string path = fmt::format("/proc/{}/ns/net", pid);
   UniqueFd ns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (ns.get() < 0) {
     return absl::NotFoundError(
         fmt::format("network namespace of process {}: {}: {}", pid, path, std::strerror(errno)));
   }
+  return ns;
+}
+
+// Called on the thread that is to move.
+absl::Status JoinNetworkNamespace(const UniqueFd& ns, pid_t pid) {
+  if (setns(ns.get(), CLONE_NEWNET) != 0) {
+    return absl::PermissionDeniedError(fmt::format(
+        "cannot join the network namespace of process {}: {}", pid, std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> InNetworkNamespace(pid_t pid,
+                                            absl::FunctionRef<absl::StatusOr<UniqueFd>()> make) {
+  BULWARK_ASSIGN_OR_RETURN(UniqueFd ns, OpenNetworkNamespace(pid));
   std::optional<absl::StatusOr<UniqueFd>> result;
   // The thread, not the caller, changes namespace, and it ends right after.
   std::thread worker([&] {
-    if (setns(ns.get(), CLONE_NEWNET) != 0) {
-      result = absl::PermissionDeniedError(fmt::format(
-          "cannot join the network namespace of process {}: {}", pid, std::strerror(errno)));
+    if (absl::Status joined = JoinNetworkNamespace(ns, pid); !joined.ok()) {
+      result = joined;
       return;
     }
     result = make();
   });
   worker.join();
   return std::move(*result);
+}
+
+// The request slot between callers and the thread: one call at a time (call_mu), handed over
+// under mu with the condition variable.
+struct NamespaceThread::State {
+  std::mutex call_mu;
+  std::mutex mu;
+  std::condition_variable cv;
+  absl::FunctionRef<absl::StatusOr<UniqueFd>()>* pending = nullptr;  // guarded by mu
+  std::optional<absl::StatusOr<UniqueFd>> result;                    // guarded by mu
+  bool stop = false;                                                 // guarded by mu
+  std::thread thread;
+
+  void Serve() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait(lock, [this] { return stop || pending != nullptr; });
+      if (stop) {
+        return;
+      }
+      absl::FunctionRef<absl::StatusOr<UniqueFd>()> make = *pending;
+      pending = nullptr;
+      lock.unlock();
+      absl::StatusOr<UniqueFd> made = make();
+      lock.lock();
+      result = std::move(made);
+      cv.notify_all();
+    }
+  }
+};
+
+absl::StatusOr<NamespaceThreadPtr> NamespaceThread::Start(pid_t pid) {
+  BULWARK_ASSIGN_OR_RETURN(UniqueFd ns, OpenNetworkNamespace(pid));
+  auto state = std::make_shared<State>();
+  std::promise<absl::Status> joined;
+  std::future<absl::Status> joined_result = joined.get_future();
+  state->thread = std::thread([state = state.get(), ns = std::move(ns), pid, &joined]() mutable {
+    absl::Status s = JoinNetworkNamespace(ns, pid);
+    ns.Reset();
+    bool ok = s.ok();
+    joined.set_value(std::move(s));
+    if (ok) {
+      state->Serve();
+    }
+  });
+  absl::Status s = joined_result.get();
+  if (!s.ok()) {
+    state->thread.join();
+    return s;
+  }
+  return NamespaceThreadPtr(new NamespaceThread(pid, std::move(state)));
+}
+
+NamespaceThread::~NamespaceThread() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  state_->thread.join();
+}
+
+absl::StatusOr<UniqueFd> NamespaceThread::Run(absl::FunctionRef<absl::StatusOr<UniqueFd>()> make) {
+  std::lock_guard call(state_->call_mu);
+  std::unique_lock lock(state_->mu);
+  state_->pending = &make;
+  state_->result.reset();
+  state_->cv.notify_all();
+  state_->cv.wait(lock, [this] { return state_->result.has_value(); });
+  absl::StatusOr<UniqueFd> out = std::move(*state_->result);
+  state_->result.reset();
+  return out;
+}
+
+absl::StatusOr<UniqueFd> NamespaceThread::Socket(int family) {
+  return Run([family]() -> absl::StatusOr<UniqueFd> {
+    UniqueFd fd(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+      return absl::UnavailableError(
+          fmt::format("socket in the service's network namespace: {}", std::strerror(errno)));
+    }
+    return fd;
+  });
 }
 
 absl::StatusOr<UniqueFd> ListenInNetworkNamespace(pid_t pid, const std::string& ip,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -48,6 +49,38 @@ class UniqueFd {
 // joined (needs CAP_SYS_ADMIN over it), or `make` failed.
 absl::StatusOr<UniqueFd> InNetworkNamespace(pid_t pid,
                                             absl::FunctionRef<absl::StatusOr<UniqueFd>()> make);
+
+class NamespaceThread;
+using NamespaceThreadPtr = std::unique_ptr<NamespaceThread>;
+
+// A long-lived thread inside the network namespace of another process, which makes sockets
+// there on request: the sidecar `bulwark up` starts in the host namespace joins its service's
+// namespace once, while it is still privileged, and keeps creating sockets in it after it has
+// dropped to its own uid (creating a socket in a namespace one is already in needs no
+// privilege). Thread-safe: any thread may call Socket or Run; calls are served one at a time.
+class NamespaceThread {
+ public:
+  // Starts the thread and joins the network namespace of process `pid`. Errors: the namespace
+  // cannot be opened or joined (needs CAP_SYS_ADMIN over it).
+  static absl::StatusOr<NamespaceThreadPtr> Start(pid_t pid);
+  // Stops the thread (after the call it is serving, if any).
+  ~NamespaceThread();
+  NamespaceThread(const NamespaceThread&) = delete;
+  NamespaceThread& operator=(const NamespaceThread&) = delete;
+
+  // Runs `make` on the thread, inside the namespace, and returns what it returns.
+  absl::StatusOr<UniqueFd> Run(absl::FunctionRef<absl::StatusOr<UniqueFd>()> make);
+  // Returns a new TCP socket (CLOEXEC, unbound) of `family` (AF_INET, AF_INET6) inside the
+  // namespace; it stays there whatever thread binds, listens or connects it later.
+  absl::StatusOr<UniqueFd> Socket(int family);
+  pid_t pid() const { return pid_; }
+
+ private:
+  struct State;
+  NamespaceThread(pid_t pid, std::shared_ptr<State> state) : pid_(pid), state_(std::move(state)) {}
+  pid_t pid_;
+  std::shared_ptr<State> state_;
+};
 
 // Returns a TCP socket listening on `ip`:`port` (IPv4 or IPv6 literal; port 0 picks one)
 // inside `pid`'s network namespace; CLOEXEC and blocking.

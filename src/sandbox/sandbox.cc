@@ -169,18 +169,33 @@ void SandboxedProcess::Signal(int signal) {
 }
 
 absl::StatusOr<int> SandboxedProcess::Wait() {
+  BULWARK_ASSIGN_OR_RETURN(std::optional<int> code, Reap(0));
+  return *code;
+}
+
+absl::StatusOr<std::optional<int>> SandboxedProcess::TryWait() { return Reap(WNOHANG); }
+
+absl::StatusOr<std::optional<int>> SandboxedProcess::Reap(int options) {
   if (reaped_) {
     return absl::FailedPreconditionError("sandbox: the process was already waited for");
   }
+  BULWARK_ASSIGN_OR_RETURN(std::optional<int> code, WaitForExit(pid_, options));
+  reaped_ = code.has_value();
+  return code;
+}
+
+absl::StatusOr<std::optional<int>> WaitForExit(pid_t pid, int options) {
   int status = 0;
   pid_t got;
   do {
-    got = waitpid(pid_, &status, 0);
+    got = waitpid(pid, &status, options);
   } while (got < 0 && errno == EINTR);
   if (got < 0) {
-    return absl::InternalError(fmt::format("sandbox: waitpid: {}", std::strerror(errno)));
+    return absl::InternalError(fmt::format("waitpid {}: {}", pid, std::strerror(errno)));
   }
-  reaped_ = true;
+  if (got == 0) {
+    return std::nullopt;
+  }
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
@@ -208,6 +223,7 @@ absl::StatusOr<SandboxedProcessPtr> Spawn(const SandboxSpec& spec) {
   }
   internal::ChildPlan plan{
       .error_fd = pipe_fds[1],
+      .output_fd = spec.output_fd,
       .parent = getpid(),
       .procs_fds = cgroup ? cgroup->procs_fds().data() : nullptr,
       .procs_count = cgroup ? static_cast<int>(cgroup->procs_fds().size()) : 0,

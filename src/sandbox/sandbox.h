@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct SandboxSpec {
   std::vector<std::string> writable;
   bool cgroups = true;        // try the per-service cgroup
   std::vector<int> keep_fds;  // inherited descriptors besides 0, 1, 2 (same numbers in the child)
+  // When >= 0: the service's stdout and stderr (stdin /dev/null, a session of its own, no
+  // controlling terminal); -1: all three inherited.
+  int output_fd = -1;
 };
 
 // What Spawn put in place and what it could not (with the reason), one line each.
@@ -61,15 +65,24 @@ class SandboxedProcess {
   // Waits for the service to exit (retrying on EINTR); returns its exit code, or 128 + the
   // signal that ended it. Errors: waitpid fails, or it was already waited for.
   absl::StatusOr<int> Wait();
+  // Returns the exit code (as Wait) when the service has exited, nullopt while it runs; never
+  // blocks. Errors: waitpid fails, or it was already waited for.
+  absl::StatusOr<std::optional<int>> TryWait();
   // Sends `signal` to the service (by PID, only while it has not been reaped).
   void Signal(int signal);
 
  private:
+  absl::StatusOr<std::optional<int>> Reap(int options);
+
   pid_t pid_;
   bool reaped_ = false;
   SandboxReport report_;
   CgroupPtr cgroup_;
 };
+
+// Waits for child `pid` with waitpid(`options`: 0 or WNOHANG), retrying on EINTR. Returns its
+// exit code, or 128 + the signal that ended it; nullopt when WNOHANG and it still runs.
+absl::StatusOr<std::optional<int>> WaitForExit(pid_t pid, int options);
 
 // Checks `spec`: a command, non-root uid and gid, sane limits. Errors name the field.
 absl::Status ValidateSpec(const SandboxSpec& spec);

@@ -168,7 +168,7 @@ class DvdAppsTest(unittest.TestCase):
             conn.close()
         self.assertEqual(response.status, 200)
         self.assertIn("default-src 'self'", response.getheader("Content-Security-Policy"))
-        self.assertIn("fetch('/api' + path", page)
+        self.assertIn("fetch(path", page)
         self.assertNotIn("http://", page)
         self.assertNotIn("https://", page)
 

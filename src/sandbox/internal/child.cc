@@ -102,6 +102,19 @@ bool CloseInherited(const ChildPlan& plan) {
   return true;
 }
 
+// Makes `output_fd` stdout and stderr and /dev/null stdin, and starts a session of its own: no
+// controlling terminal (so no TIOCSTI into it, and a Ctrl-C reaches the supervisor, not us).
+bool RedirectStdio(int output_fd) {
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output_fd, 1) < 0 || dup2(output_fd, 2) < 0) {
+    return false;
+  }
+  if (null_fd > 2) {
+    close(null_fd);
+  }
+  return setsid() >= 0;
+}
+
 bool DropBoundingSet() {
   for (int cap = 0; cap < 64; ++cap) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
@@ -176,6 +189,8 @@ bool Limit(int resource, rlim_t value) {
 
 const char* StepName(Step step) {
   switch (step) {
+    case Step::kStdio:
+      return "stdio and session";
     case Step::kSignals:
       return "reset signals";
     case Step::kCgroup:
@@ -240,6 +255,9 @@ const char* StepName(Step step) {
 
 void RunChild(const ChildPlan& plan) {
   Check(plan, Step::kSignals, ResetSignals());
+  if (plan.output_fd >= 0) {
+    Check(plan, Step::kStdio, RedirectStdio(plan.output_fd));
+  }
   Check(plan, Step::kCgroup, JoinCgroups(plan));
   Check(plan, Step::kMountNamespace, unshare(CLONE_NEWNS) == 0);
   // Without this, our /tmp mount would propagate back to the host's shared mounts.

@@ -13,6 +13,7 @@ namespace bulwark::sandbox::internal {
 // The steps, in the order the child takes them; names for messages in StepName().
 enum class Step : std::int32_t {
   kSignals,
+  kStdio,
   kCgroup,
   kMountNamespace,
   kMountPrivate,
@@ -54,6 +55,8 @@ struct ChildFailure {
 // Everything the child needs, prepared (and owned) by the parent before fork.
 struct ChildPlan {
   int error_fd = -1;  // write end of the CLOEXEC pipe
+  int output_fd =
+      -1;  // becomes stdout and stderr (stdin: /dev/null, a session of its own); -1: inherited
   pid_t parent = 0;
   const int* procs_fds = nullptr;  // cgroup.procs files to write our PID to
   int procs_count = 0;

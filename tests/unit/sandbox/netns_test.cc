@@ -1,7 +1,9 @@
 #include "sandbox/netns.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "sandbox/privileges.h"
 #include "sandbox/sandbox.h"
 
 namespace bulwark::sandbox {
@@ -32,6 +35,16 @@ conn.close()
 c = socket.create_connection(("127.0.0.1", out), timeout=5)
 c.sendall(b"hello from inside")
 c.close()
+)";
+
+// A sandboxed echo server on 127.0.0.1:<port> (upper-casing), one client.
+constexpr char kEcho[] = R"(
+import socket, sys
+server = socket.socket()
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(4)
+conn, _ = server.accept()
+conn.sendall(conn.recv(100).upper())
 )";
 
 std::string ReadSome(int fd) {
@@ -88,6 +101,62 @@ TEST(NetnsTest, SidecarReachesAndIsReachedByAServiceInItsNamespace) {
   ASSERT_GE(accepted.get(), 0);
   EXPECT_EQ(ReadSome(accepted.get()), "hello from inside");
   EXPECT_EQ(*(*child)->Wait(), 0);
+}
+
+TEST(NetnsTest, NamespaceThreadMakesSocketsInsideAfterTheCallerDroppedRoot) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "the sandbox needs root (namespaces, setuid)";
+  }
+  const std::uint16_t port = 9001;
+  SandboxSpec spec;
+  spec.name = "unit-nsthread-" + std::to_string(getpid());
+  spec.argv = {"python3", "-c", kEcho, std::to_string(port)};
+  spec.env = {"PATH=/usr/bin:/bin"};
+  spec.uid = spec.gid = 61992;
+  absl::StatusOr<SandboxedProcessPtr> child = Spawn(spec);
+  ASSERT_TRUE(child.ok()) << child.status();
+  pid_t pid = (*child)->pid();
+  // In a forked copy of this process (the drop is for good): join, drop, then make sockets.
+  pid_t tester = fork();
+  ASSERT_GE(tester, 0);
+  if (tester == 0) {
+    absl::StatusOr<NamespaceThreadPtr> ns = NamespaceThread::Start(pid);
+    if (!ns.ok() || !DropPrivileges({61993, 61993}).ok() || geteuid() != 61993) {
+      _exit(10);
+    }
+    if (setuid(0) == 0 || NamespaceThread::Start(pid).ok()) {
+      _exit(11);  // root must be gone, and with it the right to join namespaces
+    }
+    // The service's port, reached inside its namespace (bounded retries while Python starts).
+    for (int i = 0; i < 200; ++i) {
+      absl::StatusOr<UniqueFd> s = (*ns)->Socket(AF_INET);
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(port);
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (!s.ok()) {
+        _exit(12);
+      }
+      if (connect(s->get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+        _exit(write(s->get(), "ping", 4) == 4 && ReadSome(s->get()) == "PING" ? 0 : 13);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    _exit(14);
+  }
+  absl::StatusOr<std::optional<int>> code = WaitForExit(tester, 0);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(**code, 0) << "10: join or drop failed, 11: root kept, 12: no socket, 13/14: no echo";
+  (*child)->Signal(SIGKILL);
+}
+
+TEST(PrivilegesTest, ParsesUidGid) {
+  EXPECT_EQ(ParseUserIds("61001:61002")->gid, 61002u);
+  EXPECT_EQ(ParseUserIds("61001")->gid, 61001u);
+  EXPECT_FALSE(ParseUserIds("0:5").ok());
+  EXPECT_FALSE(ParseUserIds("a:b").ok());
+  EXPECT_FALSE(ParseUserIds("").ok());
+  EXPECT_FALSE(ParseUserIds("5:").ok());
 }
 
 }  // namespace
