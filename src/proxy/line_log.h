@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -89,7 +90,7 @@ class LineLog {
   void Reopen() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      reopen_requested_ = true;
+      reopen_after_ = queue_.size();  // the records queued so far still go to the old file
     }
     ready_.notify_one();
   }
@@ -102,38 +103,46 @@ class LineLog {
     for (;;) {
       std::deque<Record> batch;
       bool stop = false;
-      bool reopen = false;
+      std::optional<std::size_t> reopen_after;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        ready_.wait(lock, [this] { return stopping_ || reopen_requested_ || !queue_.empty(); });
+        ready_.wait(lock, [this] { return stopping_ || reopen_after_ || !queue_.empty(); });
         batch.swap(queue_);
         stop = stopping_;
-        reopen = std::exchange(reopen_requested_, false);
+        reopen_after = std::exchange(reopen_after_, std::nullopt);
       }
-      std::string lines;
-      for (const Record& record : batch) {
-        lines += FormatLine(record);
-      }
-      if (!lines.empty()) {
-        sink_(lines);
-      }
-      if (reopen && reopen_) {
+      std::size_t split = reopen_after.value_or(batch.size());
+      WriteLines(batch, 0, split);
+      if (reopen_after.has_value() && reopen_) {
         reopen_();
       }
+      WriteLines(batch, split, batch.size());
       if (stop) {
         return;
       }
     }
   }
 
+  // Formats records [begin, end) of `batch` and hands them to the sink in one call.
+  void WriteLines(const std::deque<Record>& batch, std::size_t begin, std::size_t end) {
+    std::string lines;
+    for (std::size_t i = begin; i < end; ++i) {
+      lines += FormatLine(batch[i]);
+    }
+    if (!lines.empty()) {
+      sink_(lines);
+    }
+  }
+
   LineSink sink_;
   LineReopen reopen_;
   const std::size_t capacity_;
-  std::mutex mu_;  // guards queue_, stopping_ and reopen_requested_; held only to push or swap
+  std::mutex mu_;  // guards queue_, stopping_ and reopen_after_; held only to push or swap
   std::condition_variable ready_;
   std::deque<Record> queue_;
   bool stopping_ = false;
-  bool reopen_requested_ = false;
+  // Set by Reopen: how many records at the front of queue_ go to the file before it is reopened.
+  std::optional<std::size_t> reopen_after_;
   std::atomic<std::uint64_t> dropped_{0};
   std::thread writer_;  // last: starts after everything it uses
 };
