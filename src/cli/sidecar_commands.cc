@@ -79,8 +79,11 @@ void AddSidecarCommands(CLI::App& app, Action& action) {
       "services.<service>.allow admits them (403 otherwise, 400 for a path that normalization\n"
       "refuses); the normalized path is forwarded. The policy comes from --config (version 0),\n"
       "then from the authority (GET /v1/policy long-poll) when the service has no identity files.\n"
-      "SIGHUP: reread --config (calls, port, peers, and the policy while it is local); listener\n"
-      "changes need a restart.\n"
+      "SIGHUP: reopen --access-log and --decision-log (logrotate: rename, then HUP) and reread\n"
+      "--config (calls, port, peers, and the policy while it is local); listener changes need a\n"
+      "restart.\n"
+      "Workers: services.<service>.sidecar.workers threads (default: one per core), each with its\n"
+      "own event loop and upstream pools; connections are spread over them round robin.\n"
       "Example: bulwark sidecar --config mesh.yaml --service a --bundle bundle.pem \\\n"
       "           --token-file a.token --access-log - --decision-log decisions.jsonl\n"
       "See docs/sidecar.md.");

@@ -47,7 +47,8 @@ absl::StatusOr<Bytes> DecodeSegment(std::string_view segment, std::string_view w
 
 absl::StatusOr<json> DecodeHeader(std::string_view segment) {
   BULWARK_ASSIGN_OR_RETURN(Bytes bytes, DecodeSegment(segment, "header"));
-  absl::StatusOr<json> header = core::ParseStrictJson(ToString(bytes), kHeaderMaxDepth);
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  absl::StatusOr<json> header = core::ParseStrictJson(text, kHeaderMaxDepth);
   if (!header.ok()) {
     return Refuse(fmt::format("header is not strict JSON: {}", header.status().message()));
   }

@@ -1,5 +1,10 @@
 #include "crypto/key.h"
 
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <mutex>
+
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -25,9 +30,6 @@ namespace {
 constexpr std::size_t kP256CoordinateBytes = 32;
 constexpr std::size_t kEd25519KeyBytes = 32;
 constexpr std::size_t kEd25519SignatureBytes = 64;
-// The order n of the P-256 group (FIPS 186-4 D.1.2.3).
-constexpr const char* kP256OrderHex =
-    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
 
 using OsslParamBldPtr =
     std::unique_ptr<OSSL_PARAM_BLD, internal::OpenSslDeleter<OSSL_PARAM_BLD_free>>;
@@ -47,39 +49,63 @@ Bytes FixedWidth(const BIGNUM& bn) {
   return out;
 }
 
-// Converts a raw R||S P-256 signature to DER, refusing r or s outside [1, n-1].
-absl::StatusOr<Bytes> RawToDer(const Bytes& raw) {
+// The order n of the P-256 group (FIPS 186-4 D.1.2.3), big-endian.
+constexpr std::array<std::uint8_t, kP256CoordinateBytes> kP256Order = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+// SEQUENCE { INTEGER r, INTEGER s } with each INTEGER at most 33 content bytes: 2 + 2 * 35.
+constexpr std::size_t kMaxP256DerBytes = 72;
+
+// A DER P-256 signature built in place (no allocation).
+struct DerSignature {
+  std::array<std::uint8_t, kMaxP256DerBytes> bytes;
+  std::size_t size = 0;
+};
+
+// Returns whether the 32-byte big-endian `v` is in [1, n-1].
+bool InP256Range(const std::uint8_t* v) {
+  bool zero = std::all_of(v, v + kP256CoordinateBytes, [](std::uint8_t b) { return b == 0; });
+  return !zero && std::memcmp(v, kP256Order.data(), kP256CoordinateBytes) < 0;
+}
+
+// Appends the DER INTEGER of the 32-byte big-endian unsigned `v` (minimal: leading zero bytes
+// dropped, one 0x00 added before a set high bit) to `out`.
+void AppendDerInteger(const std::uint8_t* v, DerSignature& out) {
+  std::size_t skip = 0;
+  while (skip + 1 < kP256CoordinateBytes && v[skip] == 0) {
+    ++skip;
+  }
+  bool pad = (v[skip] & 0x80) != 0;
+  std::size_t length = kP256CoordinateBytes - skip + (pad ? 1 : 0);
+  out.bytes[out.size++] = 0x02;  // INTEGER
+  out.bytes[out.size++] = static_cast<std::uint8_t>(length);
+  if (pad) {
+    out.bytes[out.size++] = 0x00;
+  }
+  std::memcpy(out.bytes.data() + out.size, v + skip, kP256CoordinateBytes - skip);
+  out.size += kP256CoordinateBytes - skip;
+}
+
+// Converts a raw R||S P-256 signature to DER, refusing r or s outside [1, n-1]. Encodes by hand
+// into a fixed buffer: this runs on every ES256 verification. Should the encoding ever be wrong,
+// OpenSSL's verifier (which re-encodes what it decodes and compares) refuses it: fail closed.
+absl::StatusOr<DerSignature> RawToDer(const Bytes& raw) {
   if (raw.size() != 2 * kP256CoordinateBytes) {
     return absl::InvalidArgumentError(
         fmt::format("raw P-256 signature must be 64 bytes, got {}", raw.size()));
   }
-  BignumPtr r(BN_bin2bn(raw.data(), kP256CoordinateBytes, nullptr));
-  BignumPtr s(BN_bin2bn(raw.data() + kP256CoordinateBytes, kP256CoordinateBytes, nullptr));
-  BIGNUM* order_raw = nullptr;
-  BN_hex2bn(&order_raw, kP256OrderHex);
-  BignumPtr order(order_raw);
-  if (!r || !s || !order) {
-    return OpenSslError("cannot decode raw signature", absl::StatusCode::kInternal);
+  const std::uint8_t* r = raw.data();
+  const std::uint8_t* s = raw.data() + kP256CoordinateBytes;
+  if (!InP256Range(r) || !InP256Range(s)) {
+    return absl::InvalidArgumentError("raw P-256 signature: r or s is outside [1, n-1]");
   }
-  for (const BIGNUM* v : {r.get(), s.get()}) {
-    if (BN_is_zero(v) || BN_cmp(v, order.get()) >= 0) {
-      return absl::InvalidArgumentError("raw P-256 signature: r or s is outside [1, n-1]");
-    }
-  }
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  if (!sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
-    return OpenSslError("cannot build ECDSA signature", absl::StatusCode::kInternal);
-  }
-  r.release();  // now owned by `sig`
-  s.release();
-  unsigned char* der = nullptr;
-  int length = i2d_ECDSA_SIG(sig.get(), &der);
-  if (length <= 0) {
-    return OpenSslError("cannot encode ECDSA signature", absl::StatusCode::kInternal);
-  }
-  Bytes out(der, der + length);
-  OPENSSL_free(der);
-  return out;
+  DerSignature der;
+  der.size = 2;  // SEQUENCE tag and length, written once the content is
+  AppendDerInteger(r, der);
+  AppendDerInteger(s, der);
+  der.bytes[0] = 0x30;  // SEQUENCE
+  der.bytes[1] = static_cast<std::uint8_t>(der.size - 2);
+  return der;
 }
 
 // Converts a DER P-256 signature to raw R||S.
@@ -250,7 +276,38 @@ absl::StatusOr<PublicKey> PublicKey::FromEvp(EvpPkeyPtr key) {
   return PublicKey(std::move(key), type);
 }
 
-PublicKey::PublicKey(const PublicKey& other) : key_(other.key_.get()), type_(other.type_) {
+// EVP_DigestVerifyInit fetches the digest and signature implementations and builds their
+// contexts: for ES256 about a tenth of the cost of a JWT verification outside the curve
+// arithmetic. It is done once per key; each Verify copies the prepared context
+// (EVP_MD_CTX_copy_ex, which only reads it), so threads share it without a lock.
+class PublicKey::VerifyCache {
+ public:
+  // Returns the prepared context of `key` (set up on the first call), or null when it could not
+  // be prepared, or for RSA (VerifyRsa chooses its padding per call).
+  const EVP_MD_CTX* Prepared(EVP_PKEY* key, KeyType type) {
+    std::call_once(once_, [&] {
+      if (type == KeyType::kRsa) {
+        return;
+      }
+      EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+      if (ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(type), nullptr, key) == 1) {
+        prepared_ = std::move(ctx);
+      }
+      internal::ClearOpenSslErrors();
+    });
+    return prepared_.get();
+  }
+
+ private:
+  std::once_flag once_;
+  EvpMdCtxPtr prepared_;  // written once, under once_
+};
+
+PublicKey::PublicKey(EvpPkeyPtr key, KeyType type)
+    : key_(std::move(key)), type_(type), verify_cache_(std::make_shared<VerifyCache>()) {}
+
+PublicKey::PublicKey(const PublicKey& other)
+    : key_(other.key_.get()), type_(other.type_), verify_cache_(other.verify_cache_) {
   // Keys are immutable, so a copy shares the object by reference count.
   EVP_PKEY_up_ref(key_.get());
 }
@@ -260,6 +317,7 @@ PublicKey& PublicKey::operator=(const PublicKey& other) {
     EVP_PKEY_up_ref(other.key_.get());
     key_.reset(other.key_.get());
     type_ = other.type_;
+    verify_cache_ = other.verify_cache_;
   }
   return *this;
 }
@@ -313,8 +371,6 @@ absl::StatusOr<Bytes> PublicKey::Ed25519Raw() const {
 
 absl::Status PublicKey::Verify(std::string_view message, const Bytes& signature,
                                SignatureFormat format) const {
-  Bytes der_storage;
-  const Bytes* sig = &signature;
   if (type_ == KeyType::kRsa) {
     return absl::FailedPreconditionError("RSA keys verify only through VerifyRsa");
   }
@@ -322,17 +378,25 @@ absl::Status PublicKey::Verify(std::string_view message, const Bytes& signature,
     return absl::InvalidArgumentError(
         fmt::format("Ed25519 signature must be 64 bytes, got {}", signature.size()));
   }
+  const std::uint8_t* sig = signature.data();
+  std::size_t sig_size = signature.size();
+  DerSignature der;
   if (type_ == KeyType::kP256 && format == SignatureFormat::kRaw) {
-    BULWARK_ASSIGN_OR_RETURN(der_storage, RawToDer(signature));
-    sig = &der_storage;
+    BULWARK_ASSIGN_OR_RETURN(der, RawToDer(signature));
+    sig = der.bytes.data();
+    sig_size = der.size;
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(type_), nullptr, key_.get()) != 1) {
+  const EVP_MD_CTX* prepared = verify_cache_->Prepared(key_.get(), type_);
+  if (!ctx || (prepared != nullptr ? EVP_MD_CTX_copy_ex(ctx.get(), prepared)
+                                   : EVP_DigestVerifyInit(ctx.get(), nullptr, DigestFor(type_),
+                                                          nullptr, key_.get())) != 1) {
     return OpenSslError("cannot start signature verification", absl::StatusCode::kInternal);
   }
+  // The copy is ours alone: let the final step use it up rather than duplicate it first.
+  EVP_MD_CTX_set_flags(ctx.get(), EVP_MD_CTX_FLAG_FINALISE);
   // OpenSSL's ECDSA verifier re-encodes the decoded signature and refuses BER and trailing bytes.
-  if (EVP_DigestVerify(ctx.get(), sig->data(), sig->size(),
+  if (EVP_DigestVerify(ctx.get(), sig, sig_size,
                        reinterpret_cast<const unsigned char*>(message.data()),
                        message.size()) != 1) {
     return OpenSslError(fmt::format("{} signature does not verify", KeyTypeName(type_)));

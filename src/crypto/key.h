@@ -79,9 +79,13 @@ class PublicKey {
   evp_pkey_st* raw() const { return key_.get(); }
 
  private:
-  PublicKey(EvpPkeyPtr key, KeyType type) : key_(std::move(key)), type_(type) {}
+  // The verification context of this key, set up on first use and copied for each Verify.
+  class VerifyCache;
+
+  PublicKey(EvpPkeyPtr key, KeyType type);
   EvpPkeyPtr key_;
   KeyType type_;
+  std::shared_ptr<VerifyCache> verify_cache_;  // shared by copies: the key is the same object
 };
 
 class PrivateKey {

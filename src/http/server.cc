@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include <openssl/err.h>
@@ -342,7 +343,9 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
   absl::Status Listen(const tcp::endpoint& endpoint, const std::string& text);
   static asio::awaitable<void> AcceptLoop(std::shared_ptr<State> self);
   static asio::awaitable<void> Serve(std::shared_ptr<State> self, std::shared_ptr<Connection> conn);
-  void Admit(tcp::socket socket);
+  // Returns the event loop of the next connection and its index; on the acceptor's strand.
+  std::pair<asio::io_context&, std::size_t> NextWorker();
+  void Admit(tcp::socket socket, std::size_t worker);
   void Remove(std::uint64_t id);
   void Stop();
   void Drain();
@@ -358,6 +361,7 @@ struct Server::State : public std::enable_shared_from_this<Server::State> {
   Handler handler;
   ServerOptions options;
   std::array<std::atomic<std::uint64_t>, kHandshakeFailureKinds> handshake_failures{};
+  std::size_t next_worker = 0;  // on the acceptor's strand
   mutable std::mutex mu;
   bool stopped = false;                                       // guarded by mu
   bool draining = false;                                      // guarded by mu
@@ -402,8 +406,10 @@ asio::awaitable<void> Server::State::AcceptLoop(std::shared_ptr<State> self) {
   asio::steady_timer pause(self->acceptor.get_executor());
   for (;;) {
     std::error_code ec;
-    // Each connection gets its own strand: its socket, timer and handler never run in parallel.
-    tcp::socket socket = co_await self->acceptor.async_accept(asio::make_strand(self->io), Ec(ec));
+    // Each connection gets its own strand (on its worker's event loop, when there are several):
+    // its socket, timer and handler never run in parallel.
+    auto [loop, worker] = self->NextWorker();
+    tcp::socket socket = co_await self->acceptor.async_accept(asio::make_strand(loop), Ec(ec));
     if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
       co_return;
     }
@@ -414,11 +420,21 @@ asio::awaitable<void> Server::State::AcceptLoop(std::shared_ptr<State> self) {
       co_await pause.async_wait(Ec(ec));
       continue;
     }
-    self->Admit(std::move(socket));
+    self->Admit(std::move(socket), worker);
   }
 }
 
-void Server::State::Admit(tcp::socket socket) {
+std::pair<asio::io_context&, std::size_t> Server::State::NextWorker() {
+  const std::vector<asio::io_context*>& workers = options.workers;
+  if (workers.empty()) {
+    return {io, 0};
+  }
+  std::size_t worker = next_worker;
+  next_worker = (next_worker + 1) % workers.size();
+  return {*workers[worker], worker};
+}
+
+void Server::State::Admit(tcp::socket socket, std::size_t worker) {
   std::shared_ptr<asio::ssl::context> context;
   try {
     context = tls ? tls() : nullptr;  // no provider: plain TCP
@@ -433,6 +449,7 @@ void Server::State::Admit(tcp::socket socket) {
     bool tls_ok = !tls || context != nullptr;
     if (!stopped && !draining && tls_ok && live.size() < options.max_connections) {
       conn = std::make_shared<Connection>(next_id++, std::move(socket), std::move(context));
+      conn->info().worker = worker;
       live.emplace(conn->id(), conn);
     }
   }

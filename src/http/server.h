@@ -1,7 +1,8 @@
 // An HTTP(S)/1.1 server on Asio with C++20 coroutines: accepts connections, runs the TLS
 // handshake (or none, for plain TCP), parses requests with the codec, and answers each with the
 // handler's response (keep-alive, timeouts, limits). The handler may suspend (long-poll). Create
-// and Start/Stop from one thread; the handler runs on the io_context's threads, one coroutine per
+// and Start/Stop from one thread; the handler runs on the io_context's threads (or on those of
+// ServerOptions::workers, which the accept loop spreads connections over), one coroutine per
 // connection.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "asio/awaitable.hpp"
@@ -34,6 +36,8 @@ struct ConnectionInfo {
   asio::ip::tcp::endpoint remote;
   // The client certificate verified during the handshake, if the client sent one.
   std::optional<crypto::Certificate> peer_certificate;
+  // The index in ServerOptions::workers of the event loop the connection runs on (0 without).
+  std::size_t worker = 0;
 };
 
 using Handler = std::function<asio::awaitable<Response>(Request, const ConnectionInfo&)>;
@@ -68,6 +72,10 @@ struct ServerOptions {
   std::string default_content_type = "application/json";
   // Makes the listening socket (then bound and listened on here); empty: a socket of our own.
   SocketOpener open_socket;
+  // The event loops accepted connections are spread over, round robin: each connection then
+  // lives on one of them (ConnectionInfo::worker says which). Empty: the server's io_context.
+  // They must outlive the server's connections.
+  std::vector<asio::io_context*> workers;
 };
 
 class Server {

@@ -146,7 +146,7 @@ struct SidecarConfig {
   std::optional<HostPort> inbound;
   std::optional<HostPort> outbound;
   std::optional<HostPort> admin;
-  std::uint32_t workers = 1;
+  std::uint32_t workers = 0;  // 0: one per core
   SidecarTimeouts timeouts;
   // Tolerated clock difference when verifying a transaction token's exp, nbf and iat.
   core::Seconds token_skew{60};

@@ -37,6 +37,9 @@ std::string FormatAccessRecord(const AccessRecord& record) {
   if (!record.route.empty()) {
     line["route"] = record.route;
   }
+  if (record.worker.has_value()) {
+    line["worker"] = *record.worker;
+  }
   // Replace invalid UTF-8 rather than throw: method and path come from the network.
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

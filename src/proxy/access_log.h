@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,10 +26,12 @@ struct AccessRecord {
   double duration_ms = 0;
   std::string trace_id;  // from traceparent; empty when absent or malformed
   std::string route;     // the gateway's route (its pattern); empty in the sidecar
+  // The sidecar's worker (event loop) that served the request; unset in the gateway.
+  std::optional<std::size_t> worker;
 };
 
 // Returns `record` as one JSON object followed by '\n'; time is RFC 3339 UTC with milliseconds.
-// trace_id and route are omitted when empty.
+// trace_id and route are omitted when empty, worker when unset.
 std::string FormatAccessRecord(const AccessRecord& record);
 
 // Returns `time` as RFC 3339 UTC with milliseconds ("2026-12-01T11:00:51.123Z").

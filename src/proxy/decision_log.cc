@@ -30,11 +30,13 @@ std::string FormatDecisionRecord(const DecisionRecord& record) {
 absl::StatusOr<std::shared_ptr<DecisionLog>> DecisionLog::Open(const std::string& path,
                                                                std::string_view option,
                                                                std::uint32_t sample) {
-  absl::StatusOr<LineSink> sink = OpenLineSink(path, option);
-  if (!sink.ok()) {
-    return sink.status();
+  absl::StatusOr<LineDestination> out = OpenLineSink(path, option);
+  if (!out.ok()) {
+    return out.status();
   }
-  return std::make_shared<DecisionLog>(*std::move(sink), sample);
+  return std::make_shared<DecisionLog>(std::move(out->sink), sample,
+                                       LineLog<DecisionRecord>::kDefaultCapacity,
+                                       std::move(out->reopen));
 }
 
 }  // namespace bulwark::proxy

@@ -41,8 +41,9 @@ class DecisionLog {
   // Starts a log handing lines to `sink` that keeps every deny and one allow in `sample`
   // (1: all; 0 counts as 1).
   DecisionLog(LineSink sink, std::uint32_t sample,
-              std::size_t capacity = LineLog<DecisionRecord>::kDefaultCapacity)
-      : log_(std::move(sink), capacity), sample_(sample == 0 ? 1 : sample) {}
+              std::size_t capacity = LineLog<DecisionRecord>::kDefaultCapacity,
+              LineReopen reopen = nullptr)
+      : log_(std::move(sink), capacity, std::move(reopen)), sample_(sample == 0 ? 1 : sample) {}
 
   // Opens `path` ("-": stdout) as OpenLineSink does; errors name `option`.
   static absl::StatusOr<std::shared_ptr<DecisionLog>> Open(const std::string& path,
@@ -56,6 +57,8 @@ class DecisionLog {
   }
   // Queues `record`; returns false (and counts a drop) when the queue is full.
   bool Submit(DecisionRecord record) { return log_.Submit(std::move(record)); }
+  // Reopens the file by its path once the queued records are written (LineLog::Reopen).
+  void Reopen() { log_.Reopen(); }
   // Returns how many records were dropped so far.
   std::uint64_t dropped() const { return log_.dropped(); }
 

@@ -52,8 +52,9 @@ struct Observation {
   AccessRecord record;
 };
 
-Observation Observe(Direction direction, const http::Request& request) {
+Observation Observe(Direction direction, const http::Request& request, std::size_t worker) {
   Observation o;
+  o.record.worker = worker;
   o.record.time = std::chrono::system_clock::now();
   o.record.direction = direction;
   o.record.method = request.method;
@@ -205,7 +206,8 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   http::ClientOptions options;
   options.timeout = context->options.upstream_timeout;
   options.limits = context->options.limits;
-  options.pool = context->inbound_pool.get();
+  const UpstreamPools* pools = context->PoolsOf(info.worker);
+  options.pool = pools != nullptr ? pools->inbound.get() : nullptr;
   options.open_socket = context->options.service_sockets;
   std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
   absl::StatusOr<http::Response> response =
@@ -235,7 +237,7 @@ std::optional<http::Response> RefuseTarget(const ProxyContext& context, const st
 }
 
 asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::string> fixed_target,
-                                  http::Request request) {
+                                  http::Request request, std::size_t worker) {
   absl::StatusOr<std::string> target =
       fixed_target.has_value() ? *fixed_target : TargetService(request);
   if (!target.ok()) {
@@ -254,7 +256,8 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
   if (context->client_tls != nullptr) {
     // Pooled connections are keyed by this context, so after rotation new ones use the new SVID.
     options.tls_context = context->client_tls->Get();
-    options.pool = context->outbound_pool.get();
+    const UpstreamPools* pools = context->PoolsOf(worker);
+    options.pool = pools != nullptr ? pools->outbound.get() : nullptr;
   } else {
     svid = context->identity.current();
     options.roots = svid->bundle;
@@ -278,7 +281,7 @@ asio::awaitable<Handled> Outbound(ProxyContextPtr context, std::optional<std::st
 
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
                                               const http::ConnectionInfo& info) {
-  Observation o = Observe(Direction::kInbound, request);
+  Observation o = Observe(Direction::kInbound, request, info.worker);
   Handled handled = co_await Inbound(context, std::move(request), info);
   Finish(*context, std::move(o), std::move(handled.peer), handled.response);
   co_return std::move(handled.response);
@@ -286,9 +289,9 @@ asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Req
 
 asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
                                                std::optional<std::string> fixed_target,
-                                               http::Request request) {
-  Observation o = Observe(Direction::kOutbound, request);
-  Handled handled = co_await Outbound(context, std::move(fixed_target), std::move(request));
+                                               http::Request request, std::size_t worker) {
+  Observation o = Observe(Direction::kOutbound, request, worker);
+  Handled handled = co_await Outbound(context, std::move(fixed_target), std::move(request), worker);
   Finish(*context, std::move(o), std::move(handled.peer), handled.response);
   co_return std::move(handled.response);
 }
@@ -330,10 +333,12 @@ asio::awaitable<http::Response> HandleAdmin(ProxyContextPtr context, http::Reque
       gauges.decision_log_dropped = context->options.decision_log->dropped();
     }
     gauges.policy_version = context->policy_version;
-    for (const auto& [d, pool] :
-         {std::pair{0, context->inbound_pool.get()}, std::pair{1, context->outbound_pool.get()}}) {
-      gauges.upstream_opened[d] = pool != nullptr ? pool->opened() : 0;
-      gauges.upstream_reused[d] = pool != nullptr ? pool->reused() : 0;
+    for (const UpstreamPools& pools : context->pools) {
+      for (const auto& [d, pool] :
+           {std::pair{0, pools.inbound.get()}, std::pair{1, pools.outbound.get()}}) {
+        gauges.upstream_opened[d] += pool->opened();
+        gauges.upstream_reused[d] += pool->reused();
+      }
     }
     if (context->sample_listeners) {
       context->sample_listeners(gauges);

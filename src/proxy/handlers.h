@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "asio/awaitable.hpp"
 #include "http/client.h"
@@ -52,6 +53,13 @@ struct SidecarOptions {
   http::SocketOpener service_sockets;
 };
 
+// One worker's keep-alive connections: to the local service (inbound) and to other sidecars
+// (outbound). Never null.
+struct UpstreamPools {
+  std::shared_ptr<http::ConnectionPool> inbound = std::make_shared<http::ConnectionPool>();
+  std::shared_ptr<http::ConnectionPool> outbound = std::make_shared<http::ConnectionPool>();
+};
+
 struct ProxyContext {
   mesh::MeshConfig mesh;
   std::string service;  // this sidecar's service, a key of mesh.services
@@ -62,16 +70,20 @@ struct ProxyContext {
   std::shared_ptr<const policy::ServicePolicy> policy;
   std::int64_t policy_version = 0;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();  // never null
-  // Keep-alive connections to the local service (inbound) and to other sidecars (outbound);
-  // null: a connection per request. Set by Sidecar, which closes them before its io_context ends.
-  std::shared_ptr<http::ConnectionPool> inbound_pool;
-  std::shared_ptr<http::ConnectionPool> outbound_pool;
+  // Keep-alive connections, one pair per worker (indexed by ConnectionInfo::worker: a pooled
+  // socket belongs to the event loop it was opened on); empty: a connection per request. Set by
+  // Sidecar, which closes them before its event loops end.
+  std::vector<UpstreamPools> pools;
   // The outbound client TLS context for the current SVID; null: one context per call.
   std::shared_ptr<TlsContextCache> client_tls;
   // Adds the listeners' gauges to a scrape (set by Sidecar); may be empty.
   std::function<void(ScrapeGauges&)> sample_listeners;
 
   const mesh::ServiceConfig& self() const { return *mesh.FindService(service); }
+  // Returns the pools of `worker`, or null when there are none.
+  const UpstreamPools* PoolsOf(std::size_t worker) const {
+    return worker < pools.size() ? &pools[worker] : nullptr;
+  }
 };
 
 using ProxyContextPtr = std::shared_ptr<const ProxyContext>;
@@ -87,11 +99,12 @@ asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Req
                                               const http::ConnectionInfo& info);
 
 // Answers a request from the local service for `fixed_target`, or when unset for the service
-// its Host header or absolute-form target names (400 when none). 403 when this service may not
-// call the target; 502 when the target's sidecar is unreachable or is not the target's SPIFFE ID.
+// its Host header or absolute-form target names (400 when none), on the connection pools of
+// `worker` (ConnectionInfo::worker). 403 when this service may not call the target; 502 when the
+// target's sidecar is unreachable or is not the target's SPIFFE ID.
 asio::awaitable<http::Response> HandleOutbound(ProxyContextPtr context,
                                                std::optional<std::string> fixed_target,
-                                               http::Request request);
+                                               http::Request request, std::size_t worker = 0);
 
 // Answers /healthz (200), /readyz (200 while the SVID is unexpired, else 503) and /metrics
 // (Prometheus text format); 404 otherwise.

@@ -1,6 +1,7 @@
 // Process plumbing of the proxies.
 #include "proxy/process.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -80,6 +81,56 @@ void RunIoThreads(asio::io_context& io, int threads) {
   for (std::thread& t : extra) {
     t.join();
   }
+}
+
+EventLoops::EventLoops(int count) {
+  for (int i = 0; i < std::max(1, count); ++i) {
+    loops_.push_back(std::make_unique<Loop>());
+    if (i > 0) {
+      guards_.push_back(asio::make_work_guard(*loops_.back()));
+    }
+  }
+}
+
+EventLoops::~EventLoops() {
+  stop();
+  guards_.clear();
+  for (const std::unique_ptr<Loop>& loop : loops_) {
+    loop->shutdown();  // every loop's services still exist while any loop's handlers go
+  }
+}
+
+std::vector<asio::io_context*> EventLoops::all() const {
+  std::vector<asio::io_context*> out;
+  for (const std::unique_ptr<Loop>& loop : loops_) {
+    out.push_back(loop.get());
+  }
+  return out;
+}
+
+void EventLoops::Run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < loops_.size(); ++i) {
+    threads.emplace_back([loop = loops_[i].get()] { loop->run(); });
+  }
+  loops_.front()->run();
+  stop();  // loop 0 ran out of work: the others end with it
+  for (std::thread& t : threads) {
+    t.join();
+  }
+}
+
+void EventLoops::stop() {
+  for (const std::unique_ptr<Loop>& loop : loops_) {
+    loop->stop();
+  }
+}
+
+int WorkerCount(std::uint32_t configured) {
+  if (configured > 0) {
+    return static_cast<int>(configured);
+  }
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace bulwark::proxy

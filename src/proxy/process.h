@@ -4,14 +4,17 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "asio/awaitable.hpp"
+#include "asio/executor_work_guard.hpp"
 #include "asio/io_context.hpp"
 #include "asio/signal_set.hpp"
 #include "asio/steady_timer.hpp"
@@ -43,9 +46,9 @@ asio::awaitable<void> Every(std::chrono::milliseconds period, std::function<void
 void OnEveryHangup(asio::signal_set& hangup, std::function<void()> reload);
 
 // Drains `proxy` (anything with Drain(), OpenConnections() and Stop()): lets requests in flight
-// finish for up to `limit`, then stops it and `io`.
-template <typename Proxy>
-asio::awaitable<void> DrainThenStop(std::string_view role, Proxy& proxy, asio::io_context& io,
+// finish for up to `limit`, then stops it and `io` (an io_context or EventLoops).
+template <typename Proxy, typename Loop>
+asio::awaitable<void> DrainThenStop(std::string_view role, Proxy& proxy, Loop& io,
                                     std::chrono::milliseconds limit) {
   proxy.Drain();
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -86,5 +89,43 @@ void StopOrExit(std::string_view role, std::unique_ptr<T> stoppable,
 
 // Runs `io` on `threads` threads (the calling one included) until it stops.
 void RunIoThreads(asio::io_context& io, int threads);
+
+// The sidecar's engine: one io_context per worker, each run by a thread of its own, so a
+// connection, its handler and its worker's upstream pools never leave that thread. Loop 0 also
+// carries the accept loops, signals and timers. Construct, Run and destroy on one thread; stop()
+// on any. Destruction first shuts every loop down (destroying the coroutines still pending on
+// it) and only then frees them: a connection's coroutine on one loop may hold a server whose
+// acceptor belongs to loop 0, and loop 0's server registry may hold connections of the others.
+class EventLoops {
+ public:
+  // Makes `count` loops (at least 1).
+  explicit EventLoops(int count);
+  ~EventLoops();
+  EventLoops(const EventLoops&) = delete;
+  EventLoops& operator=(const EventLoops&) = delete;
+
+  // Returns loop 0.
+  asio::io_context& main() { return *loops_.front(); }
+  // Returns every loop, loop 0 first (for ServerOptions::workers).
+  std::vector<asio::io_context*> all() const;
+  // Runs loop 0 on the calling thread and each other loop on a new thread until stop().
+  void Run();
+  // Stops every loop; Run() then returns once each thread has.
+  void stop();
+
+ private:
+  // An io_context whose pending handlers can be destroyed (shutdown) before it is.
+  class Loop : public asio::io_context {
+   public:
+    Loop() : asio::io_context(1) {}  // one thread runs it: Asio may skip some locking
+    using asio::execution_context::shutdown;
+  };
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<WorkGuard> guards_;  // keep loops 1.. running while they have nothing to do
+};
+
+// Returns `configured` workers, or one per core when it is 0.
+int WorkerCount(std::uint32_t configured);
 
 }  // namespace bulwark::proxy

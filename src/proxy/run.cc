@@ -46,6 +46,17 @@ std::function<void()> RevocationWatch(Sidecar& sidecar, std::function<std::int64
   };
 }
 
+// Reopens the access and decision logs by their paths (after logrotate renamed them): a line
+// queued before the signal goes to the old file, every later one to the new.
+void ReopenLogs(const SidecarOptions& options) {
+  if (options.access_log != nullptr) {
+    options.access_log->Reopen();
+  }
+  if (options.decision_log != nullptr) {
+    options.decision_log->Reopen();
+  }
+}
+
 // Rereads mesh.yaml; a file that does not load, or that changes what needs a restart, leaves
 // the current configuration in place.
 void Reload(Sidecar& sidecar, const std::string& path) {
@@ -68,7 +79,6 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
                    std::function<void()> tick,
                    std::optional<identity::AuthorityClient> policy_source = std::nullopt) {
   const mesh::SidecarConfig& config = mesh.FindService(options.service)->sidecar;
-  int workers = static_cast<int>(std::max<std::uint32_t>(1, config.workers));
   std::chrono::milliseconds drain = config.timeouts.drain;
   std::function<std::int64_t()> revocation_version = source.revocation_version;
   // The token keys outlive the io_context and with it every handler that may use the filter.
@@ -80,10 +90,11 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
   SidecarOptions sidecar_options = options.sidecar;
   sidecar_options.token_filter =
       std::make_shared<TokenFilter>(token_keys->AsKeySource(), mesh.trust_domain);
-  asio::io_context io;
-  BULWARK_ASSIGN_OR_RETURN(
-      std::unique_ptr<Sidecar> sidecar,
-      Sidecar::Create(io, std::move(mesh), options.service, std::move(source), sidecar_options));
+  EventLoops loops(WorkerCount(config.workers));
+  asio::io_context& io = loops.main();
+  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Sidecar> sidecar,
+                           Sidecar::Create(io, std::move(mesh), options.service, std::move(source),
+                                           sidecar_options, loops.all()));
   sidecar->Start();
   Sidecar* s = sidecar.get();
   std::unique_ptr<PolicyWatcher> watcher;
@@ -115,17 +126,19 @@ absl::Status Serve(mesh::MeshConfig mesh, const RunOptions& options, IdentitySou
     }
     spdlog::info("sidecar: received signal {}, draining (at most {} s)", signal,
                  std::chrono::duration_cast<std::chrono::seconds>(drain).count());
-    asio::co_spawn(io, DrainThenStop("sidecar", *s, io, drain), asio::detached);
+    asio::co_spawn(io, DrainThenStop("sidecar", *s, loops, drain), asio::detached);
   });
   asio::signal_set hangup(io, SIGHUP);
   OnEveryHangup(hangup, [s, &options] {
-    spdlog::info("sidecar: received SIGHUP, reloading {}", options.config);
+    spdlog::info("sidecar: received SIGHUP, reopening the logs and reloading {}", options.config);
+    ReopenLogs(options.sidecar);
     Reload(*s, options.config);
   });
   for (const std::string& listener : sidecar->Describe()) {
     spdlog::info("sidecar for {}: listening {}", options.service, listener);
   }
-  RunIoThreads(io, workers);
+  spdlog::info("sidecar for {}: {} workers", options.service, loops.all().size());
+  loops.Run();
   if (watcher != nullptr) {
     StopOrExit("sidecar", std::move(watcher), std::chrono::seconds(1));
   }

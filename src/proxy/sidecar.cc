@@ -3,10 +3,12 @@
 // still finishing after Stop() never sees freed state.
 #include "proxy/sidecar.h"
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 #include <utility>
 
+#include "asio/post.hpp"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "policy/rules_json.h"
@@ -38,7 +40,8 @@ absl::StatusOr<mesh::HostPort> Address(const ProxyContext& context,
 
 absl::StatusOr<std::unique_ptr<http::Server>> Listen(
     asio::io_context& io, const mesh::HostPort& address, http::TlsContextProvider tls,
-    http::Handler handler, const ProxyContext& context, bool service_facing = false) {
+    http::Handler handler, const ProxyContext& context, const Workers& workers = {},
+    bool service_facing = false) {
   const mesh::SidecarTimeouts& timeouts = context.self().sidecar.timeouts;
   http::ServerOptions server_options;
   server_options.limits = context.options.limits;
@@ -47,6 +50,7 @@ absl::StatusOr<std::unique_ptr<http::Server>> Listen(
   server_options.handshake_timeout = timeouts.handshake;
   server_options.header_timeout = timeouts.header;
   server_options.idle_timeout = timeouts.idle;
+  server_options.workers = workers;
   if (tls == nullptr && service_facing) {
     server_options.open_socket = context.options.service_sockets;
   }
@@ -56,8 +60,8 @@ absl::StatusOr<std::unique_ptr<http::Server>> Listen(
 
 template <typename Slot>
 http::Handler OutboundHandler(std::shared_ptr<Slot> slot, std::optional<std::string> fixed) {
-  return [slot, fixed](http::Request request, const http::ConnectionInfo&) {
-    return HandleOutbound(slot->load(), fixed, std::move(request));
+  return [slot, fixed](http::Request request, const http::ConnectionInfo& info) {
+    return HandleOutbound(slot->load(), fixed, std::move(request), info.worker);
   };
 }
 
@@ -112,7 +116,7 @@ absl::Status CheckReloadable(const ProxyContext& current, const mesh::MeshConfig
 }  // namespace
 
 // Binds one listener per calls[] entry with `listen:`; each always leads to its service.
-absl::Status Sidecar::AddCallListeners(asio::io_context& io,
+absl::Status Sidecar::AddCallListeners(asio::io_context& io, const Workers& workers,
                                        const std::shared_ptr<ContextSlot>& slot,
                                        const ProxyContext& context, Listeners& listeners) {
   for (const mesh::CallConfig& call : context.self().calls) {
@@ -124,7 +128,7 @@ absl::Status Sidecar::AddCallListeners(asio::io_context& io,
     BULWARK_ASSIGN_OR_RETURN(mesh::HostPort address, Address(context, call.listen, field, true));
     BULWARK_ASSIGN_OR_RETURN(
         std::unique_ptr<http::Server> fixed,
-        Listen(io, address, nullptr, OutboundHandler(slot, call.service), context, true));
+        Listen(io, address, nullptr, OutboundHandler(slot, call.service), context, workers, true));
     listeners.Add("to " + call.service, std::move(fixed));
   }
   return absl::OkStatus();
@@ -133,7 +137,7 @@ absl::Status Sidecar::AddCallListeners(asio::io_context& io,
 absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
                                                          mesh::MeshConfig mesh, std::string service,
                                                          IdentitySource identity,
-                                                         SidecarOptions options) {
+                                                         SidecarOptions options, Workers workers) {
   if (mesh.FindService(service) == nullptr) {
     return absl::InvalidArgumentError(
         fmt::format("service '{}' is not in {}", service, mesh.file_name));
@@ -145,8 +149,7 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
   context->policy = std::make_shared<const policy::ServicePolicy>(std::move(compiled));
   context->client_tls =
       std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
-  context->inbound_pool = std::make_shared<http::ConnectionPool>();
-  context->outbound_pool = std::make_shared<http::ConnectionPool>();
+  context->pools.resize(std::max<std::size_t>(1, workers.size()));
   const mesh::SidecarConfig& config = context->self().sidecar;
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort inbound,
                            Address(*context, config.inbound, "inbound", false));
@@ -162,13 +165,13 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
                                [slot](http::Request request, const http::ConnectionInfo& info) {
                                  return HandleInbound(slot->load(), std::move(request), info);
                                },
-                               *context));
+                               *context, workers));
   listeners->Add("inbound", std::move(in));
   BULWARK_ASSIGN_OR_RETURN(
       std::unique_ptr<http::Server> out,
-      Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context, true));
+      Listen(io, outbound, nullptr, OutboundHandler(slot, std::nullopt), *context, workers, true));
   listeners->Add("outbound", std::move(out));
-  BULWARK_RETURN_IF_ERROR(AddCallListeners(io, slot, *context, *listeners));
+  BULWARK_RETURN_IF_ERROR(AddCallListeners(io, workers, slot, *context, *listeners));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> adm,
                            Listen(
                                io, admin, nullptr,
@@ -183,7 +186,8 @@ absl::StatusOr<std::unique_ptr<Sidecar>> Sidecar::Create(asio::io_context& io,
     }
   };
   slot->store(std::move(context));
-  return std::unique_ptr<Sidecar>(new Sidecar(std::move(slot), std::move(listeners)));
+  return std::unique_ptr<Sidecar>(
+      new Sidecar(std::move(slot), std::move(listeners), std::move(workers)));
 }
 
 Sidecar::~Sidecar() { Stop(); }
@@ -193,9 +197,10 @@ void Sidecar::Start() { listeners_->Start(); }
 void Sidecar::Stop() {
   listeners_->Stop();
   // Pooled sockets belong to the io_context; handlers finishing later close theirs at once.
-  ProxyContextPtr context = slot_->load();
-  context->inbound_pool->Close();
-  context->outbound_pool->Close();
+  for (const UpstreamPools& pools : slot_->load()->pools) {
+    pools.inbound->Close();
+    pools.outbound->Close();
+  }
 }
 
 void Sidecar::Drain() { listeners_->Drain(); }
@@ -212,8 +217,18 @@ void Sidecar::CloseRevokedConnections() {
 
 void Sidecar::PrunePools() {
   ProxyContextPtr context = slot_->load();
-  context->inbound_pool->Prune();
-  context->outbound_pool->Prune();
+  for (std::size_t i = 0; i < context->pools.size(); ++i) {
+    auto prune = [pools = context->pools[i]] {
+      pools.inbound->Prune();
+      pools.outbound->Prune();
+    };
+    // Each worker's idle sockets are closed on the worker's own thread.
+    if (i < workers_.size()) {
+      asio::post(*workers_[i], std::move(prune));
+    } else {
+      prune();
+    }
+  }
 }
 
 absl::Status Sidecar::Reload(mesh::MeshConfig mesh) {

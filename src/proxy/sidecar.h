@@ -1,5 +1,7 @@
 // One service's sidecar: the inbound mTLS listener, the outbound listener for the service's own
-// calls, one listener per `calls[].listen`, and the admin listener, all on one io_context. The
+// calls, one listener per `calls[].listen`, and the admin listener. The listeners accept on one
+// io_context and spread their connections over the workers' event loops, each with its own
+// upstream connection pools (or keep them on that io_context when there are no workers). The
 // configuration reaches the handlers as an immutable ProxyContext snapshot that Reload()
 // and ApplyPolicy replace atomically. Create, Start, Stop, Drain and Reload from one thread; the
 // handlers run on the io_context's threads; CloseRevokedConnections, OpenConnections and
@@ -22,16 +24,21 @@
 
 namespace bulwark::proxy {
 
+// The event loops of a sidecar's workers (EventLoops::all()); they outlive the Sidecar.
+using Workers = std::vector<asio::io_context*>;
+
 class Sidecar {
  public:
   // Binds the listeners of `service` in `mesh` (services.<service>.sidecar.inbound, outbound
   // and admin must be set). Errors: unknown service, a missing address, a plain listener
   // (outbound, calls[].listen, admin) that is not on loopback, an address that is taken, a
   // policy (services.<service>.allow) that does not compile. That policy is version 0.
+  // Connections are served on `workers` (round robin), or on `io` when it is empty.
   static absl::StatusOr<std::unique_ptr<Sidecar>> Create(asio::io_context& io,
                                                          mesh::MeshConfig mesh, std::string service,
                                                          IdentitySource identity,
-                                                         SidecarOptions options = {});
+                                                         SidecarOptions options = {},
+                                                         Workers workers = {});
   ~Sidecar();
 
   // Starts accepting on every listener.
@@ -45,7 +52,7 @@ class Sidecar {
   std::size_t OpenConnections() const;
   // Closes at once every inbound connection whose client certificate is revoked now.
   void CloseRevokedConnections();
-  // Closes idle pooled upstream connections past their idle timeout.
+  // Closes idle pooled upstream connections past their idle timeout (on each worker's loop).
   void PrunePools();
   // Makes `mesh` the configuration of the requests that arrive from now on (calls, the port of
   // the service, the addresses of the services it calls). Errors (the current configuration
@@ -68,15 +75,16 @@ class Sidecar {
   using Listeners = ListenerSet;
   using ContextSlot = std::atomic<ProxyContextPtr>;
 
-  static absl::Status AddCallListeners(asio::io_context& io,
+  static absl::Status AddCallListeners(asio::io_context& io, const Workers& workers,
                                        const std::shared_ptr<ContextSlot>& slot,
                                        const ProxyContext& context, Listeners& listeners);
-  Sidecar(std::shared_ptr<ContextSlot> slot, std::shared_ptr<Listeners> listeners)
-      : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
+  Sidecar(std::shared_ptr<ContextSlot> slot, std::shared_ptr<Listeners> listeners, Workers workers)
+      : slot_(std::move(slot)), listeners_(std::move(listeners)), workers_(std::move(workers)) {}
 
   std::mutex update_mu_;  // serializes Reload and ApplyPolicy (writers of slot_), not requests
   std::shared_ptr<ContextSlot> slot_;     // shared with the handlers
   std::shared_ptr<Listeners> listeners_;  // shared (weakly) with the metrics sampler
+  const Workers workers_;
 };
 
 }  // namespace bulwark::proxy

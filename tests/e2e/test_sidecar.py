@@ -188,8 +188,10 @@ class Sidecar:
 ANY_WORKLOAD = (f'{{ from: ["spiffe://{TD}/**"] }}',)
 
 
-def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None, allow=ANY_WORKLOAD):
-    """services.<name> of mesh.yaml; `allow` holds the rules (flow YAML), () for none."""
+def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None, allow=ANY_WORKLOAD,
+                 workers=None):
+    """services.<name> of mesh.yaml; `allow` holds the rules (flow YAML), () for none;
+    `workers` sets sidecar.workers (None: the default, one per core)."""
     inbound, outbound, admin = sidecar_ports
     lines = [f"  {name}:", f"    port: {port}"]
     if allow:
@@ -201,8 +203,10 @@ def service_yaml(name, port, sidecar_ports, calls=(), identity_dir=None, allow=A
     if calls:
         lines.append("    calls:")
         lines += [f"      - {c}" for c in calls]
+    workers_field = f", workers: {workers}" if workers else ""
     lines.append(f"    sidecar: {{ inbound: \"127.0.0.1:{inbound}\", "
-                 f"outbound: \"127.0.0.1:{outbound}\", admin: \"127.0.0.1:{admin}\" }}")
+                 f"outbound: \"127.0.0.1:{outbound}\", admin: \"127.0.0.1:{admin}\""
+                 f"{workers_field} }}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -442,6 +443,72 @@ TEST_F(ServerClientTest, LongPollHandlersRunConcurrently) {
   EXPECT_EQ(ok.load(), kClients);
   EXPECT_GE(elapsed, 200ms);
   EXPECT_LT(elapsed, 200ms * kClients / 2) << "handlers did not overlap";
+}
+
+// Event loops each run by a thread of their own, as the sidecar's workers; stopped and joined
+// on destruction (after the server that uses them).
+class WorkerLoops {
+ public:
+  explicit WorkerLoops(int count) : loops_(count) {
+    for (asio::io_context& loop : loops_) {
+      guards_.emplace_back(asio::make_work_guard(loop));
+      threads_.emplace_back([&loop] { loop.run(); });
+    }
+  }
+  ~WorkerLoops() {
+    for (asio::io_context& loop : loops_) {
+      loop.stop();
+    }
+    for (std::thread& t : threads_) {
+      t.join();
+    }
+  }
+  std::vector<asio::io_context*> pointers() {
+    std::vector<asio::io_context*> out;
+    for (asio::io_context& loop : loops_) {
+      out.push_back(&loop);
+    }
+    return out;
+  }
+  std::thread::id thread(std::size_t i) const { return threads_[i].get_id(); }
+
+ private:
+  std::vector<asio::io_context> loops_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(ServerClientTest, ConnectionsAreSpreadOverTheWorkersRoundRobin) {
+  WorkerLoops workers(2);
+  ServerOptions options;
+  options.workers = workers.pointers();
+  RunningServer server(
+      ServerContext(),
+      [](Request, const ConnectionInfo& info) -> asio::awaitable<Response> {
+        Response response;
+        response.headers.Set("X-Worker", std::to_string(info.worker));
+        std::ostringstream thread;
+        thread << std::this_thread::get_id();
+        response.headers.Set("X-Thread", thread.str());
+        co_return response;
+      },
+      options);
+  ASSERT_TRUE(server.ok());
+  for (int i = 0; i < 4; ++i) {
+    // Send opens a connection per call: connection i goes to worker i % 2, on its thread.
+    absl::StatusOr<Response> r = Send(server.Url("/"), Request{"GET", "/"}, Options());
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::size_t worker = static_cast<std::size_t>(i % 2);
+    EXPECT_EQ(r->headers.Get("X-Worker"), std::to_string(worker));
+    std::ostringstream expected;
+    expected << workers.thread(worker);
+    EXPECT_EQ(r->headers.Get("X-Thread"), expected.str());
+  }
+  // Every connection's coroutine ends on its worker before the server's own loop goes away.
+  for (int i = 0; i < 500 && server.server().open_connections() > 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.server().open_connections(), 0u);
 }
 
 TEST_F(ServerClientTest, CurlTalksToServer) {

@@ -96,7 +96,7 @@ TEST(MeshConfigTest, ExampleFileParsesIntoExpectedValues) {
   EXPECT_EQ(user->allow[0].when->position, (SourcePosition{52, 15}));
   EXPECT_EQ(user->sandbox.memory, 256u << 20);  // defaults
   EXPECT_FALSE(user->sidecar.inbound.has_value());
-  EXPECT_EQ(user->sidecar.workers, 1u);
+  EXPECT_EQ(user->sidecar.workers, 0u);  // one per core
   EXPECT_EQ(config->FindService("nobody"), nullptr);
 }
 

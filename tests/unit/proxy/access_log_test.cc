@@ -1,12 +1,16 @@
-// Tests of the access log: the exact JSON line, traceparent and path handling, and that a full
-// queue drops (and counts) instead of blocking.
+// Tests of the access log: the exact JSON line, traceparent and path handling, that a full
+// queue drops (and counts) instead of blocking, and that Reopen follows a logrotate rename.
 #include "proxy/access_log.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <string>
 #include <vector>
 
+#include "core/files.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace bulwark::proxy {
 namespace {
@@ -112,6 +116,58 @@ TEST(AccessLogTest, DropsAndCountsWhenTheQueueIsFull) {
     release.set_value();
   }
   EXPECT_EQ(lines, 3u);
+}
+
+AccessRecord WithPath(std::string path) {
+  AccessRecord r = Sample();
+  r.path = std::move(path);
+  return r;
+}
+
+TEST(AccessLogTest, WorkerIsWrittenOnlyWhenSet) {
+  EXPECT_EQ(FormatAccessRecord(Sample()).find("worker"), std::string::npos);
+  AccessRecord r = Sample();
+  r.worker = 1;
+  EXPECT_NE(FormatAccessRecord(r).find(R"("worker":1})"), std::string::npos);
+}
+
+TEST(AccessLogTest, ReopenAfterARenameWritesTheNextLinesToANewFile) {
+  testing::TempDir dir;
+  const std::string path = dir.File("access.jsonl");
+  const std::string rotated = dir.File("access.jsonl.1");
+  {
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = AccessLog::Open(path, "--access-log");
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE((*log)->Submit(WithPath("/one")));
+    ASSERT_EQ(std::rename(path.c_str(), rotated.c_str()), 0);
+    ASSERT_TRUE((*log)->Submit(WithPath("/two")));  // still the open file: now `rotated`
+    (*log)->Reopen();
+    ASSERT_TRUE((*log)->Submit(WithPath("/three")));
+  }  // writes what is queued
+  absl::StatusOr<std::string> old_file = core::ReadFile(rotated);
+  absl::StatusOr<std::string> new_file = core::ReadFile(path);
+  ASSERT_TRUE(old_file.ok()) << old_file.status();
+  ASSERT_TRUE(new_file.ok()) << new_file.status();
+  EXPECT_EQ(*old_file, FormatAccessRecord(WithPath("/one")) + FormatAccessRecord(WithPath("/two")));
+  EXPECT_EQ(*new_file, FormatAccessRecord(WithPath("/three")));
+}
+
+TEST(AccessLogTest, ReopenThatFailsKeepsWritingToTheOpenFile) {
+  testing::TempDir dir;
+  const std::string path = dir.File("logs/access.jsonl");
+  ASSERT_TRUE(std::filesystem::create_directory(dir.File("logs")));
+  const std::string moved = dir.File("moved");
+  {
+    absl::StatusOr<std::unique_ptr<AccessLog>> log = AccessLog::Open(path, "--access-log");
+    ASSERT_TRUE(log.ok()) << log.status();
+    // The directory is gone: the path cannot be created again.
+    ASSERT_EQ(std::rename(dir.File("logs").c_str(), moved.c_str()), 0);
+    (*log)->Reopen();
+    ASSERT_TRUE((*log)->Submit(WithPath("/kept")));
+  }
+  absl::StatusOr<std::string> kept = core::ReadFile(moved + "/access.jsonl");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(*kept, FormatAccessRecord(WithPath("/kept")));
 }
 
 }  // namespace

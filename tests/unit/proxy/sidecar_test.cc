@@ -68,7 +68,8 @@ TEST_F(SidecarReloadTest, AppliesCallsToTheNextRequest) {
   EXPECT_TRUE(sidecar_->context()->self().calls.empty());
   EXPECT_EQ(before->self().calls.size(), 1u);  // a request already running keeps its snapshot
   // The pools and the client TLS contexts carry over.
-  EXPECT_EQ(sidecar_->context()->outbound_pool, before->outbound_pool);
+  ASSERT_EQ(sidecar_->context()->pools.size(), 1u);
+  EXPECT_EQ(sidecar_->context()->pools[0].outbound, before->pools[0].outbound);
   EXPECT_EQ(sidecar_->context()->client_tls, before->client_tls);
 }
 
