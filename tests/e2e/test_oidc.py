@@ -11,18 +11,18 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import time
 import unittest
 import urllib.parse
 
 import harness
+import sso
 from harness import Authority
 from test_oauth import EXCHANGE, TD_ID, TXN_TYPE, ACCESS_TYPE, request
 
 INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop")
-LOGIN_COOKIE = "__Host-bulwark-login"
+LOGIN_COOKIE = sso.LOGIN_COOKIE
 REDIRECT = "http://127.0.0.1:18555/callback"  # loopback http: allowed (RFC 8252); never served
 BYE = "https://app.example/signed-out"
 GRACE = 10  # the refresh grace window (OidcOptions::refresh_grace)
@@ -34,26 +34,6 @@ def node(*args):
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     out = json.loads(done.stdout) if done.returncode == 0 else None
     return done.returncode, out, done.stderr
-
-
-def sign_in_by_writing_store_rows(auth, user, email=""):
-    """Signs `user` in the way the login page will (until the `users` branch's login page is
-    merged, swap this for a real login): a users row and a login_sessions row whose hash is the
-    SHA-256 of a random cookie value, written into the authority's database. Returns the cookie
-    value to send as __Host-bulwark-login."""
-    cookie = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
-    now = int(time.time())
-    db = sqlite3.connect(os.path.join(auth.data_dir, "authority.db"), timeout=10)
-    try:
-        with db:
-            db.execute("INSERT OR IGNORE INTO users (name, email, password_hash, disabled, "
-                       "created_at) VALUES (?, ?, '', 0, ?)", (user, email, now))
-            db.execute("INSERT INTO login_sessions (hash, user, amr, auth_time, expires_at) "
-                       "VALUES (?, ?, 'pwd otp', ?, ?)",
-                       (hashlib.sha256(cookie.encode()).digest(), user, now, now + 3600))
-    finally:
-        db.close()
-    return cookie
 
 
 def pkce():
@@ -84,7 +64,7 @@ gateway:
                                     "--post-logout-redirect-uri", BYE)
         cls.other_secret = cls.add_client("other", "--redirect-uri", REDIRECT)
         cls.add_client("spa", "--public", "--redirect-uri", "http://localhost:18556/cb")
-        cls.cookie = sign_in_by_writing_store_rows(cls.auth, "alice", "alice@example.org")
+        cls.cookie = sso.sign_in(cls.auth, "alice", "alice@example.org")
 
     @classmethod
     def add_client(cls, name, *args):
@@ -275,8 +255,35 @@ gateway:
                                                     code_challenge_method="S256", prompt="none")
         self.assertEqual(query.get("error"), "login_required", location)
 
+    def test_a_browser_goes_through_the_login_pages_and_back_to_the_client(self):
+        # The whole loop a person takes: the client sends the browser to /oauth2/authorize, which
+        # sends it to the login page; password and TOTP there; back to the authorize request,
+        # which now redirects to the client with a code.
+        secret = sso.enrol(self.auth, "carol", "carol@example.org")
+        browser = sso.Browser(self.auth, "127.0.0.1")
+        _, challenge = pkce()
+        query = urllib.parse.urlencode({
+            "response_type": "code", "client_id": "app", "redirect_uri": REDIRECT,
+            "scope": "openid email", "state": "st-carol", "nonce": "nn", "code_challenge": challenge,
+            "code_challenge_method": "S256"})
+        status, headers, _ = browser.request("GET", "/oauth2/authorize?" + query)
+        self.assertEqual(status, 302)
+        login = headers["Location"]
+        return_to = urllib.parse.parse_qs(urllib.parse.urlsplit(login).query)["return_to"][0]
+        self.assertEqual(return_to, "/oauth2/authorize?" + query)
+        back = sso.log_in(browser, "carol", secret, return_to=return_to)
+        self.assertEqual(back, return_to)
+        status, headers, _ = browser.request("GET", back)
+        self.assertEqual(status, 302)
+        location = urllib.parse.urlsplit(headers["Location"])
+        self.assertEqual(f"{location.scheme}://{location.netloc}{location.path}", REDIRECT)
+        answer = dict(urllib.parse.parse_qsl(location.query))
+        self.assertEqual(answer["state"], "st-carol")
+        self.assertEqual(answer["iss"], self.auth.url)
+        self.assertRegex(answer["code"], r"^[A-Za-z0-9_-]{43}$")
+
     def test_logout_ends_the_session_and_redirects_only_where_registered(self):
-        cookie = sign_in_by_writing_store_rows(self.auth, "bob")
+        cookie = sso.sign_in(self.auth, "bob", "bob@example.org")
         verifier, challenge = pkce()
         _, _, _, query = self.authorize(cookie=cookie, code_challenge=challenge,
                                         code_challenge_method="S256")

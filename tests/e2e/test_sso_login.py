@@ -7,91 +7,12 @@ by time, brute force (lockout), CSRF, open redirect through return_to, and a ses
 (127.0.0.x), so the per-address throttle of one test never slows another. Loopback only; the
 authority is stopped by PID through cleanups; every loop is bounded in count and time."""
 
-import base64
-import hashlib
-import hmac
-import http.client
 import re
-import struct
 import time
 import unittest
-import urllib.parse
 
 import harness
-
-PASSWORD = "correct horse battery staple"
-
-
-def totp(secret_b32, step):
-    """RFC 6238 TOTP (HMAC-SHA-1, 6 digits) of `step`, computed independently of bulwark."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1000000:06d}"
-
-
-def now_step():
-    return int(time.time()) // 30
-
-
-class Browser:
-    """A cookie jar and HTTPS client for the login pages, sending from `source` (127.0.0.x)."""
-
-    def __init__(self, auth, source):
-        self.auth = auth
-        self.source = source
-        self.cookies = {}
-        self.set_cookies = []  # every Set-Cookie header seen, verbatim
-
-    def request(self, method, target, form=None, headers=None):
-        host, port = self.auth.host_port
-        ctx = harness.ssl_context(self.auth.bundle)
-        conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=15,
-                                           source_address=(self.source, 0))
-        hdrs = dict(headers or {})
-        if self.cookies:
-            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, target, body=body, headers=hdrs)
-            response = conn.getresponse()
-            text = response.read().decode()
-            for value in response.headers.get_all("Set-Cookie") or []:
-                self.set_cookies.append(value)
-                name, _, rest = value.partition("=")
-                cookie_value = rest.split(";", 1)[0]
-                if cookie_value:
-                    self.cookies[name] = cookie_value
-                else:
-                    self.cookies.pop(name, None)
-            return response.status, response.headers, text
-        finally:
-            conn.close()
-
-    def csrf(self, target="/login"):
-        status, _, body = self.request("GET", target)
-        match = re.search(r'name="csrf" value="([^"]+)"', body)
-        if not match:
-            raise AssertionError(f"no CSRF token on {target} ({status}): {body[:500]}")
-        return match.group(1)
-
-    def password(self, user, password=PASSWORD, return_to=None):
-        form = {"csrf": self.csrf(), "username": user, "password": password}
-        if return_to is not None:
-            form["return_to"] = return_to
-        return self.request("POST", "/login", form)
-
-    def mfa(self, code):
-        return self.request("POST", "/login/mfa", {"csrf": self.csrf("/login"), "code": code})
-
-    def signed_in_as(self):
-        _, _, body = self.request("GET", "/login")
-        match = re.search(r'Signed in as <strong id="user">([^<]*)</strong>', body)
-        return match.group(1) if match else None
+from sso import PASSWORD, Browser, now_step, totp
 
 
 def alert(body):
