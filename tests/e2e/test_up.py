@@ -33,12 +33,12 @@ READY_TIMEOUT = 60  # seconds for `up` to print that the mesh is up
 class Up:
     """One `bulwark up` process; its combined output collected line by line."""
 
-    def __init__(self, mesh, state):
+    def __init__(self, mesh, state, uid_base=UID_BASE):
         self.lines = []
         self.cond = threading.Condition()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [harness.BINARY, "up", mesh, "--state-dir", state, "--uid-base", str(UID_BASE)],
+            [harness.BINARY, "up", mesh, "--state-dir", state, "--uid-base", str(uid_base)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
