@@ -81,6 +81,20 @@ class Up:
         self.reader.join(timeout=10)
 
 
+def copy_app(tmp, *extra):
+    """Copies the example's services (and the `extra` files) into `tmp`/app and returns that
+    folder. Every service gets a private tmpfs on /tmp, so a checkout under /tmp would be
+    invisible to it; /var/tmp is not hidden."""
+    app = os.path.join(tmp, "app")
+    os.makedirs(app, mode=0o755)
+    for name in sorted(os.listdir(EXAMPLE)):
+        if name.endswith(".py"):
+            shutil.copy(os.path.join(EXAMPLE, name), app)
+    for path in extra:
+        shutil.copy(path, app)
+    return app
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -117,8 +131,9 @@ class UpDvdMeshTest(unittest.TestCase):
             text = f.read()
         text = text.replace("127.0.0.1:7443", f"127.0.0.1:{cls.authority_port}")
         text = text.replace("127.0.0.1:8443", f"127.0.0.1:{cls.gateway_port}")
+        app = copy_app(cls.tmp)
         text = re.sub(r"\[python3, (\w+\.py)\]",
-                      lambda m: f"[/usr/bin/python3, {os.path.join(EXAMPLE, m.group(1))}]", text)
+                      lambda m: f"[/usr/bin/python3, {os.path.join(app, m.group(1))}]", text)
         cls.mesh = os.path.join(cls.tmp, "mesh.yaml")
         with open(cls.mesh, "w") as f:
             f.write(text)

@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
 import harness  # noqa: E402
-from test_up import READY_TIMEOUT, Up  # noqa: E402
+from test_up import READY_TIMEOUT, Up, copy_app  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 EXAMPLE = os.path.join(ROOT, "examples", "dvd-rental")
@@ -53,14 +53,16 @@ def scenario_mesh(tmp, state, authority_port, gateway_port):
         text = f.read()
     text = text.replace("127.0.0.1:7443", f"127.0.0.1:{authority_port}")
     text = text.replace("127.0.0.1:8443", f"127.0.0.1:{gateway_port}")
+    attackers = ["evil_contract.py", "evil_dvd.py", "evil_frontend.py", "example_path.py"]
+    app = copy_app(tmp, *[os.path.join(HERE, name) for name in attackers])
     evil = {
-        "contract.py": [os.path.join(HERE, "evil_contract.py")],
-        "dvd.py": [os.path.join(HERE, "evil_dvd.py"), state],
-        "frontend.py": [os.path.join(HERE, "evil_frontend.py")],
+        "contract.py": [os.path.join(app, "evil_contract.py")],
+        "dvd.py": [os.path.join(app, "evil_dvd.py"), state],
+        "frontend.py": [os.path.join(app, "evil_frontend.py")],
     }
 
     def command(match):
-        argv = evil.get(match.group(1), [os.path.join(EXAMPLE, match.group(1))])
+        argv = evil.get(match.group(1), [os.path.join(app, match.group(1))])
         return "[" + ", ".join(["/usr/bin/python3"] + argv) + "]"
 
     text = re.sub(r"\[python3, (\w+\.py)\]", command, text)
