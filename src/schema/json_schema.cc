@@ -46,7 +46,8 @@ constexpr std::array<std::pair<std::string_view, unsigned>, 7> kTypeNames = {
 struct JsonSchema::Node {
   std::optional<bool> constant;  // a boolean schema: true accepts all, false nothing
   unsigned types = 0;            // TypeBit mask; 0: any type
-  std::vector<std::pair<std::string, Node>> properties;
+  // By pointer: a pair of a Node inside Node's own definition is an incomplete type to clang.
+  std::vector<std::pair<std::string, std::unique_ptr<Node>>> properties;
   std::vector<std::string> required;
   std::unique_ptr<Node> additional_properties;  // null: any
   std::unique_ptr<Node> items;                  // null: any
@@ -269,7 +270,7 @@ absl::Status Compiler::Keyword(const std::string& key, const json& value,
       if (!sub.ok()) {
         return sub.status();
       }
-      node.properties.emplace_back(it.key(), *std::move(sub));
+      node.properties.emplace_back(it.key(), std::make_unique<Node>(*std::move(sub)));
     }
   } else if (key == "required") {
     if (!value.is_array() ||
@@ -471,7 +472,7 @@ std::optional<Violation> Validator::CheckObject(const Node& node, const json& in
     const Node* sub = node.additional_properties.get();
     for (const auto& [name, property] : node.properties) {
       if (name == it.key()) {
-        sub = &property;
+        sub = property.get();
         break;
       }
     }
