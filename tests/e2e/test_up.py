@@ -138,13 +138,16 @@ class UpDvdMeshTest(unittest.TestCase):
         with open(cls.mesh, "w") as f:
             f.write(text)
         cls.ups = []
-        cls.up = cls.start_up()
-        rc, out, err = harness.cli("authority", "apikey", "create", "--data-dir",
-                                   os.path.join(cls.state, "authority"), "--client", "alice",
-                                   "--scopes", "rentals:read rentals:charge")
-        if rc != 0:
+        try:  # a failed start stops what it started and removes the state, as tearDownClass does
+            cls.up = cls.start_up()
+            rc, out, err = harness.cli("authority", "apikey", "create", "--data-dir",
+                                       os.path.join(cls.state, "authority"), "--client", "alice",
+                                       "--scopes", "rentals:read rentals:charge")
+            if rc != 0:
+                raise AssertionError(f"apikey create failed: {err}")
+        except BaseException:
             cls.tearDownClass()
-            raise AssertionError(f"apikey create failed: {err}")
+            raise
         cls.api_key = out.strip()
 
     @classmethod
