@@ -90,7 +90,7 @@ http::Response Redirect(std::string location) {
 
 // Returns the parameters of a GET (its query) or a POST (its form body).
 absl::StatusOr<oauth::Form> RequestParams(const http::Request& request,
-                                            const std::vector<FieldSpec>& fields) {
+                                          const std::vector<FieldSpec>& fields) {
   if (request.method == "POST") {
     std::string_view type = request.headers.Get("Content-Type").value_or("");
     if (!core::AsciiEqualsIgnoreCase(core::TrimOws(type.substr(0, type.find(';'))),

@@ -106,13 +106,13 @@ class OidcProviderTest : public ::testing::Test {
   }
   Form AuthorizeParams(Form extra = {}) {
     Form p = {{"response_type", "code"},
-                {"client_id", "app"},
-                {"redirect_uri", kRedirect},
-                {"scope", "openid email"},
-                {"state", "st-1"},
-                {"nonce", "n-1"},
-                {"code_challenge", kChallenge},
-                {"code_challenge_method", "S256"}};
+              {"client_id", "app"},
+              {"redirect_uri", kRedirect},
+              {"scope", "openid email"},
+              {"state", "st-1"},
+              {"nonce", "n-1"},
+              {"code_challenge", kChallenge},
+              {"code_challenge_method", "S256"}};
     for (auto& [k, v] : extra) {
       p[k] = v;
     }
@@ -220,7 +220,7 @@ TEST_F(OidcProviderTest, PkceIsRequiredAndPlainRefused) {
   without.erase("code_challenge");
   without.erase("code_challenge_method");
   for (const Form& p : {without, AuthorizeParams({{"code_challenge_method", "plain"}}),
-                          AuthorizeParams({{"code_challenge_method", ""}})}) {
+                        AuthorizeParams({{"code_challenge_method", ""}})}) {
     auto out = oidc().Authorize(p, session_, "/r");
     ASSERT_EQ(out.kind, AuthorizeOutcome::Kind::kRedirect);
     EXPECT_EQ(QueryOf(out.location, "error"), "invalid_request") << out.location;
@@ -282,9 +282,9 @@ TEST_F(OidcProviderTest, ClientAuthentication) {
   EXPECT_EQ(OAuthErrorCode(oidc().Token(both, basic).status()), "invalid_request");
   // client_secret_basic works (the code is still unused: client authentication comes first).
   Form form = {{"grant_type", "authorization_code"},
-                 {"code", code},
-                 {"redirect_uri", kRedirect},
-                 {"code_verifier", kVerifier}};
+               {"code", code},
+               {"redirect_uri", kRedirect},
+               {"code_verifier", kVerifier}};
   auto tokens = oidc().Token(form, basic);
   ASSERT_TRUE(tokens.ok()) << tokens.status();
   // A public client may not present a secret.
