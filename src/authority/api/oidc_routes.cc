@@ -9,6 +9,7 @@
 #include "authority/api/router.h"
 #include "authority/oauth/oidc_rules.h"
 #include "authority/sso/login_session.h"
+#include "authority/sso/page.h"
 #include "core/ascii.h"
 #include "core/status.h"
 #include "core/units.h"
@@ -39,45 +40,9 @@ const std::vector<FieldSpec> kLogoutParams = {{"id_token_hint", false, 16 * 1024
                                               {"state", false, 2048},
                                               {"client_id", false, 256}};
 
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-// A small self-contained HTML page (no external assets, no script).
-http::Response Page(int status, std::string_view title, std::string_view message) {
-  http::Response response;
-  response.status = status;
-  response.headers.Add("Content-Type", "text/html; charset=utf-8");
-  response.headers.Add("Cache-Control", "no-store");
-  response.headers.Add("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-  response.headers.Add("X-Content-Type-Options", "nosniff");
-  response.body = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title></head>"
-      "<body><main><h1>{0}</h1><p role=\"alert\">{1}</p></main></body></html>\n",
-      EscapeHtml(title), EscapeHtml(message));
-  return response;
+// An error or status page in the login pages' template (no external assets, no script).
+http::Response MessagePage(int status, std::string_view title, std::string_view message) {
+  return HtmlResponse(status, authority::Page{std::string(title), std::string(message), ""});
 }
 
 http::Response Redirect(std::string location) {
@@ -160,13 +125,14 @@ http::Response Router::OidcAuthorize(const http::Request& request) {
   }
   absl::StatusOr<oauth::Form> params = RequestParams(request, kAuthorizeParams);
   if (!params.ok()) {
-    return Page(400, "Invalid authorization request", std::string(params.status().message()));
+    return MessagePage(400, "Invalid authorization request",
+                       std::string(params.status().message()));
   }
   absl::StatusOr<std::optional<LoginSessionRecord>> session =
       BrowserSession(service_.store(), request, service_.clock().Now());
   if (!session.ok()) {
     spdlog::error("reading a login session failed: {}", session.status().ToString());
-    return Page(500, "Internal error", "The authority could not read its sessions.");
+    return MessagePage(500, "Internal error", "The authority could not read its sessions.");
   }
   // The login page comes back to the same request, as a GET.
   std::string return_to = request.target;
@@ -177,7 +143,7 @@ http::Response Router::OidcAuthorize(const http::Request& request) {
   }
   oauth::AuthorizeOutcome outcome = oauth_.oidc().Authorize(*params, *session, return_to);
   if (outcome.kind == oauth::AuthorizeOutcome::Kind::kErrorPage) {
-    return Page(400, "Invalid authorization request", outcome.message);
+    return MessagePage(400, "Invalid authorization request", outcome.message);
   }
   return Redirect(std::move(outcome.location));
 }
@@ -212,20 +178,20 @@ http::Response Router::OidcLogout(const http::Request& request) {
   }
   absl::StatusOr<oauth::Form> params = RequestParams(request, kLogoutParams);
   if (!params.ok()) {
-    return Page(400, "Invalid logout request", std::string(params.status().message()));
+    return MessagePage(400, "Invalid logout request", std::string(params.status().message()));
   }
   absl::StatusOr<std::optional<LoginSessionRecord>> session =
       BrowserSession(service_.store(), request, service_.clock().Now());
   if (!session.ok()) {
     spdlog::error("reading a login session failed: {}", session.status().ToString());
-    return Page(500, "Internal error", "The authority could not read its sessions.");
+    return MessagePage(500, "Internal error", "The authority could not read its sessions.");
   }
   oauth::LogoutOutcome outcome = oauth_.oidc().Logout(*params, *session);
   if (!outcome.ok) {
-    return Page(400, "Invalid logout request", outcome.message);
+    return MessagePage(400, "Invalid logout request", outcome.message);
   }
   http::Response response = outcome.location.empty()
-                                ? Page(200, "Signed out", "You are signed out.")
+                                ? MessagePage(200, "Signed out", "You are signed out.")
                                 : Redirect(outcome.location);
   if (outcome.clear_cookie) {
     response.headers.Add("Set-Cookie", LoginCookieHeader("", core::Seconds(0)));
