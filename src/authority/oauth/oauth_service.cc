@@ -26,16 +26,6 @@ using nlohmann::json;
 constexpr char kErrorPayload[] = "bulwark/oauth-error";
 using tokens::kAccessTokenType;
 
-absl::Status InvalidRequest(std::string message) {
-  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_request", std::move(message));
-}
-absl::Status InvalidGrant(std::string message) {
-  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant", std::move(message));
-}
-absl::Status InvalidClient(std::string message) {
-  return OAuthError(absl::StatusCode::kUnauthenticated, "invalid_client", std::move(message));
-}
-
 std::optional<std::string> Get(const Form& form, const char* name) {
   auto it = form.find(name);
   return it == form.end() ? std::nullopt : std::optional<std::string>(it->second);
@@ -161,6 +151,16 @@ std::map<std::string, std::vector<std::string>, std::less<>> WorkloadScopes(
     }
   }
   return scopes;
+}
+
+absl::Status InvalidRequest(std::string message) {
+  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_request", std::move(message));
+}
+absl::Status InvalidGrant(std::string message) {
+  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant", std::move(message));
+}
+absl::Status InvalidClient(std::string message) {
+  return OAuthError(absl::StatusCode::kUnauthenticated, "invalid_client", std::move(message));
 }
 
 absl::Status OAuthError(absl::StatusCode code, std::string_view error, std::string message) {

@@ -117,6 +117,11 @@ class OAuthService {
 
 // Returns a Status of `code` carrying the RFC 6749 §5.2 (or RFC 8693/7009) `error` code.
 absl::Status OAuthError(absl::StatusCode code, std::string_view error, std::string message);
+// The three errors every grant answers with: invalid_request and invalid_grant (InvalidArgument),
+// invalid_client (Unauthenticated).
+absl::Status InvalidRequest(std::string message);
+absl::Status InvalidGrant(std::string message);
+absl::Status InvalidClient(std::string message);
 // Returns the RFC error code a Status carries, or one derived from its code (InvalidArgument:
 // invalid_request, Unauthenticated: invalid_client, anything unexpected: server_error).
 std::string OAuthErrorCode(const absl::Status& status);

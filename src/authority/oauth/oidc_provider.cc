@@ -21,16 +21,6 @@ namespace {
 using crypto::internal::QuoteForMessage;
 using nlohmann::json;
 
-absl::Status InvalidRequest(std::string message) {
-  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_request", std::move(message));
-}
-absl::Status InvalidGrant(std::string message) {
-  return OAuthError(absl::StatusCode::kInvalidArgument, "invalid_grant", std::move(message));
-}
-absl::Status InvalidClient(std::string message) {
-  return OAuthError(absl::StatusCode::kUnauthenticated, "invalid_client", std::move(message));
-}
-
 std::string Get(const Form& params, const char* name) {
   auto it = params.find(name);
   return it == params.end() ? "" : it->second;
