@@ -173,6 +173,13 @@ const ServiceConfig* MeshConfig::FindService(std::string_view name) const {
   return nullptr;
 }
 
+std::string GatewayConfig::PublicUrl() const {
+  if (!public_url.empty()) {
+    return public_url;
+  }
+  return fmt::format("https://{}", listen.ToString());
+}
+
 std::string_view AuthMethodName(AuthMethod method) {
   switch (method) {
     case AuthMethod::kNone:

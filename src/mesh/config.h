@@ -88,6 +88,21 @@ struct RouteConfig {
   std::optional<std::string> schema;
 };
 
+// `gateway.session`: browser sessions for routes with `auth: [session]` (docs/gateway.md#browser-
+// sessions). The gateway is an OpenID Connect client of the authority: it sends browsers to the
+// authority's login, completes the code flow at /_bulwark/callback and keeps the tokens in an
+// encrypted `__Host-bulwark-session` cookie.
+struct SessionConfig {
+  std::string client_id = "gateway";  // the gateway's client at the authority (`client add`)
+  std::string client_secret_file;     // required: a 0600 file holding the client's secret
+  // A 0600 file holding the 32-byte cookie key (raw or base64url); empty: a random key at each
+  // start (sessions then end when the gateway restarts).
+  std::string key_file;
+  core::Seconds lifetime{8 * 3600};  // a session ends this long after login, whatever it does
+  core::Seconds recheck{60};  // the tokens are refreshed at least this often (revocation delay)
+  std::vector<std::string> scopes = {"openid", "profile", "email"};
+};
+
 // `gateway:`: the public entry point.
 struct GatewayConfig {
   HostPort listen{"127.0.0.1", 8443};
@@ -97,6 +112,14 @@ struct GatewayConfig {
   // Proxies in front of the gateway whose X-Forwarded-For is believed (docs/gateway.md); empty:
   // X-Forwarded-For is ignored and the client address is the TCP peer's.
   std::vector<Cidr> trusted_proxies;
+  // Where browsers reach the gateway ("https://host:port", no path); empty: https://<listen>.
+  // Used for the session redirect URI (<public_url>/_bulwark/callback).
+  std::string public_url;
+  // Required when a route has `auth: [session]`.
+  std::optional<SessionConfig> session;
+
+  // public_url, or https://<listen> when it is empty.
+  std::string PublicUrl() const;
 };
 
 // `services.<name>.calls[]`: a service this one may call through its sidecar.

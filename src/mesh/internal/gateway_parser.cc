@@ -298,11 +298,60 @@ absl::StatusOr<RouteConfig> ParseRoute(const Field& field, const ParseState& sta
   return route;
 }
 
+// `public_url`: https://host[:port] with nothing after the authority.
+absl::StatusOr<std::string> ParsePublicUrl(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(std::string url, field.String());
+  constexpr std::string_view kScheme = "https://";
+  std::string_view rest = std::string_view(url).substr(std::min(url.size(), kScheme.size()));
+  if (!url.starts_with(kScheme) || rest.empty() ||
+      rest.find_first_of("/?#@ \t") != std::string_view::npos) {
+    return field.Error(
+        "must be https://host[:port] with no path, query or userinfo (where browsers reach the "
+        "gateway)");
+  }
+  return url;
+}
+
+absl::StatusOr<SessionConfig> ParseSession(const Field& field) {
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"client_id", "client_secret_file", "key_file",
+                                                     "lifetime", "recheck", "scopes"}));
+  SessionConfig session;
+  if (std::optional<Field> id = map.Get("client_id")) {
+    BULWARK_ASSIGN_OR_RETURN(session.client_id, id->String());
+  }
+  BULWARK_ASSIGN_OR_RETURN(Field secret, map.Require("client_secret_file"));
+  BULWARK_ASSIGN_OR_RETURN(session.client_secret_file, secret.String());
+  if (std::optional<Field> key = map.Get("key_file")) {
+    BULWARK_ASSIGN_OR_RETURN(session.key_file, key->String());
+  }
+  if (std::optional<Field> lifetime = map.Get("lifetime")) {
+    BULWARK_ASSIGN_OR_RETURN(session.lifetime, lifetime->Duration());
+    if (session.lifetime < core::Seconds(60)) {
+      return lifetime->Error("must be at least 1m");
+    }
+  }
+  if (std::optional<Field> recheck = map.Get("recheck")) {
+    BULWARK_ASSIGN_OR_RETURN(session.recheck, recheck->Duration());
+    if (session.recheck < core::Seconds(1) || session.recheck > session.lifetime) {
+      return recheck->Error("must be at least 1s and at most the session's lifetime");
+    }
+  }
+  if (std::optional<Field> scopes = map.Get("scopes")) {
+    BULWARK_ASSIGN_OR_RETURN(session.scopes, scopes->StringList());
+    if (std::find(session.scopes.begin(), session.scopes.end(), "openid") == session.scopes.end()) {
+      return scopes->Error("must include openid");
+    }
+  }
+  return session;
+}
+
 }  // namespace
 
 absl::StatusOr<GatewayConfig> ParseGateway(const Field& field, ParseState& state) {
-  BULWARK_ASSIGN_OR_RETURN(MapReader map, MapReader::Create(field, {"listen", "tls", "issuers",
-                                                                    "routes", "trusted_proxies"}));
+  BULWARK_ASSIGN_OR_RETURN(MapReader map,
+                           MapReader::Create(field, {"listen", "tls", "issuers", "routes",
+                                                     "trusted_proxies", "public_url", "session"}));
   GatewayConfig gateway;
   if (std::optional<Field> listen = map.Get("listen")) {
     BULWARK_ASSIGN_OR_RETURN(gateway.listen, ReadListen(*listen, state));
@@ -345,6 +394,23 @@ absl::StatusOr<GatewayConfig> ParseGateway(const Field& field, ParseState& state
         return element.Error(std::string(cidr.status().message()));
       }
       gateway.trusted_proxies.push_back(*std::move(cidr));
+    }
+  }
+  if (std::optional<Field> url = map.Get("public_url")) {
+    BULWARK_ASSIGN_OR_RETURN(gateway.public_url, ParsePublicUrl(*url));
+  }
+  if (std::optional<Field> session = map.Get("session")) {
+    BULWARK_ASSIGN_OR_RETURN(gateway.session, ParseSession(*session));
+  }
+  if (!gateway.session.has_value()) {
+    for (std::size_t i = 0; i < gateway.routes.size(); ++i) {
+      const std::vector<AuthMethod>& auth = gateway.routes[i].auth;
+      if (std::find(auth.begin(), auth.end(), AuthMethod::kSession) != auth.end()) {
+        return field.Error(fmt::format(
+            "routes[{}] has auth 'session' but gateway.session is not set (the gateway's OpenID "
+            "Connect client: client_secret_file, ...; see docs/gateway.md#browser-sessions)",
+            i));
+      }
     }
   }
   return gateway;

@@ -93,7 +93,7 @@ TEST(MeshConfigTest, ExampleFileParsesIntoExpectedValues) {
   ASSERT_TRUE(user->allow[0].when.has_value());
   EXPECT_EQ(user->allow[0].when->text,
             R"(token.sub == path.id && "rentals:charge" in token.scope)");
-  EXPECT_EQ(user->allow[0].when->position, (SourcePosition{52, 15}));
+  EXPECT_EQ(user->allow[0].when->position, (SourcePosition{54, 15}));
   EXPECT_EQ(user->sandbox.memory, 256u << 20);  // defaults
   EXPECT_FALSE(user->sidecar.inbound.has_value());
   EXPECT_EQ(user->sidecar.workers, 0u);  // one per core
@@ -245,6 +245,30 @@ TEST(MeshConfigTest, TrustedProxiesAreParsedAsCidrRanges) {
   EXPECT_FALSE(proxies[2].Contains(*ParseIp("192.0.2.8")));
 }
 
+TEST(MeshConfigTest, SessionAndPublicUrl) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\ngateway:\n  listen: 127.0.0.1:9443\n  session:\n"
+      "    client_secret_file: s/secret\n    key_file: s/key\n    lifetime: 2h\n"
+      "    recheck: 5s\n    scopes: [openid, email]\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const GatewayConfig& gateway = *config->gateway;
+  ASSERT_TRUE(gateway.session.has_value());
+  EXPECT_EQ(gateway.session->client_id, "gateway");
+  EXPECT_EQ(gateway.session->client_secret_file, "s/secret");
+  EXPECT_EQ(gateway.session->key_file, "s/key");
+  EXPECT_EQ(gateway.session->lifetime, core::Seconds(7200));
+  EXPECT_EQ(gateway.session->recheck, core::Seconds(5));
+  EXPECT_EQ(gateway.session->scopes, (std::vector<std::string>{"openid", "email"}));
+  EXPECT_EQ(gateway.PublicUrl(), "https://127.0.0.1:9443");
+
+  absl::StatusOr<MeshConfig> with_url = ParseMeshConfig(
+      "trust_domain: td\ngateway:\n  public_url: https://shop.example\n", "mesh.yaml");
+  ASSERT_TRUE(with_url.ok()) << with_url.status();
+  EXPECT_EQ(with_url->gateway->PublicUrl(), "https://shop.example");
+  EXPECT_FALSE(with_url->gateway->session.has_value());
+}
+
 struct ErrorCase {
   const char* name;
   const char* yaml;
@@ -266,6 +290,20 @@ TEST_P(MeshConfigErrorTest, ReportsFileLineColumnPathAndMessage) {
 #define SERVICES "services:\n  user:\n    port: 9001\n  contract:\n    port: 9002\n"
 
 const ErrorCase kErrorCases[] = {
+    {"SessionRouteWithoutSession",
+     "trust_domain: td\ngateway:\n  routes:\n    - { prefix: /, service: user, auth: [session] "
+     "}\n" SERVICES,
+     "mesh.yaml:3:3: gateway: routes[0] has auth 'session' but gateway.session is not set (the "
+     "gateway's OpenID Connect client: client_secret_file, ...; see "
+     "docs/gateway.md#browser-sessions)"},
+    {"SessionWithoutSecretFile", "trust_domain: td\ngateway:\n  session: { key_file: k }\n",
+     "mesh.yaml:3:12: gateway.session.client_secret_file: required field is missing"},
+    {"SessionScopesWithoutOpenid",
+     "trust_domain: td\ngateway:\n  session: { client_secret_file: s, scopes: [email] }\n",
+     "mesh.yaml:3:45: gateway.session.scopes: must include openid"},
+    {"PublicUrlWithPath", "trust_domain: td\ngateway:\n  public_url: https://shop.example/app\n",
+     "mesh.yaml:3:15: gateway.public_url: must be https://host[:port] with no path, query or "
+     "userinfo (where browsers reach the gateway)"},
     {"TrustedProxyNotACidr", "trust_domain: td\ngateway:\n  trusted_proxies: [10.0.0.1/8]\n",
      "mesh.yaml:3:21: gateway.trusted_proxies[0]: '10.0.0.1/8' has host bits set after the prefix "
      "length"},
