@@ -7,12 +7,15 @@ by time, brute force (lockout), CSRF, open redirect through return_to, and a ses
 (127.0.0.x), so the per-address throttle of one test never slows another. Loopback only; the
 authority is stopped by PID through cleanups; every loop is bounded in count and time."""
 
+import http.client
 import re
+import threading
 import time
 import unittest
+import urllib.parse
 
 import harness
-from sso import PASSWORD, Browser, now_step, totp
+from sso import LOGIN_COOKIE, PASSWORD, Browser, now_step, totp
 
 
 def alert(body):
@@ -117,7 +120,61 @@ class SsoLoginTest(unittest.TestCase):
         self.assertEqual(three.password("rita")[0], 303)
         self.assertEqual(three.mfa(self.recovery["rita"][0])[0], 401, "but only once")
 
-    def test_unknown_user_and_wrong_password_are_indistinguishable(self):
+    def test_a_cheap_request_is_answered_while_passwords_are_being_verified(self):
+        # Four sign-ins (one argon2id verification each) are sent first, then GET /healthz. The
+        # authority has two request threads: had they verified the passwords themselves, both
+        # would be busy and /healthz would wait for a sign-in to finish. With the verification on
+        # the password workers, /healthz is answered while the sign-ins are still in flight.
+        logins = 4
+        host, port = self.auth.host_port
+        ctx = harness.ssl_context(self.auth.bundle)
+
+        def connect():
+            conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=30,
+                                               source_address=("127.0.0.12", 0))
+            conn.connect()  # the TLS handshake is done before the race starts
+            return conn
+
+        forms = []
+        for _ in range(logins):
+            b = Browser(self.auth, "127.0.0.12")
+            forms.append((b, urllib.parse.urlencode(
+                {"csrf": b.csrf(), "username": "alice", "password": PASSWORD})))
+        conns = [connect() for _ in range(logins)]
+        health = connect()
+        order, lock, sent = [], threading.Lock(), threading.Barrier(logins + 1, timeout=30)
+
+        def login(conn, browser, body):
+            try:
+                cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+                conn.request("POST", "/login", body=body, headers={
+                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+                sent.wait()
+                status = conn.getresponse().status
+                with lock:
+                    order.append(("login", status))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=login, args=(c, b, body), daemon=True)
+                   for c, (b, body) in zip(conns, forms)]
+        try:
+            for t in threads:
+                t.start()
+            sent.wait()  # every sign-in is written to its connection
+            health.request("GET", "/healthz")
+            status = health.getresponse().status
+            with lock:
+                order.append(("healthz", status))
+        finally:
+            health.close()
+            for t in threads:
+                t.join(timeout=30)
+        self.assertEqual(len(order), logins + 1, order)
+        self.assertEqual(order[0], ("healthz", 200), order)
+        self.assertEqual(sorted(order[1:]), [("login", 303)] * logins, order)
+
+    def test_unknown_user_and_wrong_password_are_indistinguishable(self):    def test_unknown_user_and_wrong_password_are_indistinguishable(self):
         self.enrol("tim", "127.0.0.6")
         b = Browser(self.auth, "127.0.0.6")
         timings = {"known": [], "unknown": []}

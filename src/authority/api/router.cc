@@ -114,12 +114,15 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     response = *std::move(oidc);
   } else if (std::optional<http::Response> oauth = OAuth(request, conn)) {
     response = *std::move(oauth);
-  } else if (std::optional<http::Response> page =
-                 login_ != nullptr ? login_->Handle(request, conn) : std::nullopt) {
-    response = *std::move(page);  // the login pages
   } else {
-    response = JsonResponse(
-        404, {{"error", "not_found"}, {"error_description", "no such endpoint; see docs/api.md"}});
+    std::optional<http::Response> page;
+    if (login_ != nullptr) {
+      page = co_await login_->Handle(request, conn);  // the login pages
+    }
+    response =
+        page ? *std::move(page)
+             : JsonResponse(404, {{"error", "not_found"},
+                                  {"error_description", "no such endpoint; see docs/api.md"}});
   }
   spdlog::info("{} {} -> {}", method, path, response.status);
   co_return response;

@@ -70,7 +70,7 @@ http::Response LoginPages::EnrolGet(const http::Request& request) {
   return EnrolForm(csrf, *enrolment, token, 200, "");
 }
 
-http::Response LoginPages::EnrolPost(const http::Request& request) {
+asio::awaitable<http::Response> LoginPages::EnrolPost(const http::Request& request) {
   Csrf csrf = CsrfOf(request);
   absl::StatusOr<Fields> form =
       CheckedForm(request, {{"token", true, 128},
@@ -80,37 +80,44 @@ http::Response LoginPages::EnrolPost(const http::Request& request) {
                             {"code", true, 16}});
   if (!form.ok()) {
     if (form.status().code() == absl::StatusCode::kPermissionDenied) {
-      return HtmlResponse(403, Page{"Form expired",
-                                    "This form expired or came from another site. Open your "
-                                    "enrolment link again.",
-                                    ""});
+      co_return HtmlResponse(403, Page{"Form expired",
+                                       "This form expired or came from another site. Open your "
+                                       "enrolment link again.",
+                                       ""});
     }
-    return HtmlResponse(400, Page{"Bad request", "The form was malformed.", ""});
+    co_return HtmlResponse(400, Page{"Bad request", "The form was malformed.", ""});
   }
   const std::string& token = (*form)["token"];
   absl::StatusOr<OpenEnrolment> enrolment = users_.FindEnrolment(token);
   if (!enrolment.ok()) {
-    return Render(404, csrf,
-                  Page{"Set up your account", std::string(enrolment.status().message()), ""});
+    co_return Render(404, csrf,
+                     Page{"Set up your account", std::string(enrolment.status().message()), ""});
   }
   if ((*form)["password"] != (*form)["password2"]) {
-    return EnrolForm(csrf, *enrolment, token, 400, "The two passwords differ.");
+    co_return EnrolForm(csrf, *enrolment, token, 400, "The two passwords differ.");
+  }
+  absl::StatusOr<std::int64_t> step =
+      users_.CheckEnrolment(*enrolment, (*form)["password"], (*form)["code"]);
+  if (!step.ok()) {
+    co_return EnrolForm(csrf, *enrolment, token, 400, std::string(step.status().message()));
+  }
+  absl::StatusOr<std::string> hash = co_await password_workers_.Hash((*form)["password"]);
+  if (!hash.ok() && hash.status().code() == absl::StatusCode::kResourceExhausted) {
+    co_return Busy(csrf);
   }
   absl::StatusOr<std::vector<std::string>> codes =
-      users_.CompleteEnrolment(*enrolment, (*form)["password"], (*form)["code"]);
+      hash.ok() ? users_.FinishEnrolment(*enrolment, *step, *hash)
+                : absl::StatusOr<std::vector<std::string>>(hash.status());
   if (!codes.ok()) {
-    if (codes.status().code() == absl::StatusCode::kInvalidArgument) {
-      return EnrolForm(csrf, *enrolment, token, 400, std::string(codes.status().message()));
-    }
     spdlog::error("enrolment of {}: {}", enrolment->record.user, codes.status().message());
-    return Render(409, csrf,
-                  Page{"Set up your account",
-                       "This enrolment link was used meanwhile. Ask your administrator "
-                       "for a new one.",
-                       ""});
+    co_return Render(409, csrf,
+                     Page{"Set up your account",
+                          "This enrolment link was used meanwhile. Ask your administrator "
+                          "for a new one.",
+                          ""});
   }
   spdlog::info("{} enrolled (password and TOTP)", enrolment->record.user);
-  return Render(200, csrf, Page{"Account ready", "", RecoveryCodesHtml(*codes)});
+  co_return Render(200, csrf, Page{"Account ready", "", RecoveryCodesHtml(*codes)});
 }
 
 }  // namespace bulwark::authority

@@ -92,34 +92,45 @@ LoginPages::LoginPages(UserDirectory& users, LoginOptions options)
       csrf_key_(crypto::RandomBytes(32)),
       origin_(OriginOf(users.issuer())),
       account_throttle_(options_.account),
-      address_throttle_(options_.address) {}
+      address_throttle_(options_.address),
+      password_workers_(options_.password_workers) {
+  // Made now, at start: made lazily, the first unknown user's sign-in would hash it on a
+  // request thread (and take longer than a known user's, telling them apart).
+  (void)crypto::DummyPasswordHash();
+}
 
-std::optional<http::Response> LoginPages::Handle(const http::Request& request,
-                                                 const http::ConnectionInfo& conn) {
+asio::awaitable<std::optional<http::Response>> LoginPages::Handle(
+    const http::Request& request, const http::ConnectionInfo& conn) {
   std::string_view path = request.Path();
   bool post = request.method == "POST";
   if (!post && request.method != "GET") {
     if (path == kLoginPath || path == kMfaPath || path == kLogoutPath || path == kEnrolPath) {
       http::Response response = HtmlResponse(405, Page{"Method not allowed", "", ""});
       response.headers.Add("Allow", path == kLogoutPath ? "POST" : "GET, POST");
-      return response;
+      co_return response;
     }
-    return std::nullopt;
+    co_return std::nullopt;
   }
   std::string address = conn.remote.address().to_string();
   if (path == kLoginPath) {
-    return post ? LoginPost(request, address) : LoginGet(request);
+    if (post) {
+      co_return co_await LoginPost(request, address);
+    }
+    co_return LoginGet(request);
   }
   if (path == kMfaPath) {
-    return post ? MfaPost(request, address) : MfaGet(request);
+    co_return post ? MfaPost(request, address) : MfaGet(request);
   }
   if (path == kLogoutPath) {
-    return post ? Logout(request) : SeeOther(kLoginPath);
+    co_return post ? Logout(request) : SeeOther(kLoginPath);
   }
   if (path == kEnrolPath) {
-    return post ? EnrolPost(request) : EnrolGet(request);
+    if (post) {
+      co_return co_await EnrolPost(request);
+    }
+    co_return EnrolGet(request);
   }
-  return std::nullopt;
+  co_return std::nullopt;
 }
 
 LoginPages::Csrf LoginPages::CsrfOf(const http::Request& request) const {
@@ -187,6 +198,11 @@ http::Response LoginPages::LoginGet(const http::Request& request) {
   absl::StatusOr<LoginSessionRecord> session =
       FindActiveLoginSession(users_.store(), request.headers, users_.clock().Now());
   std::string return_to = SafeReturnTo(request.QueryParam("return_to").value_or(""));
+  // prompt=login (the authorization endpoint asking for a fresh sign-in): the form, even though
+  // a session is open; signing in makes a new session with a new auth_time.
+  if (session.ok() && request.QueryParam("prompt") == "login") {
+    return Render(200, csrf, Page{"Sign in again", "", LoginFormHtml(csrf.token, return_to)});
+  }
   if (session.ok()) {
     return Render(200, csrf,
                   Page{"Signed in", "", SignedInHtml(session->user, csrf.token, return_to)});
@@ -221,13 +237,14 @@ void LoginPages::RecordFailure(const std::string& user, const std::string& addre
   address_throttle_.RecordFailure(address, now);
 }
 
-http::Response LoginPages::LoginPost(const http::Request& request, const std::string& address) {
+asio::awaitable<http::Response> LoginPages::LoginPost(const http::Request& request,
+                                                      const std::string& address) {
   Csrf csrf = CsrfOf(request);
   absl::StatusOr<Fields> form = CheckedForm(request, {{"username", true, 256},
                                                       {"password", true, crypto::kMaxPasswordBytes},
                                                       {"return_to", false, kMaxReturnToBytes}});
   if (!form.ok()) {
-    return FormError(form.status());
+    co_return FormError(form.status());
   }
   std::string name = (*form)["username"];
   std::transform(name.begin(), name.end(), name.begin(),
@@ -235,24 +252,36 @@ http::Response LoginPages::LoginPost(const http::Request& request, const std::st
   std::string return_to = SafeReturnTo((*form)["return_to"]);
   core::TimePoint now = users_.clock().Now();
   if (std::optional<http::Response> throttled = Throttled(csrf, name, address, now)) {
-    return *std::move(throttled);
+    co_return *std::move(throttled);
   }
   absl::StatusOr<UserRecord> user = users_.store().FindUser(name);
   bool usable = user.ok() && !user->disabled && !user->deleted_at && !user->password_hash.empty();
   // An unknown or unusable user is verified against a dummy hash: the same work either way.
-  bool match = crypto::VerifyPassword(usable ? user->password_hash : crypto::DummyPasswordHash(),
-                                      (*form)["password"]);
-  if (!usable || !match) {
+  absl::StatusOr<bool> match = co_await password_workers_.Verify(
+      usable ? user->password_hash : crypto::DummyPasswordHash(), (*form)["password"]);
+  if (!match.ok()) {
+    co_return Busy(csrf);
+  }
+  if (!usable || !*match) {
     RecordFailure(name, address, now);
     spdlog::info("sign-in failed for {:?} from {}", name, address);
-    return Render(
+    co_return Render(
         401, csrf,
         Page{"Sign in", std::string(kBadCredentials), LoginFormHtml(csrf.token, return_to)});
   }
   std::string id = AddPending(Pending{name, return_to, now + options_.mfa_window});
   http::Response response = SeeOther(kMfaPath);
-  return WithCookie(std::move(response),
-                    ShortCookie(kMfaCookie, id, options_.mfa_window, "Strict"));
+  co_return WithCookie(std::move(response),
+                       ShortCookie(kMfaCookie, id, options_.mfa_window, "Strict"));
+}
+
+http::Response LoginPages::Busy(const Csrf& csrf) const {
+  spdlog::warn("password workers full ({} queued or running): answering 503",
+               password_workers_.pending());
+  http::Response response =
+      Render(503, csrf, Page{"Busy", "The sign-in service is busy. Try again in a moment.", ""});
+  response.headers.Add("Retry-After", "1");
+  return response;
 }
 
 std::string LoginPages::AddPending(Pending pending) {

@@ -2,8 +2,8 @@
 // password), /login/mfa (TOTP or a recovery code), POST /logout and GET/POST /enrol. Server-
 // rendered HTML (page.h); every POST carries a CSRF token bound to a pre-login cookie; the state
 // between password and second factor is held here, server-side, for a few minutes; failures are
-// throttled per account and per source address. Thread-safe: the pending sign-ins and the
-// throttles are behind mutexes.
+// throttled per account and per source address; argon2id runs on PasswordWorkers, never on the
+// request thread. Thread-safe: the pending sign-ins and the throttles are behind mutexes.
 #pragma once
 
 #include <map>
@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "asio/awaitable.hpp"
 #include "authority/api/form_body.h"
 #include "authority/sso/login_throttle.h"
 #include "authority/sso/page.h"
+#include "authority/sso/password_workers.h"
 #include "authority/sso/users.h"
 #include "http/message.h"
 #include "http/server.h"
@@ -35,15 +37,18 @@ struct LoginOptions {
   std::size_t max_pending = 10000;
   ThrottleOptions account = AccountThrottleDefaults();
   ThrottleOptions address = AddressThrottleDefaults();
+  PasswordWorkerOptions password_workers;
 };
 
 class LoginPages {
  public:
   LoginPages(UserDirectory& users, LoginOptions options);
 
-  // Answers /login, /login/mfa, /logout and /enrol; nothing for any other path.
-  std::optional<http::Response> Handle(const http::Request& request,
-                                       const http::ConnectionInfo& conn);
+  // Answers /login, /login/mfa, /logout and /enrol; nothing for any other path. A password is
+  // verified or hashed on the password workers while the coroutine waits; when they are full
+  // the answer is 503 with Retry-After.
+  asio::awaitable<std::optional<http::Response>> Handle(const http::Request& request,
+                                                        const http::ConnectionInfo& conn);
 
   UserDirectory& users() { return users_; }
 
@@ -62,12 +67,13 @@ class LoginPages {
   using Fields = std::map<std::string, std::string>;
 
   http::Response LoginGet(const http::Request& request);
-  http::Response LoginPost(const http::Request& request, const std::string& address);
+  asio::awaitable<http::Response> LoginPost(const http::Request& request,
+                                            const std::string& address);
   http::Response MfaGet(const http::Request& request);
   http::Response MfaPost(const http::Request& request, const std::string& address);
   http::Response Logout(const http::Request& request);
   http::Response EnrolGet(const http::Request& request);
-  http::Response EnrolPost(const http::Request& request);
+  asio::awaitable<http::Response> EnrolPost(const http::Request& request);
   http::Response EnrolForm(const Csrf& csrf, const OpenEnrolment& enrolment, std::string_view token,
                            int status, std::string_view alert);
 
@@ -81,6 +87,8 @@ class LoginPages {
   // Returns a 429 page when `user` or `address` may not try now.
   std::optional<http::Response> Throttled(const Csrf& csrf, const std::string& user,
                                           const std::string& address, core::TimePoint now);
+  // Returns the 503 page (Retry-After: 1) for a password check refused by full workers.
+  http::Response Busy(const Csrf& csrf) const;
   void RecordFailure(const std::string& user, const std::string& address, core::TimePoint now);
   std::optional<Pending> FindPending(const http::Request& request);
   std::string AddPending(Pending pending);
@@ -95,6 +103,7 @@ class LoginPages {
   const std::string origin_;      // the issuer's scheme://host[:port]
   LoginThrottle account_throttle_;
   LoginThrottle address_throttle_;
+  PasswordWorkers password_workers_;
   std::mutex mutex_;                                   // guards pending_
   absl::flat_hash_map<std::string, Pending> pending_;  // by hex SHA-256 of the MFA cookie
 };

@@ -144,24 +144,37 @@ absl::StatusOr<OpenEnrolment> UserDirectory::FindEnrolment(std::string_view toke
 
 absl::StatusOr<std::vector<std::string>> UserDirectory::CompleteEnrolment(
     const OpenEnrolment& enrolment, std::string_view password, std::string_view code) {
-  const std::string& name = enrolment.record.user;
-  BULWARK_RETURN_IF_ERROR(CheckNewPassword(name, password));
-  core::TimePoint now = clock_.Now();
-  std::optional<std::int64_t> step =
-      MatchTotp(enrolment.totp_secret, code, now, std::numeric_limits<std::int64_t>::min());
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t step, CheckEnrolment(enrolment, password, code));
+  BULWARK_ASSIGN_OR_RETURN(std::string hash, crypto::HashPassword(password));
+  return FinishEnrolment(enrolment, step, hash);
+}
+
+absl::StatusOr<std::int64_t> UserDirectory::CheckEnrolment(const OpenEnrolment& enrolment,
+                                                           std::string_view password,
+                                                           std::string_view code) {
+  BULWARK_RETURN_IF_ERROR(CheckNewPassword(enrolment.record.user, password));
+  std::optional<std::int64_t> step = MatchTotp(enrolment.totp_secret, code, clock_.Now(),
+                                               std::numeric_limits<std::int64_t>::min());
   if (!step) {
     return absl::InvalidArgumentError(
         "The code does not match. Enter the 6-digit code your authenticator app shows now.");
   }
-  BULWARK_ASSIGN_OR_RETURN(std::string hash, crypto::HashPassword(password));
+  return *step;
+}
+
+absl::StatusOr<std::vector<std::string>> UserDirectory::FinishEnrolment(
+    const OpenEnrolment& enrolment, std::int64_t step, const std::string& password_hash) {
+  const std::string& name = enrolment.record.user;
   std::vector<std::string> codes = MakeRecoveryCodes();
   std::vector<crypto::Bytes> hashes;
   for (const std::string& c : codes) {
     hashes.push_back(*RecoveryCodeHash(name, c));
   }
   // The enrolment's step is the last accepted one: the confirming code cannot sign in.
-  UserMfaRecord mfa{name, enrolment.record.totp_sealed, *step};
-  BULWARK_RETURN_IF_ERROR(store_.CompleteEnrolment(enrolment.record.hash, now, hash, mfa, hashes,
+  UserMfaRecord mfa{name, enrolment.record.totp_sealed, step};
+  core::TimePoint now = clock_.Now();
+  BULWARK_RETURN_IF_ERROR(store_.CompleteEnrolment(enrolment.record.hash, now, password_hash, mfa,
+                                                   hashes,
                                                    {0, now, name, "user.enrolled", name, "totp"}));
   return codes;
 }

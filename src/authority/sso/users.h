@@ -67,6 +67,15 @@ class UserDirectory {
   absl::StatusOr<std::vector<std::string>> CompleteEnrolment(const OpenEnrolment& enrolment,
                                                              std::string_view password,
                                                              std::string_view code);
+  // The two halves of CompleteEnrolment, for a caller that hashes the password elsewhere (the
+  // login pages, on their password workers). CheckEnrolment returns the TOTP step `code` matched
+  // (InvalidArgument as above); FinishEnrolment stores `password_hash` (crypto::HashPassword's)
+  // with the second factor of `step` and returns the recovery codes (FailedPrecondition as above).
+  absl::StatusOr<std::int64_t> CheckEnrolment(const OpenEnrolment& enrolment,
+                                              std::string_view password, std::string_view code);
+  absl::StatusOr<std::vector<std::string>> FinishEnrolment(const OpenEnrolment& enrolment,
+                                                           std::int64_t step,
+                                                           const std::string& password_hash);
 
   // Opens the TOTP secret of `user` sealed in `sealed`.
   absl::StatusOr<crypto::Bytes> OpenTotpSecret(const std::string& user,

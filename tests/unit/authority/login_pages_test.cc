@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include "asio/co_spawn.hpp"
+#include "asio/io_context.hpp"
 #include "asio/ip/address.hpp"
 #include "authority/sso/login_session.h"
 #include "authority/sso/totp.h"
@@ -58,6 +60,22 @@ std::string Alert(const std::string& body) {
   return std::regex_search(body, m, re) ? m[1].str() : "";
 }
 
+// Runs the pages' coroutine for `request` to its end on an io_context of the test's thread.
+std::optional<http::Response> HandleNow(LoginPages& pages, const http::Request& request,
+                                        const http::ConnectionInfo& conn) {
+  asio::io_context io;
+  std::optional<http::Response> result;
+  bool done = false;
+  asio::co_spawn(io, pages.Handle(request, conn),
+                 [&](std::exception_ptr e, std::optional<http::Response> r) {
+                   done = e == nullptr;
+                   result = std::move(r);
+                 });
+  io.run();
+  EXPECT_TRUE(done) << request.target;
+  return result;
+}
+
 class LoginPagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -85,7 +103,7 @@ class LoginPagesTest : public ::testing::Test {
     if (origin) request.headers.Add("Origin", *origin);
     http::ConnectionInfo conn;
     conn.remote = asio::ip::tcp::endpoint(asio::ip::make_address(b.address), 40000);
-    std::optional<http::Response> response = pages_->Handle(request, conn);
+    std::optional<http::Response> response = HandleNow(*pages_, request, conn);
     EXPECT_TRUE(response.has_value()) << target;
     if (!response) return {};
     b.Keep(*response);
@@ -271,7 +289,24 @@ TEST_F(LoginPagesTest, SignedInPageOffersOnlyASafeReturnTo) {
 
 TEST_F(LoginPagesTest, OtherPathsAreNotTheirs) {
   http::Request request{"GET", "/v1/bundle", {}, ""};
-  EXPECT_FALSE(pages_->Handle(request, http::ConnectionInfo{}).has_value());
+  http::ConnectionInfo conn;
+  conn.remote = asio::ip::tcp::endpoint(asio::ip::make_address("192.0.2.10"), 40000);
+  EXPECT_FALSE(HandleNow(*pages_, request, conn).has_value());
+}
+
+TEST_F(LoginPagesTest, FullPasswordWorkersAnswer503WithRetryAfterAndCountNoFailure) {
+  LoginOptions options;
+  options.password_workers.max_pending = 0;  // always full
+  pages_ = std::make_unique<LoginPages>(*users_, options);
+  Browser b;
+  for (int i = 0; i < 6; ++i) {
+    http::Response busy = Password(b, "alice", "correct+horse+battery+staple");
+    ASSERT_EQ(busy.status, 503) << busy.body;
+    EXPECT_EQ(busy.headers.Get("Retry-After"), "1");
+    EXPECT_FALSE(b.cookies.contains(std::string(kMfaCookie)));
+  }
+  // None was a 429: a busy answer is not counted as a failed guess (a third failure would have
+  // been delayed, a sixth locked out).
 }
 
 }  // namespace
