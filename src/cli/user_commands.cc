@@ -74,7 +74,8 @@ void AddUserAdd(CLI::App& user, const Target& target, Action& action) {
 void AddSessionCommands(CLI::App& authority, const Target& target, Action& action) {
   CLI::App* session = authority.add_subcommand("session", "List and revoke login sessions");
   session->require_subcommand(1);
-  CLI::App* list = session->add_subcommand("list", "List the open login sessions");
+  CLI::App* list = session->add_subcommand(
+      "list", "List the open login sessions, each with the clients holding grants from it");
   AddTargetFlags(*list, target);
   list->callback([target, &action] {
     action = [target] {
@@ -82,7 +83,9 @@ void AddSessionCommands(CLI::App& authority, const Target& target, Action& actio
     };
   });
   CLI::App* revoke = session->add_subcommand(
-      "revoke", "End one login session (by the id session list shows) or every one of a user");
+      "revoke",
+      "End one login session (by the id session list shows) or every one of a user; the refresh "
+      "tokens issued under it stop working");
   auto id = std::make_shared<std::string>();
   auto user = std::make_shared<std::string>();
   auto* by_id = revoke->add_option("id", *id, "The session's id");
@@ -119,10 +122,12 @@ void AddUserCommands(CLI::App& authority, std::string& data_dir, std::string& au
     };
   });
   AddUserVerb(*user, target, action, "disable",
-              "Disable a user: no sign-in, and its login sessions end", "POST", "/disable");
+              "Disable a user: no sign-in; its login sessions and their refresh tokens end", "POST",
+              "/disable");
   AddUserVerb(*user, target, action, "enable", "Enable a disabled user again", "POST", "/enable");
   AddUserVerb(*user, target, action, "delete",
-              "Delete a user (kept as a tombstone: the name is never reused); sessions end",
+              "Delete a user (kept as a tombstone: the name is never reused); sessions and their "
+              "refresh tokens end",
               "DELETE", "");
   AddSessionCommands(authority, target, action);
 }

@@ -65,6 +65,7 @@ gateway:
         cls.other_secret = cls.add_client("other", "--redirect-uri", REDIRECT)
         cls.add_client("spa", "--public", "--redirect-uri", "http://localhost:18556/cb")
         cls.cookie = sso.sign_in(cls.auth, "alice", "alice@example.org")
+        cls.signed_in_at = time.time()
 
     @classmethod
     def add_client(cls, name, *args):
@@ -281,6 +282,111 @@ gateway:
         self.assertEqual(answer["state"], "st-carol")
         self.assertEqual(answer["iss"], self.auth.url)
         self.assertRegex(answer["code"], r"^[A-Za-z0-9_-]{43}$")
+
+    def id_claims(self, id_token):
+        return json.loads(base64.urlsafe_b64decode(id_token.split(".")[1] + "=="))
+
+    # --- prompt and max_age (OIDC Core §3.1.2.1) -------------------------------------------
+    def test_discovery_advertises_the_prompt_values_and_sid(self):
+        status, meta, _ = request(self.auth.url + "/.well-known/openid-configuration", "GET",
+                                  None, self.auth.bundle)
+        self.assertEqual(status, 200)
+        self.assertEqual(meta["prompt_values_supported"], ["none", "login"])
+        self.assertIn("sid", meta["claims_supported"])
+
+    def test_prompt_login_asks_for_a_fresh_sign_in_despite_an_open_session(self):
+        # The browser holds alice's open session; prompt=login sends it to the sign-in form
+        # anyway, and the fresh sign-in (here by dave, on the same browser) comes back to the
+        # request, which then issues a code for the new session.
+        secret = sso.enrol(self.auth, "dave", "dave@example.org")
+        browser = sso.Browser(self.auth, "127.0.0.1")
+        browser.cookies[LOGIN_COOKIE] = self.cookie
+        verifier, challenge = pkce()
+        query = urllib.parse.urlencode({
+            "response_type": "code", "client_id": "app", "redirect_uri": REDIRECT,
+            "scope": "openid", "state": "st-dave", "nonce": "nd", "code_challenge": challenge,
+            "code_challenge_method": "S256", "prompt": "login"})
+        status, headers, _ = browser.request("GET", "/oauth2/authorize?" + query)
+        self.assertEqual(status, 302)
+        login = urllib.parse.urlsplit(headers["Location"])
+        self.assertEqual(login.path, "/login")
+        login_query = dict(urllib.parse.parse_qsl(login.query))
+        self.assertEqual(login_query["prompt"], "login")
+        return_to = login_query["return_to"]
+        self.assertNotIn("prompt", dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(return_to).query)))
+        status, _, page = browser.request("GET", headers["Location"])
+        self.assertEqual(status, 200)
+        self.assertIn('name="password"', page, "the form, not 'Signed in as alice'")
+        before = int(time.time())
+        back = sso.log_in(browser, "dave", secret, return_to=return_to)
+        self.assertEqual(back, return_to)
+        status, headers, _ = browser.request("GET", back)
+        self.assertEqual(status, 302)
+        answer = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query))
+        self.assertEqual(answer["state"], "st-dave")
+        status, tokens = self.redeem(answer["code"], verifier)
+        self.assertEqual(status, 200, tokens)
+        claims = self.id_claims(tokens["id_token"])
+        self.assertEqual(claims["sub"], "dave")
+        self.assertGreaterEqual(claims["auth_time"], before)
+
+    def test_max_age_beyond_the_sessions_age_asks_again_and_prompt_none_fails(self):
+        time.sleep(max(0.0, 2.1 - (time.time() - self.signed_in_at)))
+        _, challenge = pkce()
+        pk = {"code_challenge": challenge, "code_challenge_method": "S256"}
+        status, _, location, _ = self.authorize(max_age="1", **pk)
+        self.assertEqual(status, 302)
+        self.assertTrue(location.startswith("/login?"), location)
+        self.assertIn("prompt=login", location)
+        status, _, location, query = self.authorize(max_age="1", prompt="none", **pk)
+        self.assertEqual(query.get("error"), "login_required", location)
+        self.assertNotIn("code", query)
+        # Within max_age the code is issued, and the ID token carries auth_time.
+        code, verifier = self.code(max_age="3600")
+        status, tokens = self.redeem(code, verifier)
+        self.assertEqual(status, 200, tokens)
+        self.assertLessEqual(self.id_claims(tokens["id_token"])["auth_time"], int(self.signed_in_at))
+
+    def test_unknown_prompt_values_and_bad_max_age_are_invalid_request(self):
+        _, challenge = pkce()
+        for params in ({"prompt": "consent"}, {"prompt": "select_account"},
+                       {"prompt": "none login"}, {"max_age": "-1"}, {"max_age": "soon"}):
+            status, _, location, query = self.authorize(code_challenge=challenge,
+                                                        code_challenge_method="S256", **params)
+            self.assertEqual(status, 302, params)
+            self.assertTrue(location.startswith(REDIRECT), location)
+            self.assertEqual(query.get("error"), "invalid_request", (params, location))
+            self.assertNotIn("code", query)
+
+    # --- the login session and what was issued under it ------------------------------------
+    def test_revoking_a_login_session_revokes_the_refresh_tokens_issued_under_it(self):
+        cookie = sso.sign_in(self.auth, "erin", "erin@example.org")
+        verifier, challenge = pkce()
+        _, _, _, query = self.authorize(cookie=cookie, code_challenge=challenge,
+                                        code_challenge_method="S256")
+        status, tokens = self.redeem(query["code"], verifier)
+        self.assertEqual(status, 200, tokens)
+        status, refreshed = self.token({"grant_type": "refresh_token",
+                                        "refresh_token": tokens["refresh_token"]})
+        self.assertEqual(status, 200, refreshed)
+        # The ID token's sid is the session's id in `session list`, which names the client.
+        sid = self.id_claims(tokens["id_token"])["sid"]
+        self.assertEqual(self.id_claims(refreshed["id_token"])["sid"], sid)
+        self.assertNotEqual(sid, cookie)
+        sessions = {s["id"]: s for s in self.auth.admin_json("session", "list")["sessions"]}
+        self.assertIn(sid, sessions)
+        self.assertEqual(sessions[sid]["user"], "erin")
+        clients = sessions[sid]["clients"]
+        self.assertEqual([c["client_id"] for c in clients], ["app"], clients)
+        self.assertIsNotNone(clients[0]["refreshed_at"])
+        rc, out, err = self.auth.admin("session", "revoke", sid)
+        self.assertEqual(rc, 0, out + err)
+        # The relying party's next refresh fails, and the access token is revoked.
+        status, body = self.token({"grant_type": "refresh_token",
+                                   "refresh_token": refreshed["refresh_token"]})
+        self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+        self.assertEqual(self.userinfo(refreshed["access_token"])[0], 401)
+        self.assertNotIn(sid, [s["id"] for s in self.auth.admin_json("session", "list")["sessions"]])
 
     def test_logout_ends_the_session_and_redirects_only_where_registered(self):
         cookie = sso.sign_in(self.auth, "bob", "bob@example.org")

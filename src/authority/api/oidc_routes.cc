@@ -33,8 +33,9 @@ const std::vector<FieldSpec> kAuthorizeParams = {
     {"redirect_uri", false, 2048},  {"scope", false, 1024},
     {"state", false, 2048},         {"nonce", false, 512},
     {"code_challenge", false, 128}, {"code_challenge_method", false, 16},
-    {"prompt", false, 64},          {"response_mode", false, 32},
-    {"request", false, 16 * 1024},  {"request_uri", false, 2048}};
+    {"prompt", false, 64},          {"max_age", false, 16},
+    {"response_mode", false, 32},   {"request", false, 16 * 1024},
+    {"request_uri", false, 2048}};
 const std::vector<FieldSpec> kLogoutParams = {{"id_token_hint", false, 16 * 1024},
                                               {"post_logout_redirect_uri", false, 2048},
                                               {"state", false, 2048},
@@ -107,7 +108,7 @@ std::vector<std::string> SplitSpaces(const std::string& text) {
 
 std::optional<http::Response> Router::Oidc(const http::Request& request) {
   std::string_view path = request.Path();
-  if (path == "/oauth2/authorize") {
+  if (path == oauth::kAuthorizePath) {
     return OidcAuthorize(request);
   }
   if (path == "/oauth2/userinfo") {
@@ -138,7 +139,7 @@ http::Response Router::OidcAuthorize(const http::Request& request) {
   std::string return_to = request.target;
   if (request.method == "POST") {
     return_to = oauth::AppendQuery(
-        "/oauth2/authorize",
+        oauth::kAuthorizePath,
         std::vector<std::pair<std::string, std::string>>(params->begin(), params->end()));
   }
   oauth::AuthorizeOutcome outcome = oauth_.oidc().Authorize(*params, *session, return_to);

@@ -29,12 +29,25 @@ json UserJson(const UserRecord& u) {
           {"deleted_at", u.deleted_at ? json(core::ToUnixSeconds(*u.deleted_at)) : json(nullptr)}};
 }
 
-json SessionJson(const LoginSessionRecord& s) {
-  return {{"id", crypto::Base64UrlEncode(s.hash)},
+// A session with the clients holding grants from it (`grants`: that session's entries).
+json SessionJson(const LoginSessionRecord& s, const std::vector<SessionGrantRecord>& grants) {
+  std::string id = LoginSessionId(s.hash);
+  json clients = json::array();
+  for (const SessionGrantRecord& g : grants) {
+    if (g.login_session != id) {
+      continue;
+    }
+    clients.push_back(
+        {{"client_id", g.client_id},
+         {"created_at", core::ToUnixSeconds(g.created_at)},
+         {"refreshed_at", g.refreshed_at ? json(core::ToUnixSeconds(*g.refreshed_at)) : json()}});
+  }
+  return {{"id", id},
           {"user", s.user},
           {"amr", s.amr},
           {"auth_time", core::ToUnixSeconds(s.auth_time)},
-          {"expires_at", core::ToUnixSeconds(s.expires_at)}};
+          {"expires_at", core::ToUnixSeconds(s.expires_at)},
+          {"clients", clients}};
 }
 
 }  // namespace
@@ -91,8 +104,10 @@ http::Response Router::Sessions(const http::Request& request, const std::string&
   if (path == kSessionsPath && request.method == "GET") {
     auto open = store.ListLoginSessions(now);
     if (!open.ok()) return ErrorResponse(open.status());
+    auto grants = store.ListSessionGrants(now);
+    if (!grants.ok()) return ErrorResponse(grants.status());
     json list = json::array();
-    for (const LoginSessionRecord& s : *open) list.push_back(SessionJson(s));
+    for (const LoginSessionRecord& s : *open) list.push_back(SessionJson(s, *grants));
     return JsonResponse(200, {{"sessions", list}});
   }
   if (request.method != "DELETE")
@@ -113,7 +128,7 @@ http::Response Router::Sessions(const http::Request& request, const std::string&
     }
     hash = *std::move(id);
   }
-  std::string subject = user.empty() ? crypto::Base64UrlEncode(hash) : user;
+  std::string subject = user.empty() ? LoginSessionId(hash) : user;
   auto ended =
       store.EndLoginSessions(hash, user, now, {0, now, admin, "session.revoke", subject, ""});
   if (!ended.ok()) return ErrorResponse(ended.status());

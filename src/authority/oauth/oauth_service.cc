@@ -243,9 +243,11 @@ json OAuthService::Metadata(bool openid) const {
     doc["end_session_endpoint"] = iss + "/oauth2/logout";
     doc["subject_types_supported"] = {"public"};
     doc["id_token_signing_alg_values_supported"] = {"ES256"};
+    doc["prompt_values_supported"] = {"none", "login"};
     doc["claims_supported"] = {"iss",       "sub",   "aud",       "exp",   "iat",
                                "jti",       "nonce", "auth_time", "amr",   "azp",
-                               "client_id", "scope", "cnf",       "email", "preferred_username"};
+                               "client_id", "scope", "cnf",       "email", "preferred_username",
+                               "sid"};
   }
   return doc;
 }

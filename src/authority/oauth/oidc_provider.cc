@@ -39,6 +39,18 @@ AuthorizeOutcome ErrorPage(std::string message) {
   return {AuthorizeOutcome::Kind::kErrorPage, "", std::move(message)};
 }
 
+// The authorization request without `prompt` (and without a max_age of 0, which means the same
+// as prompt=login), for the login page to come back to after a fresh sign-in.
+std::string FreshLoginReturnTo(const Form& params) {
+  std::vector<std::pair<std::string, std::string>> kept;
+  for (const auto& [name, value] : params) {
+    if (name != "prompt" && !(name == "max_age" && value == "0")) {
+      kept.emplace_back(name, value);
+    }
+  }
+  return AppendQuery(kAuthorizePath, kept);
+}
+
 }  // namespace
 
 OidcProvider::OidcProvider(AuthorityService& authority, TokenKeys& keys, OidcOptions options)
@@ -155,20 +167,30 @@ AuthorizeOutcome OidcProvider::Authorize(const Form& params,
       return error("invalid_scope", fmt::format("scope {} is not allowed for this client", s));
     }
   }
-  absl::StatusOr<std::vector<std::string>> prompt = tokens::ParseScope(Get(params, "prompt"));
-  bool no_prompt = prompt.ok() && Contains(*prompt, "none");
-  if (no_prompt && prompt->size() > 1) {
-    return error("invalid_request", "prompt=none cannot be combined with other values");
+  absl::StatusOr<LoginDemand> demand =
+      ParseLoginDemand(Get(params, "prompt"), Get(params, "max_age"));
+  if (!demand.ok()) {
+    return error("invalid_request", std::string(demand.status().message()));
   }
-  if (!session) {
-    if (no_prompt) {
-      return error("login_required", "the user is not signed in");
+  core::TimePoint now = authority_.clock().Now();
+  bool stale = session && NeedsFreshLogin(*demand, session->auth_time, now);
+  if (!session || stale) {
+    if (demand->none) {
+      return error("login_required",
+                   session ? "the user must sign in again (max_age)" : "the user is not signed in");
     }
-    return {AuthorizeOutcome::Kind::kLogin,
-            AppendQuery(kLoginPath, {{"return_to", std::string(return_to)}}), ""};
+    if (!stale) {
+      return {AuthorizeOutcome::Kind::kLogin,
+              AppendQuery(kLoginPath, {{"return_to", std::string(return_to)}}), ""};
+    }
+    // A fresh sign-in even though a session is open; it comes back to this request without
+    // what asked for it, so that the new session (auth_time now) is not sent round again.
+    return {
+        AuthorizeOutcome::Kind::kLogin,
+        AppendQuery(kLoginPath, {{"return_to", FreshLoginReturnTo(params)}, {"prompt", "login"}}),
+        ""};
   }
   std::string code = RandomSecret();
-  core::TimePoint now = authority_.clock().Now();
   AuthCodeRecord record{Hash(code),
                         client_id,
                         redirect_uri,
@@ -180,7 +202,8 @@ AuthorizeOutcome OidcProvider::Authorize(const Form& params,
                         *scope,
                         RandomSecret(),
                         now + options_.code_ttl,
-                        std::nullopt};
+                        std::nullopt,
+                        LoginSessionId(session->hash)};
   if (absl::Status s = authority_.store().CreateAuthCode(record); !s.ok()) {
     spdlog::error("storing an authorization code failed: {}", s.ToString());
     return error("server_error", "internal error; see the authority's log");
@@ -306,7 +329,8 @@ absl::StatusOr<json> OidcProvider::RedeemCode(const Form& form, const OidcClient
                             now + options_.refresh_token_ttl,
                             std::nullopt,
                             "",
-                            now};
+                            now,
+                            grant->login_session};
   BULWARK_ASSIGN_OR_RETURN(json response, IssueTokens(record, grant->nonce, refresh));
   if (absl::Status s = authority_.store().CreateRefreshToken(record); !s.ok()) {
     if (s.code() == absl::StatusCode::kFailedPrecondition) {
@@ -351,10 +375,11 @@ absl::StatusOr<json> OidcProvider::Refresh(const Form& form, const OidcClientRec
   }
   BULWARK_RETURN_IF_ERROR(CheckUserActive(old->user));
   std::string refresh = RandomSecret();
-  RefreshTokenRecord next{Hash(refresh), old->family, client.id,
-                          old->user,     scope,       old->auth_time,
-                          old->amr,      now,         now + options_.refresh_token_ttl,
-                          std::nullopt,  "",          now};
+  RefreshTokenRecord next{Hash(refresh),     old->family, client.id,
+                          old->user,         scope,       old->auth_time,
+                          old->amr,          now,         now + options_.refresh_token_ttl,
+                          std::nullopt,      "",          now,
+                          old->login_session};
   // No nonce on a refreshed ID token (OIDC Core §12.2).
   BULWARK_ASSIGN_OR_RETURN(json response, IssueTokens(next, "", refresh));
   AuditEntry audit{0,           now,
@@ -402,6 +427,11 @@ absl::StatusOr<json> OidcProvider::IssueTokens(RefreshTokenRecord& record, const
              {"amr", record.amr}};
   if (!nonce.empty()) {
     id["nonce"] = nonce;
+  }
+  // The login session's id (OIDC Back-Channel Logout §2.1), which the admin's session list
+  // shows; never the cookie.
+  if (!record.login_session.empty()) {
+    id["sid"] = record.login_session;
   }
   BULWARK_ASSIGN_OR_RETURN(std::string id_token, keys_.Sign("JWT", id));
   record.access_jti = jti;

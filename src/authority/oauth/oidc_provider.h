@@ -23,6 +23,7 @@ namespace bulwark::authority::oauth {
 
 inline constexpr std::string_view kGrantAuthorizationCode = "authorization_code";
 inline constexpr std::string_view kGrantRefreshToken = "refresh_token";
+inline constexpr std::string_view kAuthorizePath = "/oauth2/authorize";
 
 struct OidcOptions {
   std::string issuer;

@@ -125,4 +125,53 @@ std::string AppendQuery(std::string_view uri,
   return out;
 }
 
+absl::StatusOr<LoginDemand> ParseLoginDemand(std::string_view prompt, std::string_view max_age) {
+  LoginDemand demand;
+  std::vector<std::string_view> values;
+  for (std::size_t start = 0; start < prompt.size();) {
+    std::size_t end = std::min(prompt.find(' ', start), prompt.size());
+    if (end > start) {
+      values.push_back(prompt.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  for (std::string_view value : values) {
+    if (value == "none") {
+      demand.none = true;
+    } else if (value == "login") {
+      demand.login = true;
+    } else {
+      return absl::InvalidArgumentError(fmt::format(
+          "prompt value '{}' is not supported (only none and login are)", value.substr(0, 32)));
+    }
+  }
+  if (demand.none && values.size() > 1) {
+    return absl::InvalidArgumentError("prompt=none cannot be combined with other values");
+  }
+  if (!max_age.empty()) {
+    bool digits =
+        std::all_of(max_age.begin(), max_age.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || max_age.size() > 12) {  // 12 digits: over 30 000 years, no overflow
+      return absl::InvalidArgumentError("max_age must be a non-negative integer of seconds");
+    }
+    std::int64_t seconds = 0;
+    for (char c : max_age) {
+      seconds = seconds * 10 + (c - '0');
+    }
+    demand.max_age = core::Seconds(seconds);
+    // OIDC Core: max_age=0 is a fresh sign-in whatever the session's age (prompt=login).
+    demand.login = demand.login || seconds == 0;
+  }
+  return demand;
+}
+
+bool NeedsFreshLogin(const LoginDemand& demand, core::TimePoint auth_time, core::TimePoint now) {
+  if (demand.login) {
+    return true;
+  }
+  // Whole seconds, as auth_time is stored and carried in the ID token.
+  return demand.max_age &&
+         core::ToUnixSeconds(now) - core::ToUnixSeconds(auth_time) > demand.max_age->count();
+}
+
 }  // namespace bulwark::authority::oauth

@@ -66,12 +66,12 @@ CREATE TABLE IF NOT EXISTS oidc_codes (
   hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, redirect_uri TEXT NOT NULL,
   code_challenge TEXT NOT NULL, nonce TEXT NOT NULL, user TEXT NOT NULL,
   auth_time INTEGER NOT NULL, amr TEXT NOT NULL, scope TEXT NOT NULL, family TEXT NOT NULL,
-  expires_at INTEGER NOT NULL, used_at INTEGER);
+  expires_at INTEGER NOT NULL, used_at INTEGER, login_session TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS oidc_refresh_tokens (
   hash BLOB PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user TEXT NOT NULL,
   scope TEXT NOT NULL, auth_time INTEGER NOT NULL, amr TEXT NOT NULL, created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, rotated_at INTEGER, access_jti TEXT NOT NULL,
-  access_expires_at INTEGER NOT NULL);
+  access_expires_at INTEGER NOT NULL, login_session TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS oidc_refresh_by_family ON oidc_refresh_tokens(family);
 CREATE TABLE IF NOT EXISTS oidc_revoked_families (
   family TEXT PRIMARY KEY, client_id TEXT NOT NULL, revoked_at INTEGER NOT NULL);
@@ -80,6 +80,39 @@ CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
 )sql";
+
+// Columns added after a table was first released: added to an older database as it is opened
+// (existing rows get the default), so every reader can rely on them. Indexes on them follow.
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* definition;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"oidc_codes", "login_session", "TEXT NOT NULL DEFAULT ''"},
+    {"oidc_refresh_tokens", "login_session", "TEXT NOT NULL DEFAULT ''"},
+};
+constexpr const char* kIndexesOnAddedColumns = R"sql(
+CREATE INDEX IF NOT EXISTS oidc_codes_by_session ON oidc_codes(login_session);
+CREATE INDEX IF NOT EXISTS oidc_refresh_by_session ON oidc_refresh_tokens(login_session);
+)sql";
+
+absl::Status MigrateAddedColumns(sqlite3* db) {
+  for (const AddedColumn& added : kAddedColumns) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db,
+                fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?", added.table)));
+    st.Bind(1, std::string_view(added.column));
+    BULWARK_ASSIGN_OR_RETURN(bool present, st.Step());
+    if (!present) {
+      BULWARK_RETURN_IF_ERROR(
+          internal::Exec(db, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", added.table,
+                                         added.column, added.definition)));
+    }
+  }
+  return internal::Exec(db, kIndexesOnAddedColumns);
+}
 
 std::int64_t Unix(core::TimePoint t) { return core::ToUnixSeconds(t); }
 core::TimePoint Time(std::int64_t s) { return core::FromUnixSeconds(s); }
@@ -569,6 +602,7 @@ class SqliteStore final : public Store {
                                        core::TimePoint at, const AuditEntry& audit) override {
     int ended = 0;
     absl::Status status = Transaction([&]() -> absl::Status {
+      BULWARK_ASSIGN_OR_RETURN(std::vector<std::string> ids, OpenSessionIdsLocked(hash, user));
       BULWARK_ASSIGN_OR_RETURN(
           Statement st,
           Prepare(db_.get(), user.empty() ? "UPDATE login_sessions SET ended_at = ?1 WHERE "
@@ -583,7 +617,13 @@ class SqliteStore final : public Store {
       }
       BULWARK_RETURN_IF_ERROR(st.Run());
       ended = internal::Changes(db_.get());
-      return ended > 0 ? InsertAudit(audit) : absl::OkStatus();
+      if (ended == 0) {
+        return absl::OkStatus();
+      }
+      for (const std::string& id : ids) {
+        BULWARK_RETURN_IF_ERROR(RevokeSessionFamiliesLocked(id, at));
+      }
+      return InsertAudit(audit);
     });
     if (!status.ok()) {
       return status;
@@ -605,6 +645,31 @@ class SqliteStore final : public Store {
         break;
       }
       out.push_back(ReadLoginSession(st));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<SessionGrantRecord>> ListSessionGrants(core::TimePoint at) override {
+    std::lock_guard lock(mutex_);
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(),
+                "SELECT login_session, client_id, family, MIN(created_at), MAX(created_at), "
+                "COUNT(*) FROM oidc_refresh_tokens WHERE login_session != '' AND family NOT IN "
+                "(SELECT family FROM oidc_revoked_families) GROUP BY family "
+                "HAVING MAX(expires_at) > ? ORDER BY MIN(created_at), family"));
+    st.Bind(1, Unix(at));
+    std::vector<SessionGrantRecord> out;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      SessionGrantRecord grant{st.Text(0), st.Text(1), st.Text(2), Time(st.Int(3)), std::nullopt};
+      if (st.Int(5) > 1) {
+        grant.refreshed_at = Time(st.Int(4));
+      }
+      out.push_back(std::move(grant));
     }
     return out;
   }
@@ -690,11 +755,11 @@ class SqliteStore final : public Store {
     return Transaction([&]() -> absl::Status {
       BULWARK_ASSIGN_OR_RETURN(
           Statement st,
-          Prepare(db_.get(), "INSERT INTO oidc_codes VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL)"));
+          Prepare(db_.get(), "INSERT INTO oidc_codes VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?)"));
       st.Bind(1, c.hash).Bind(2, c.client_id).Bind(3, c.redirect_uri).Bind(4, c.code_challenge);
       st.Bind(5, c.nonce).Bind(6, c.user).Bind(7, Unix(c.auth_time));
       st.Bind(8, absl::StrJoin(c.amr, " ")).Bind(9, absl::StrJoin(c.scope, " "));
-      st.Bind(10, c.family).Bind(11, Unix(c.expires_at));
+      st.Bind(10, c.family).Bind(11, Unix(c.expires_at)).Bind(12, c.login_session);
       return st.Run();
     });
   }
@@ -1002,7 +1067,8 @@ class SqliteStore final : public Store {
                      SplitList(st.Text(8)),
                      st.Text(9),
                      Time(st.Int(10)),
-                     std::nullopt};
+                     std::nullopt,
+                     st.Text(12)};
     if (!st.IsNull(11)) {
       c.used_at = Time(st.Int(11));
     }
@@ -1020,7 +1086,8 @@ class SqliteStore final : public Store {
                          Time(st.Int(8)),
                          std::nullopt,
                          st.Text(10),
-                         Time(st.Int(11))};
+                         Time(st.Int(11)),
+                         st.Text(12)};
     if (!st.IsNull(9)) {
       t.rotated_at = Time(st.Int(9));
     }
@@ -1040,12 +1107,58 @@ class SqliteStore final : public Store {
     }
     BULWARK_ASSIGN_OR_RETURN(
         Statement st,
-        Prepare(db_.get(), "INSERT INTO oidc_refresh_tokens VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?)"));
+        Prepare(db_.get(),
+                "INSERT INTO oidc_refresh_tokens VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?)"));
     st.Bind(1, t.hash).Bind(2, t.family).Bind(3, t.client_id).Bind(4, t.user);
     st.Bind(5, absl::StrJoin(t.scope, " ")).Bind(6, Unix(t.auth_time));
     st.Bind(7, absl::StrJoin(t.amr, " ")).Bind(8, Unix(t.created_at)).Bind(9, Unix(t.expires_at));
-    st.Bind(10, t.access_jti).Bind(11, Unix(t.access_expires_at));
+    st.Bind(10, t.access_jti).Bind(11, Unix(t.access_expires_at)).Bind(12, t.login_session);
     return st.Run();
+  }
+  // Returns the ids (LoginSessionId) of the open sessions EndLoginSessions(hash, user) ends.
+  absl::StatusOr<std::vector<std::string>> OpenSessionIdsLocked(const crypto::Bytes& hash,
+                                                                const std::string& user) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare(db_.get(),
+                user.empty()
+                    ? "SELECT hash FROM login_sessions WHERE hash = ? AND ended_at IS NULL"
+                    : "SELECT hash FROM login_sessions WHERE user = ? AND ended_at IS NULL"));
+    if (user.empty()) {
+      st.Bind(1, hash);
+    } else {
+      st.Bind(1, user);
+    }
+    std::vector<std::string> ids;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      ids.push_back(LoginSessionId(st.Blob(0)));
+    }
+    return ids;
+  }
+  // Revokes every family issued under login session `id`: those of its refresh tokens and those
+  // its unredeemed codes would start (a code redeemed later then cannot store a token).
+  absl::Status RevokeSessionFamiliesLocked(const std::string& id, core::TimePoint at) {
+    BULWARK_ASSIGN_OR_RETURN(
+        Statement st, Prepare(db_.get(),
+                              "SELECT family FROM oidc_codes WHERE login_session = ?1 UNION "
+                              "SELECT family FROM oidc_refresh_tokens WHERE login_session = ?1"));
+    st.Bind(1, id);
+    std::vector<std::string> families;
+    while (true) {
+      BULWARK_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        break;
+      }
+      families.push_back(st.Text(0));
+    }
+    for (const std::string& family : families) {
+      BULWARK_RETURN_IF_ERROR(RevokeFamilyLocked(family, at));
+    }
+    return absl::OkStatus();
   }
   // Marks `family` revoked and every access token issued with its refresh tokens revoked.
   absl::Status RevokeFamilyLocked(const std::string& family, core::TimePoint at) {
@@ -1126,6 +1239,7 @@ class SqliteStore final : public Store {
 absl::StatusOr<StorePtr> OpenSqliteStore(const std::string& path) {
   BULWARK_ASSIGN_OR_RETURN(internal::SqliteDbPtr db, internal::OpenDatabase(path));
   BULWARK_RETURN_IF_ERROR(internal::Exec(db.get(), kSchema));
+  BULWARK_RETURN_IF_ERROR(MigrateAddedColumns(db.get()));
   return StorePtr(std::make_unique<SqliteStore>(std::move(db)));
 }
 

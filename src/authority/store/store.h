@@ -123,6 +123,12 @@ struct UserRecord {
   std::optional<core::TimePoint> deleted_at;
 };
 
+// Returns the id of the login session whose cookie hashes to `hash`: base64url(hash), what the
+// admin's session list shows and the ID token's `sid`; never the cookie itself.
+inline std::string LoginSessionId(const crypto::Bytes& hash) {
+  return crypto::Base64UrlEncode(hash);
+}
+
 // A browser signed in at the authority (the provider's own session, behind its login cookie).
 // Stored by the SHA-256 of the cookie's value, never the value itself.
 struct LoginSessionRecord {
@@ -161,6 +167,9 @@ struct AuthCodeRecord {
   std::string family;  // the refresh family its tokens will belong to
   core::TimePoint expires_at;
   std::optional<core::TimePoint> used_at;
+  // The login session it was issued under (LoginSessionId); empty in grants stored before it was
+  // recorded. Ending that session revokes `family`.
+  std::string login_session;
 };
 
 // A refresh token, stored by its SHA-256, with the access token issued alongside it (so that
@@ -178,6 +187,16 @@ struct RefreshTokenRecord {
   std::optional<core::TimePoint> rotated_at;  // when it was first exchanged for a successor
   std::string access_jti;                     // the access token issued with it
   core::TimePoint access_expires_at;
+  std::string login_session;  // as AuthCodeRecord::login_session
+};
+
+// A client's grant that descends from a login session: one refresh family (session list).
+struct SessionGrantRecord {
+  std::string login_session;  // LoginSessionId
+  std::string client_id;
+  std::string family;
+  core::TimePoint created_at;                   // the family's first refresh token
+  std::optional<core::TimePoint> refreshed_at;  // its newest one, when it was ever refreshed
 };
 
 // What RotateRefreshToken did.
@@ -305,11 +324,16 @@ class Store {
   // the caller decides), or NotFound.
   virtual absl::StatusOr<LoginSessionRecord> FindLoginSession(const crypto::Bytes& hash) = 0;
   // Ends, at `at`, the session `hash` (when `user` is empty) or every open session of `user`,
-  // with one audit entry. Returns how many sessions it ended (0: nothing recorded).
+  // with one audit entry, and revokes (as RevokeRefreshFamily) every refresh family issued
+  // under the sessions it ended, including those of codes not redeemed yet. Returns how many
+  // sessions it ended (0: nothing recorded).
   virtual absl::StatusOr<int> EndLoginSessions(const crypto::Bytes& hash, const std::string& user,
                                                core::TimePoint at, const AuditEntry& audit) = 0;
   // Returns the sessions open at `at` (not ended, not expired), oldest first.
   virtual absl::StatusOr<std::vector<LoginSessionRecord>> ListLoginSessions(core::TimePoint at) = 0;
+  // Returns the unrevoked refresh families issued under a login session that still hold a
+  // refresh token unexpired at `at`, oldest first.
+  virtual absl::StatusOr<std::vector<SessionGrantRecord>> ListSessionGrants(core::TimePoint at) = 0;
 
   // ---- OpenID Connect provider ----
   // Stores a new client with its audit entry. AlreadyExists when the id is taken.

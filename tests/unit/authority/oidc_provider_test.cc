@@ -244,6 +244,138 @@ TEST_F(OidcProviderTest, LoginRedirectPromptNoneAndScopes) {
   EXPECT_EQ(QueryOf(token.location, "error"), "unsupported_response_type");
 }
 
+TEST(LoginDemandTest, PromptAndMaxAgeAreParsedStrictly) {
+  auto none = ParseLoginDemand("none", "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->none);
+  EXPECT_FALSE(none->login);
+  auto login = ParseLoginDemand("login", "600");
+  ASSERT_TRUE(login.ok());
+  EXPECT_TRUE(login->login);
+  EXPECT_EQ(login->max_age, core::Seconds(600));
+  auto zero = ParseLoginDemand("", "0");
+  ASSERT_TRUE(zero.ok());
+  EXPECT_TRUE(zero->login) << "max_age=0 asks for a fresh sign-in";
+  for (auto [prompt, max_age] :
+       std::vector<std::pair<const char*, const char*>>{{"consent", ""},
+                                                        {"select_account", ""},
+                                                        {"none login", ""},
+                                                        {"create", ""},
+                                                        {"", "-1"},
+                                                        {"", "1.5"},
+                                                        {"", "abc"},
+                                                        {"", "9999999999999"},
+                                                        {"", "+5"}}) {
+    EXPECT_EQ(ParseLoginDemand(prompt, max_age).status().code(), absl::StatusCode::kInvalidArgument)
+        << prompt << " " << max_age;
+  }
+  core::TimePoint t0 = core::FromUnixSeconds(1000);
+  LoginDemand ten{false, false, core::Seconds(10)};
+  EXPECT_FALSE(NeedsFreshLogin(ten, t0, t0 + core::Seconds(10)));
+  EXPECT_TRUE(NeedsFreshLogin(ten, t0, t0 + core::Seconds(11)));
+  EXPECT_FALSE(NeedsFreshLogin(LoginDemand{}, t0, t0 + core::Seconds(100000)));
+}
+
+TEST_F(OidcProviderTest, PromptLoginAndMaxAgeForceAFreshSignInDespiteASession) {
+  auto params = AuthorizeParams({{"prompt", "login"}, {"max_age", "300"}});
+  auto fresh = oidc().Authorize(params, session_, "/ignored");
+  ASSERT_EQ(fresh.kind, AuthorizeOutcome::Kind::kLogin) << fresh.location;
+  EXPECT_EQ(QueryOf(fresh.location, "prompt"), "login");
+  std::string back = QueryOf(fresh.location, "return_to");
+  EXPECT_TRUE(back.starts_with("/oauth2/authorize?")) << back;
+  EXPECT_EQ(QueryOf(back, "prompt"), "") << "the way back does not ask again";
+  EXPECT_EQ(QueryOf(back, "max_age"), "300");
+  EXPECT_EQ(QueryOf(back, "state"), "st-1");
+  // max_age: within it a code is issued; beyond it, a fresh sign-in (or login_required).
+  clock_.Advance(seconds(300));
+  auto code = Redeem(Code({{"max_age", "300"}}));
+  ASSERT_TRUE(code.ok()) << code.status();
+  auto id = crypto::VerifyJwt((*code)["id_token"].get<std::string>(), *keys_->Published(),
+                              {kIssuer, "app", "JWT"}, clock_.Now());
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->claims["auth_time"], core::ToUnixSeconds(session_.auth_time));
+  clock_.Advance(seconds(1));
+  auto stale = oidc().Authorize(AuthorizeParams({{"max_age", "300"}}), session_, "/ignored");
+  EXPECT_EQ(stale.kind, AuthorizeOutcome::Kind::kLogin);
+  auto none = oidc().Authorize(AuthorizeParams({{"max_age", "300"}, {"prompt", "none"}}), session_,
+                               "/ignored");
+  ASSERT_EQ(none.kind, AuthorizeOutcome::Kind::kRedirect);
+  EXPECT_EQ(QueryOf(none.location, "error"), "login_required");
+  EXPECT_EQ(QueryOf(none.location, "code"), "");
+  // max_age=0 is prompt=login: the way back carries neither (else it would ask forever).
+  auto zero = oidc().Authorize(AuthorizeParams({{"max_age", "0"}}), session_, "/ignored");
+  ASSERT_EQ(zero.kind, AuthorizeOutcome::Kind::kLogin);
+  EXPECT_EQ(QueryOf(QueryOf(zero.location, "return_to"), "max_age"), "");
+  // After the fresh sign-in the same request gets its code.
+  LoginSessionRecord again = Session("alice");
+  auto after = oidc().Authorize(AuthorizeParams({{"max_age", "300"}}), again, "/ignored");
+  EXPECT_EQ(after.kind, AuthorizeOutcome::Kind::kRedirect);
+  EXPECT_FALSE(QueryOf(after.location, "code").empty());
+}
+
+TEST_F(OidcProviderTest, UnknownPromptValuesAreInvalidRequest) {
+  for (const char* prompt : {"consent", "select_account", "none login", "bogus"}) {
+    auto out = oidc().Authorize(AuthorizeParams({{"prompt", prompt}}), session_, "/r");
+    ASSERT_EQ(out.kind, AuthorizeOutcome::Kind::kRedirect) << prompt;
+    EXPECT_EQ(QueryOf(out.location, "error"), "invalid_request") << prompt;
+    EXPECT_EQ(QueryOf(out.location, "code"), "");
+  }
+  auto bad = oidc().Authorize(AuthorizeParams({{"max_age", "-5"}}), session_, "/r");
+  EXPECT_EQ(QueryOf(bad.location, "error"), "invalid_request");
+}
+
+TEST_F(OidcProviderTest, IdTokensCarryTheLoginSessionsIdAsSid) {
+  auto tokens = Redeem(Code());
+  ASSERT_TRUE(tokens.ok());
+  auto refreshed = Refresh((*tokens)["refresh_token"].get<std::string>());
+  ASSERT_TRUE(refreshed.ok());
+  for (const json* t : {&*tokens, &*refreshed}) {
+    auto id = crypto::VerifyJwt((*t)["id_token"].get<std::string>(), *keys_->Published(),
+                                {kIssuer, "app", "JWT"}, clock_.Now());
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->claims["sid"], crypto::Base64UrlEncode(session_.hash));
+  }
+}
+
+TEST_F(OidcProviderTest, EndingALoginSessionRevokesTheFamiliesIssuedUnderIt) {
+  LoginSessionRecord other = Session("alice");
+  auto under_session = Redeem(Code());
+  ASSERT_TRUE(under_session.ok());
+  std::string pending_code = Code();  // issued under the session, not redeemed yet
+  AuthorizeOutcome out = oidc().Authorize(AuthorizeParams(), other, "/r");
+  auto under_other = Redeem(QueryOf(out.location, "code"));
+  ASSERT_TRUE(under_other.ok());
+  auto grants = store_->ListSessionGrants(clock_.Now());
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 2u);
+  EXPECT_EQ((*grants)[0].login_session, crypto::Base64UrlEncode(session_.hash));
+  EXPECT_EQ((*grants)[0].client_id, "app");
+  EXPECT_FALSE((*grants)[0].refreshed_at);
+
+  auto ended = store_->EndLoginSessions(session_.hash, "", clock_.Now(),
+                                        {0, clock_.Now(), "admin", "session.revoke", "x", ""});
+  ASSERT_EQ(ended.value_or(0), 1);
+  EXPECT_EQ(OAuthErrorCode(Refresh((*under_session)["refresh_token"]).status()), "invalid_grant");
+  EXPECT_FALSE(AccessActive(*under_session));
+  EXPECT_EQ(OAuthErrorCode(Redeem(pending_code).status()), "invalid_grant")
+      << "a code of the ended session cannot start a new grant";
+  // The other session's grant is untouched.
+  auto still = Refresh((*under_other)["refresh_token"]);
+  ASSERT_TRUE(still.ok()) << still.status();
+  grants = store_->ListSessionGrants(clock_.Now());
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 1u);
+  EXPECT_EQ((*grants)[0].login_session, crypto::Base64UrlEncode(other.hash));
+  EXPECT_TRUE((*grants)[0].refreshed_at.has_value());
+  // Ending every session of the user (disable, delete) revokes that one too.
+  ASSERT_EQ(store_
+                ->EndLoginSessions({}, "alice", clock_.Now(),
+                                   {0, clock_.Now(), "admin", "session.end", "alice", ""})
+                .value_or(0),
+            1);
+  EXPECT_EQ(OAuthErrorCode(Refresh((*still)["refresh_token"]).status()), "invalid_grant");
+}
+
 TEST_F(OidcProviderTest, ASecondUseOfACodeIsRefusedAndRevokesWhatTheFirstIssued) {
   std::string code = Code();
   auto first = Redeem(code);

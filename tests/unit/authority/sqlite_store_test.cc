@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "authority/store/internal/sqlite.h"
 #include "crypto/digest.h"
 #include "tests/support/temp_dir.h"
 
@@ -233,6 +234,61 @@ TEST_F(SqliteStoreTest, LoginSessionsAreFoundByHashAndEndedOneOrAllOfAUser) {
   ASSERT_TRUE(open.ok());
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(open->front().user, "bob");
+}
+
+// A database made before grants recorded their login session (the tables as they were then)
+// opens, keeps its rows, and stores new grants with their session.
+TEST(SqliteStoreMigrationTest, GrantsOfAnOlderDatabaseKeepWorkingAndNewOnesRecordTheirSession) {
+  testing::TempDir dir;
+  std::string path = dir.File("old.db");
+  {
+    auto db = internal::OpenDatabase(path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(internal::Exec(db->get(), R"sql(
+CREATE TABLE oidc_codes (
+  hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL, nonce TEXT NOT NULL, user TEXT NOT NULL,
+  auth_time INTEGER NOT NULL, amr TEXT NOT NULL, scope TEXT NOT NULL, family TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE TABLE oidc_refresh_tokens (
+  hash BLOB PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user TEXT NOT NULL,
+  scope TEXT NOT NULL, auth_time INTEGER NOT NULL, amr TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, rotated_at INTEGER, access_jti TEXT NOT NULL,
+  access_expires_at INTEGER NOT NULL);
+INSERT INTO oidc_refresh_tokens VALUES (x'01', 'fam-old', 'app', 'alice', 'openid', 1000, 'pwd',
+  1000, 999999, NULL, 'jti-old', 2000);
+)sql")
+                    .ok());
+  }
+  for (int open = 0; open < 2; ++open) {  // the second open finds the columns in place
+    auto store = OpenSqliteStore(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto old = (*store)->FindRefreshToken(crypto::Bytes{1});
+    ASSERT_TRUE(old.ok()) << old.status();
+    EXPECT_EQ(old->family, "fam-old");
+    EXPECT_EQ(old->login_session, "");
+  }
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok());
+  RefreshTokenRecord next{crypto::Bytes{2},
+                          "fam-new",
+                          "app",
+                          "alice",
+                          {"openid"},
+                          FromUnixSeconds(1000),
+                          {"pwd"},
+                          FromUnixSeconds(1000),
+                          FromUnixSeconds(999999),
+                          std::nullopt,
+                          "jti-new",
+                          FromUnixSeconds(2000),
+                          "session-id"};
+  ASSERT_TRUE((*store)->CreateRefreshToken(next).ok());
+  EXPECT_EQ((*store)->FindRefreshToken(crypto::Bytes{2})->login_session, "session-id");
+  auto grants = (*store)->ListSessionGrants(FromUnixSeconds(1500));
+  ASSERT_TRUE(grants.ok()) << grants.status();
+  ASSERT_EQ(grants->size(), 1u) << "a grant of unknown session is not listed under any";
+  EXPECT_EQ((*grants)[0].family, "fam-new");
 }
 
 }  // namespace
