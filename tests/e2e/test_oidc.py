@@ -283,6 +283,17 @@ gateway:
         self.assertEqual(answer["iss"], self.auth.url)
         self.assertRegex(answer["code"], r"^[A-Za-z0-9_-]{43}$")
 
+    def new_user_tokens(self, name):
+        """Signs a new user `name` in and redeems a code for client app; returns (login cookie,
+        the token response)."""
+        cookie = sso.sign_in(self.auth, name, f"{name}@example.org")
+        verifier, challenge = pkce()
+        _, _, _, query = self.authorize(cookie=cookie, code_challenge=challenge,
+                                        code_challenge_method="S256")
+        status, tokens = self.redeem(query["code"], verifier)
+        self.assertEqual(status, 200, tokens)
+        return cookie, tokens
+
     def id_claims(self, id_token):
         return json.loads(base64.urlsafe_b64decode(id_token.split(".")[1] + "=="))
 
@@ -360,12 +371,7 @@ gateway:
 
     # --- the login session and what was issued under it ------------------------------------
     def test_revoking_a_login_session_revokes_the_refresh_tokens_issued_under_it(self):
-        cookie = sso.sign_in(self.auth, "erin", "erin@example.org")
-        verifier, challenge = pkce()
-        _, _, _, query = self.authorize(cookie=cookie, code_challenge=challenge,
-                                        code_challenge_method="S256")
-        status, tokens = self.redeem(query["code"], verifier)
-        self.assertEqual(status, 200, tokens)
+        cookie, tokens = self.new_user_tokens("erin")
         status, refreshed = self.token({"grant_type": "refresh_token",
                                         "refresh_token": tokens["refresh_token"]})
         self.assertEqual(status, 200, refreshed)
@@ -389,11 +395,8 @@ gateway:
         self.assertNotIn(sid, [s["id"] for s in self.auth.admin_json("session", "list")["sessions"]])
 
     def test_logout_ends_the_session_and_redirects_only_where_registered(self):
-        cookie = sso.sign_in(self.auth, "bob", "bob@example.org")
-        verifier, challenge = pkce()
-        _, _, _, query = self.authorize(cookie=cookie, code_challenge=challenge,
-                                        code_challenge_method="S256")
-        _, tokens = self.redeem(query["code"], verifier)
+        cookie, tokens = self.new_user_tokens("bob")
+        _, challenge = pkce()
         hint = tokens["id_token"]
         logout = self.auth.url + "/oauth2/logout?"
         headers = {"Cookie": f"{LOGIN_COOKIE}={cookie}"}

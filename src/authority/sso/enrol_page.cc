@@ -101,7 +101,8 @@ asio::awaitable<http::Response> LoginPages::EnrolPost(const http::Request& reque
   if (!step.ok()) {
     co_return EnrolForm(csrf, *enrolment, token, 400, std::string(step.status().message()));
   }
-  absl::StatusOr<std::string> hash = co_await password_workers_.Hash((*form)["password"]);
+  std::string password = (*form)["password"];
+  absl::StatusOr<std::string> hash = co_await password_workers_.Hash(std::move(password));
   if (!hash.ok() && hash.status().code() == absl::StatusCode::kResourceExhausted) {
     co_return Busy(csrf);
   }

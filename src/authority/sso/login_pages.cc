@@ -257,8 +257,11 @@ asio::awaitable<http::Response> LoginPages::LoginPost(const http::Request& reque
   absl::StatusOr<UserRecord> user = users_.store().FindUser(name);
   bool usable = user.ok() && !user->disabled && !user->deleted_at && !user->password_hash.empty();
   // An unknown or unusable user is verified against a dummy hash: the same work either way.
-  absl::StatusOr<bool> match = co_await password_workers_.Verify(
-      usable ? user->password_hash : crypto::DummyPasswordHash(), (*form)["password"]);
+  // (Named locals: no temporary may live across the co_await, which GCC 12 mishandles.)
+  std::string hash = usable ? user->password_hash : crypto::DummyPasswordHash();
+  std::string password = (*form)["password"];
+  absl::StatusOr<bool> match =
+      co_await password_workers_.Verify(std::move(hash), std::move(password));
   if (!match.ok()) {
     co_return Busy(csrf);
   }

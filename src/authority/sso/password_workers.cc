@@ -41,20 +41,28 @@ asio::awaitable<absl::StatusOr<T>> PasswordWorkers::Run(std::function<absl::Stat
       });
     });
   };
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(absl::StatusOr<T>)>(
-      std::move(initiate), asio::use_awaitable);
+  absl::StatusOr<T> result =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(absl::StatusOr<T>)>(
+          std::move(initiate), asio::use_awaitable);
+  co_return result;
 }
 
 asio::awaitable<absl::StatusOr<bool>> PasswordWorkers::Verify(std::string hash,
                                                               std::string password) {
-  co_return co_await Run<bool>([hash = std::move(hash), password = std::move(password)] {
+  std::function<absl::StatusOr<bool>()> work = [hash = std::move(hash),
+                                                password = std::move(password)] {
     return absl::StatusOr<bool>(crypto::VerifyPassword(hash, password));
-  });
+  };
+  absl::StatusOr<bool> verdict = co_await Run<bool>(std::move(work));
+  co_return verdict;
 }
 
 asio::awaitable<absl::StatusOr<std::string>> PasswordWorkers::Hash(std::string password) {
-  co_return co_await Run<std::string>(
-      [password = std::move(password)] { return crypto::HashPassword(password); });
+  std::function<absl::StatusOr<std::string>()> work = [password = std::move(password)] {
+    return crypto::HashPassword(password);
+  };
+  absl::StatusOr<std::string> hash = co_await Run<std::string>(std::move(work));
+  co_return hash;
 }
 
 }  // namespace bulwark::authority
