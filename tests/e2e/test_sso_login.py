@@ -174,7 +174,7 @@ class SsoLoginTest(unittest.TestCase):
         self.assertEqual(order[0], ("healthz", 200), order)
         self.assertEqual(sorted(order[1:]), [("login", 303)] * logins, order)
 
-    def test_unknown_user_and_wrong_password_are_indistinguishable(self):    def test_unknown_user_and_wrong_password_are_indistinguishable(self):
+    def test_unknown_user_and_wrong_password_are_indistinguishable(self):
         self.enrol("tim", "127.0.0.6")
         b = Browser(self.auth, "127.0.0.6")
         timings = {"known": [], "unknown": []}
