@@ -2,8 +2,8 @@
 #include "mesh/gateway_names.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "absl/strings/ascii.h"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "http/url.h"
@@ -12,17 +12,10 @@
 namespace bulwark::mesh {
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Adds `host` to the DNS or IP list of `names` unless it is there already.
 void AddHost(std::string_view host, GatewayCertificateNames& names) {
   bool ip = ParseIp(host).has_value();
-  std::string name = ip ? std::string(host) : Lower(host);
+  std::string name = ip ? std::string(host) : absl::AsciiStrToLower(std::string(host));
   if (!ip && name.ends_with('.')) {
     name.pop_back();
   }

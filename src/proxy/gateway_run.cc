@@ -230,11 +230,13 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
       StartAdmission(mesh, options, source, base_dir.empty() ? "." : base_dir, gateway_options));
   spdlog::info("gateway: transaction tokens signed with delegated key {}",
                admission.signer->CurrentKid());
-  asio::io_context io;
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
-                           Gateway::Create(
-                               io, std::move(mesh), std::move(source),
-                               [tls] { return tls->load(); }, admin, std::move(gateway_options)));
+  EventLoops loops(std::max(1, options.workers));
+  asio::io_context& io = loops.main();
+  BULWARK_ASSIGN_OR_RETURN(
+      std::unique_ptr<Gateway> gateway,
+      Gateway::Create(
+          io, std::move(mesh), std::move(source), [tls] { return tls->load(); }, admin,
+          std::move(gateway_options), loops.all()));
   gateway->Start();
   Gateway* g = gateway.get();
   asio::co_spawn(io,
@@ -252,7 +254,7 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
       return;
     }
     spdlog::info("gateway: received signal {}, draining", signal);
-    asio::co_spawn(io, DrainThenStop("gateway", *g, io, options.drain), asio::detached);
+    asio::co_spawn(io, DrainThenStop("gateway", *g, loops, options.drain), asio::detached);
   });
   asio::signal_set hangup(io, SIGHUP);
   OnEveryHangup(hangup, [g, &options, tls, base_dir] {
@@ -262,7 +264,8 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
   for (const std::string& listener : gateway->Describe()) {
     spdlog::info("gateway: listening {}", listener);
   }
-  RunIoThreads(io, std::max(1, options.workers));
+  spdlog::info("gateway: {} workers", loops.all().size());
+  loops.Run();
   // Its long-poll may stay open for its whole wait: do not let it hold up the exit.
   StopOrExit("gateway", std::move(admission.api_key_watcher), std::chrono::seconds(1));
   if (authority_tls.renewer != nullptr) {
