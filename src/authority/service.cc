@@ -1,5 +1,6 @@
 #include "authority/service.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/status.h"
@@ -8,6 +9,7 @@
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 
 namespace bulwark::authority {
 namespace {
@@ -150,6 +152,58 @@ absl::StatusOr<IssuedSvid> AuthorityService::Renew(const crypto::Certificate& pe
   AuditEntry audit{0,        clock_.Now(),
                    id.str(), "svid.renew",
                    id.str(), fmt::format("serial {} replaces {}", issued.serial, peer.SerialHex())};
+  BULWARK_RETURN_IF_ERROR(store_.RecordIssued(entry, audit));
+  return issued;
+}
+
+namespace {
+
+// InvalidArgument naming the first of `names` that `allowed` does not list.
+absl::Status CheckAllowedNames(const mesh::GatewayCertificateNames& names,
+                               const mesh::GatewayCertificateNames& allowed) {
+  auto check = [](const std::vector<std::string>& asked, const std::vector<std::string>& known) {
+    for (const std::string& name : asked) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        return absl::InvalidArgumentError(fmt::format(
+            "gateway certificate name '{}' refused: the authority's mesh.yaml derives only {} "
+            "from gateway.listen and gateway.public_url",
+            name, fmt::join(known, ", ")));
+      }
+    }
+    return absl::OkStatus();
+  };
+  BULWARK_RETURN_IF_ERROR(check(names.dns, allowed.dns));
+  return check(names.ips, allowed.ips);
+}
+
+}  // namespace
+
+absl::StatusOr<IssuedSvid> AuthorityService::IssueGatewayCertificate(
+    const crypto::Certificate& peer, std::string_view csr_pem,
+    const mesh::GatewayCertificateNames& names) {
+  BULWARK_ASSIGN_OR_RETURN(identity::SpiffeId id, AuthenticatePeer(peer));
+  if (id.path() != "/gateway") {
+    return absl::PermissionDeniedError(
+        fmt::format("only the gateway ({}/gateway) may ask for the gateway's certificate, not {}",
+                    identity::TrustDomainId(id.trust_domain()), id.str()));
+  }
+  BULWARK_RETURN_IF_ERROR(mesh::CheckGatewayCertificateNames(names));
+  if (options_.gateway_names.has_value()) {
+    BULWARK_RETURN_IF_ERROR(CheckAllowedNames(names, *options_.gateway_names));
+  }
+  BULWARK_ASSIGN_OR_RETURN(crypto::PublicKey key, CheckCsr(csr_pem, id.str()));
+  BULWARK_ASSIGN_OR_RETURN(SignedSvid svid,
+                           ca_.Sign(key, id, options_.gateway_cert_ttl, names.dns, names.ips));
+  IssuedSvid issued = ToIssued(std::move(svid));
+  IssuedRecord entry{issued.serial, id.str(), "gateway-tls", issued.svid.chain.front().NotBefore(),
+                     issued.not_after};
+  AuditEntry audit{0,
+                   clock_.Now(),
+                   id.str(),
+                   "svid.issue.gateway-tls",
+                   id.str(),
+                   fmt::format("serial {} for dns [{}] ip [{}]", issued.serial,
+                               fmt::join(names.dns, ", "), fmt::join(names.ips, ", "))};
   BULWARK_RETURN_IF_ERROR(store_.RecordIssued(entry, audit));
   return issued;
 }

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "crypto/x509.h"
 #include "identity/spiffe_id.h"
+#include "mesh/gateway_names.h"
 
 namespace bulwark::authority {
 
@@ -21,6 +22,12 @@ struct ServiceOptions {
   core::Seconds svid_ttl{3600};
   core::Seconds join_token_ttl{600};
   core::Seconds max_join_token_ttl{7LL * 86400};
+  // Lifetime of the gateway's public certificate (IssueGatewayCertificate); the gateway renews
+  // it at half-life.
+  core::Seconds gateway_cert_ttl{24LL * 3600};
+  // The names the gateway section of the authority's mesh.yaml derives
+  // (DeriveGatewayCertificateNames); when set, a gateway certificate is for a subset of them.
+  std::optional<mesh::GatewayCertificateNames> gateway_names;
 };
 
 // Join tokens: "bwjt_" followed by 32 random bytes in base64url (256 bits of randomness).
@@ -57,6 +64,15 @@ class AuthorityService {
   // Renewal: `peer` is the client certificate verified by the TLS handshake; it must be a current,
   // unrevoked SVID. Issues a new SVID with the same SPIFFE ID for the CSR's (new) key.
   absl::StatusOr<IssuedSvid> Renew(const crypto::Certificate& peer, std::string_view csr_pem);
+  // The gateway's public TLS certificate: `peer` (the client certificate verified by the TLS
+  // handshake) must be a current, unrevoked SVID of spiffe://<td>/gateway; the CSR's key gets a
+  // certificate for `names` (DNS and IP SANs, besides the gateway's SPIFFE ID) valid for
+  // gateway_cert_ttl. Errors: Unauthenticated (peer), PermissionDenied (not the gateway),
+  // InvalidArgument (CSR; names refused by CheckGatewayCertificateNames or not among
+  // gateway_names).
+  absl::StatusOr<IssuedSvid> IssueGatewayCertificate(const crypto::Certificate& peer,
+                                                     std::string_view csr_pem,
+                                                     const mesh::GatewayCertificateNames& names);
   // Issues an SVID for `id` without a token (admin and server certificates made locally).
   absl::StatusOr<IssuedSvid> IssueDirect(const crypto::PublicKey& key, const identity::SpiffeId& id,
                                          core::Seconds ttl, std::string_view kind,

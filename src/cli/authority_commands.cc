@@ -17,6 +17,7 @@
 #include "core/units.h"
 #include "fmt/format.h"
 #include "mesh/config.h"
+#include "mesh/gateway_names.h"
 
 namespace bulwark::cli {
 namespace {
@@ -33,6 +34,7 @@ struct AuthorityFlags {
   std::string txn_token_ttl;
   std::string jwks_max_age;
   std::string token_key_period;
+  std::string gateway_cert_ttl;
   int threads = 2;
   std::optional<mesh::MeshConfig> mesh;  // set by ApplyConfig
 };
@@ -115,6 +117,19 @@ absl::Status OAuthOptionsFrom(const AuthorityFlags& flags, authority::ServeOptio
   return absl::OkStatus();
 }
 
+// Fills the gateway certificate's lifetime and, from mesh.yaml's gateway section, the names it
+// may be for (POST /v1/gateway/certificate).
+absl::Status GatewayCertOptionsFrom(const AuthorityFlags& flags, authority::ServeOptions& options) {
+  BULWARK_RETURN_IF_ERROR(DurationFlag(flags.gateway_cert_ttl, "--gateway-cert-ttl",
+                                       std::chrono::seconds(5), std::chrono::hours(24 * 30),
+                                       &options.service.gateway_cert_ttl));
+  if (flags.mesh && flags.mesh->gateway) {
+    BULWARK_ASSIGN_OR_RETURN(options.service.gateway_names,
+                             mesh::DeriveGatewayCertificateNames(*flags.mesh->gateway));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<authority::CaOptions> CaOptionsFrom(const AuthorityFlags& flags) {
   authority::CaOptions options;
   if (!flags.ca_ttl.empty()) {
@@ -178,6 +193,9 @@ int RunServe(AuthorityFlags& flags, const CLI::App& app) {
   }
   options.ca = *ca;
   if (absl::Status s = OAuthOptionsFrom(flags, options); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (absl::Status s = GatewayCertOptionsFrom(flags, options); !s.ok()) {
     return Fail(std::string(s.message()));
   }
   if (flags.threads < 1 || flags.threads > 256) {
@@ -410,6 +428,8 @@ void AddAuthorityCommands(CLI::App& app, Action& action) {
                     "Take the authority section from mesh.yaml, and distribute its allow rules "
                     "(GET /v1/policy; the file is watched, and reread on SIGHUP)");
   serve->add_option("--svid-ttl", flags.svid_ttl, "Lifetime of issued SVIDs (default 1h)");
+  serve->add_option("--gateway-cert-ttl", flags.gateway_cert_ttl,
+                    "Lifetime of the gateway's authority-issued TLS certificate (default 24h)");
   serve->add_option("--ca-ttl", flags.ca_ttl, "Lifetime of each new signing CA (default 7d)");
   serve->add_option("--threads", flags.threads, "Worker threads (default 2)");
   serve->add_option("--access-token-ttl", flags.access_token_ttl,

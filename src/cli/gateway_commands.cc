@@ -83,7 +83,7 @@ void AddGatewayCommands(CLI::App& app, Action& action) {
                       "Identity files instead of a join token: the SVID chain (PEM)");
   gateway->add_option("--key", flags.identity.key, "... its private key (mode 0600)");
   gateway->add_option("--identity-bundle", flags.identity.bundle, "... and the trust bundle");
-  gateway->add_option("--workers", flags.run.workers, "io threads (default 2)")
+  gateway->add_option("--workers", flags.run.workers, "event loops, one thread each (default 2)")
       ->check(CLI::Range(1, 256));
   gateway->add_option("--upstream-timeout", flags.timeout,
                       "Bound on each forwarded exchange, e.g. 30s (default 30s)");

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "absl/strings/str_join.h"
+#include "asio/post.hpp"
 #include "core/ascii.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -28,6 +29,7 @@ bool IsLoopback(const mesh::HostPort& address) {
 // What one request has become on its way through the pipeline.
 struct Exchange {
   int route = -1;
+  std::size_t worker = 0;  // the event loop serving the connection (ConnectionInfo::worker)
   std::string client;    // the client's address
   std::string trace_id;  // of the traceparent forwarded
   http::Response response;
@@ -192,7 +194,7 @@ std::string Trace(http::Headers& headers) {
 }
 
 asio::awaitable<http::Response> Forward(const GatewayContext& context, http::Request request,
-                                        const mesh::RouteConfig& route) {
+                                        const mesh::RouteConfig& route, std::size_t worker) {
   const mesh::ServiceConfig* service = context.mesh.FindService(route.service);
   if (service == nullptr || !service->sidecar.inbound.has_value()) {
     co_return JsonError(502, "bad_gateway", "the route's service has no sidecar address");
@@ -203,7 +205,7 @@ asio::awaitable<http::Response> Forward(const GatewayContext& context, http::Req
   options.limits = context.options.limits;
   options.limits.max_body_bytes = std::max<std::size_t>(options.limits.max_body_bytes, 64 << 20);
   options.tls_context = context.client_tls->Get();
-  options.pool = context.pool.get();
+  options.pool = context.pools[worker < context.pools.size() ? worker : 0].get();
   if (options.tls_context == nullptr) {
     co_return JsonError(503, "unavailable", "no TLS context for the gateway's SVID");
   }
@@ -260,7 +262,7 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
     }
     request.headers.Set(kTxnTokenHeader, *std::move(token));
   }
-  exchange.response = co_await Forward(context, std::move(request), route);
+  exchange.response = co_await Forward(context, std::move(request), route, exchange.worker);
 }
 
 void Finish(const GatewayContext& context, const Exchange& exchange, AccessRecord record,
@@ -325,6 +327,7 @@ asio::awaitable<http::Response> HandleGateway(GatewayContextPtr context, http::R
   record.path = PathWithoutQuery(request.target);
   record.request_bytes = request.body.size();
   Exchange exchange;
+  exchange.worker = info.worker;
   exchange.client = ClientAddress(info.remote.address().to_string(), request.headers,
                                   context->gateway().trusted_proxies);
   co_await Pipeline(*context, std::move(request), exchange);
@@ -344,8 +347,10 @@ asio::awaitable<http::Response> HandleGatewayAdmin(GatewayContextPtr context,
     if (context->options.access_log != nullptr) {
       gauges.access_log_dropped = context->options.access_log->dropped();
     }
-    gauges.upstream_opened = context->pool->opened();
-    gauges.upstream_reused = context->pool->reused();
+    for (const std::shared_ptr<http::ConnectionPool>& pool : context->pools) {
+      gauges.upstream_opened += pool->opened();
+      gauges.upstream_reused += pool->reused();
+    }
     if (context->sample_listeners) {
       context->sample_listeners(gauges);
     }
@@ -386,13 +391,15 @@ std::size_t LargestBody(const mesh::GatewayConfig& gateway) {
 
 absl::StatusOr<std::unique_ptr<http::Server>> Listen(
     asio::io_context& io, const mesh::HostPort& address, http::TlsContextProvider tls,
-    http::Handler handler, const GatewayOptions& options, std::size_t max_body) {
+    http::Handler handler, const GatewayOptions& options, std::size_t max_body,
+    std::vector<asio::io_context*> workers = {}) {
   http::ServerOptions server_options;
   server_options.limits = options.limits;
   server_options.limits.max_body_bytes = max_body;
   server_options.handshake_timeout = options.handshake_timeout;
   server_options.header_timeout = options.header_timeout;
   server_options.idle_timeout = options.idle_timeout;
+  server_options.workers = std::move(workers);
   return http::Server::Create(io, address.ToString(), std::move(tls), std::move(handler),
                               std::move(server_options));
 }
@@ -401,7 +408,8 @@ absl::StatusOr<std::unique_ptr<http::Server>> Listen(
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     asio::io_context& io, mesh::MeshConfig mesh, IdentitySource identity,
-    http::TlsContextProvider public_tls, const mesh::HostPort& admin, GatewayOptions options) {
+    http::TlsContextProvider public_tls, const mesh::HostPort& admin, GatewayOptions options,
+    std::vector<asio::io_context*> workers) {
   BULWARK_ASSIGN_OR_RETURN(RouteTable routes, CompileRoutes(mesh));
   BULWARK_ASSIGN_OR_RETURN(RouteSchemas schemas, LoadRouteSchemas(mesh));
   if (!IsLoopback(admin)) {
@@ -415,7 +423,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       GatewayContext{std::move(mesh), std::move(identity), std::move(options), std::move(routes),
                      std::move(schemas)});
   context->metrics = std::make_shared<GatewayMetrics>(RouteLabels(context->gateway()));
-  context->pool = std::make_shared<http::ConnectionPool>();
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, workers.size()); ++i) {
+    context->pools.push_back(std::make_shared<http::ConnectionPool>());
+  }
   context->client_tls =
       std::make_shared<TlsContextCache>(context->identity.current, TlsContextCache::Side::kClient);
   auto slot = std::make_shared<Slot>();
@@ -426,7 +436,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
                                [slot](http::Request request, const http::ConnectionInfo& info) {
                                  return HandleGateway(slot->load(), std::move(request), info);
                                },
-                               context->options, LargestBody(context->gateway())));
+                               context->options, LargestBody(context->gateway()), workers));
   listeners->Add("public", std::move(public_server));
   BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> admin_server,
                            Listen(
@@ -442,7 +452,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     }
   };
   slot->store(std::move(context));
-  return std::unique_ptr<Gateway>(new Gateway(std::move(slot), std::move(listeners)));
+  return std::unique_ptr<Gateway>(
+      new Gateway(std::move(slot), std::move(listeners), std::move(workers)));
 }
 
 Gateway::~Gateway() { Stop(); }
@@ -451,14 +462,27 @@ void Gateway::Start() { listeners_->Start(); }
 
 void Gateway::Stop() {
   listeners_->Stop();
-  slot_->load()->pool->Close();
+  for (const std::shared_ptr<http::ConnectionPool>& pool : slot_->load()->pools) {
+    pool->Close();
+  }
 }
 
 void Gateway::Drain() { listeners_->Drain(); }
 
 std::size_t Gateway::OpenConnections() const { return listeners_->OpenConnections(); }
 
-void Gateway::PrunePools() { slot_->load()->pool->Prune(); }
+void Gateway::PrunePools() {
+  GatewayContextPtr context = slot_->load();
+  for (std::size_t i = 0; i < context->pools.size(); ++i) {
+    auto prune = [pool = context->pools[i]] { pool->Prune(); };
+    // Each worker's idle sockets are closed on the worker's own thread.
+    if (i < workers_.size()) {
+      asio::post(*workers_[i], std::move(prune));
+    } else {
+      prune();
+    }
+  }
+}
 
 absl::Status Gateway::Reload(mesh::MeshConfig mesh) {
   std::lock_guard<std::mutex> lock(update_mu_);

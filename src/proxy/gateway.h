@@ -1,9 +1,11 @@
 // `bulwark gateway`'s engine (docs/gateway.md): the public TLS listener and its request
 // pipeline (limits, normalization, routing, methods, authentication, rate limits, header
 // hygiene, transaction token, traceparent, mTLS to the service's sidecar, response hardening)
-// and the admin listener, on one io_context. The configuration reaches the handlers as an
-// immutable GatewayContext snapshot that Reload() replaces atomically. Create, Start, Stop,
-// Drain and Reload from one thread; the handlers run on the io_context's threads.
+// and the admin listener. Like the sidecar's, the public listener accepts on one io_context and
+// spreads its connections over the workers' event loops (proxy::EventLoops), each with its own
+// upstream connection pool. The configuration reaches the handlers as an immutable
+// GatewayContext snapshot that Reload() replaces atomically. Create, Start, Stop, Drain and
+// Reload from one thread; the handlers run on the workers' (or the io_context's) threads.
 #pragma once
 
 #include <atomic>
@@ -73,8 +75,9 @@ struct GatewayContext {
   RouteTable routes;
   RouteSchemas schemas;                     // by route index
   std::shared_ptr<GatewayMetrics> metrics;  // never null
-  // Keep-alive connections to the sidecars; closed by Gateway before its io_context ends.
-  std::shared_ptr<http::ConnectionPool> pool;
+  // Keep-alive connections to the sidecars, one pool per worker (by ConnectionInfo::worker;
+  // one when there are no workers); closed by Gateway before the event loops end.
+  std::vector<std::shared_ptr<http::ConnectionPool>> pools;
   // The client TLS context (the gateway's SVID) for the sidecars.
   std::shared_ptr<TlsContextCache> client_tls;
   // Adds the listeners' gauges to a scrape (set by Gateway); may be empty.
@@ -98,15 +101,15 @@ asio::awaitable<http::Response> HandleGatewayAdmin(GatewayContextPtr context,
 class Gateway {
  public:
   // Binds the public listener on gateway.listen (TLS from `public_tls`, asked for each new
-  // connection) and the admin listener on `admin` (loopback only). Errors: no gateway section,
+  // connection; its connections served on `workers` round robin, or on `io` when it is empty,
+  // the loops outliving the Gateway) and the admin listener on `admin` (loopback only, on
+  // `io`). Errors: no gateway section,
   // routes that do not compile, a route schema that does not load, a route whose service has no
   // sidecar.inbound, an admin address off loopback, an address taken.
-  static absl::StatusOr<std::unique_ptr<Gateway>> Create(asio::io_context& io,
-                                                         mesh::MeshConfig mesh,
-                                                         IdentitySource identity,
-                                                         http::TlsContextProvider public_tls,
-                                                         const mesh::HostPort& admin,
-                                                         GatewayOptions options = {});
+  static absl::StatusOr<std::unique_ptr<Gateway>> Create(
+      asio::io_context& io, mesh::MeshConfig mesh, IdentitySource identity,
+      http::TlsContextProvider public_tls, const mesh::HostPort& admin, GatewayOptions options = {},
+      std::vector<asio::io_context*> workers = {});
   ~Gateway();
 
   // Starts accepting on both listeners.
@@ -117,7 +120,7 @@ class Gateway {
   void Drain();
   // Returns how many connections are open on both listeners.
   std::size_t OpenConnections() const;
-  // Closes idle pooled upstream connections past their idle timeout.
+  // Closes idle pooled upstream connections past their idle timeout (on each worker's loop).
   void PrunePools();
   // Makes `mesh` the configuration of the requests that arrive from now on (routes, trusted
   // proxies, the sidecars' addresses). Errors (the current configuration stays): no gateway
@@ -131,12 +134,14 @@ class Gateway {
 
  private:
   using Slot = std::atomic<GatewayContextPtr>;
-  Gateway(std::shared_ptr<Slot> slot, std::shared_ptr<ListenerSet> listeners)
-      : slot_(std::move(slot)), listeners_(std::move(listeners)) {}
+  Gateway(std::shared_ptr<Slot> slot, std::shared_ptr<ListenerSet> listeners,
+          std::vector<asio::io_context*> workers)
+      : slot_(std::move(slot)), listeners_(std::move(listeners)), workers_(std::move(workers)) {}
 
   std::mutex update_mu_;  // serializes Reload
   std::shared_ptr<Slot> slot_;
   std::shared_ptr<ListenerSet> listeners_;  // "public" (first), "admin"
+  const std::vector<asio::io_context*> workers_;
 };
 
 // Returns the client's address: the TCP peer's, or, when the peer is one of `trusted`, the

@@ -1,5 +1,6 @@
-// Process setup for the gateway: configuration and certificate first, then identity (nothing
-// listens without one), then the listeners.
+// Process setup for the gateway: configuration and gateway.tls first, then identity (nothing
+// listens without one), the authority-issued certificate when gateway.tls is not set, then the
+// listeners.
 #include "proxy/gateway_run.h"
 
 #include <atomic>
@@ -15,11 +16,14 @@
 #include "crypto/key.h"
 #include "crypto/x509.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "identity/rotator.h"
 #include "identity/spiffe_id.h"
+#include "mesh/gateway_names.h"
 #include "proxy/api_key_auth.h"
 #include "proxy/api_key_watcher.h"
 #include "proxy/bearer_auth.h"
+#include "proxy/gateway_certificate.h"
 #include "proxy/identity_files.h"
 #include "proxy/issuer_keys_source.h"
 #include "proxy/jwks_source.h"
@@ -38,23 +42,14 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).string();
 }
 
-// The public TLS context, swapped whole on SIGHUP: each new connection takes the one in place
-// when it is accepted, so connections already open keep theirs.
+// The public TLS context, swapped whole on SIGHUP (gateway.tls) or renewal (authority-issued):
+// each new connection takes the one in place when it is accepted, so connections already open
+// keep theirs.
 using PublicTlsSlot = std::atomic<std::shared_ptr<asio::ssl::context>>;
 
-struct LoadedTls {
-  std::shared_ptr<asio::ssl::context> context;
-  std::string serial;  // of the leaf, for logs
-};
-
 // Loads gateway.tls (paths relative to mesh.yaml's directory) into a public TLS context.
-absl::StatusOr<LoadedTls> PublicTls(const mesh::MeshConfig& mesh, const std::string& base_dir) {
-  if (!mesh.gateway->tls.has_value()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "gateway.tls is required in {} (a certificate issued by the authority is not supported "
-        "yet)",
-        mesh.file_name));
-  }
+absl::StatusOr<PublicTlsCertificate> PublicTls(const mesh::MeshConfig& mesh,
+                                               const std::string& base_dir) {
   std::string cert_path = Resolve(base_dir, mesh.gateway->tls->cert);
   std::string key_path = Resolve(base_dir, mesh.gateway->tls->key);
   BULWARK_ASSIGN_OR_RETURN(std::string cert_pem, core::ReadFile(cert_path, 256 * 1024));
@@ -70,11 +65,47 @@ absl::StatusOr<LoadedTls> PublicTls(const mesh::MeshConfig& mesh, const std::str
     return absl::InvalidArgumentError(
         fmt::format("gateway.tls.key {}: {}", key_path, key.status().message()));
   }
-  std::string serial = chain->front().SerialHex();
-  BULWARK_ASSIGN_OR_RETURN(
-      std::shared_ptr<asio::ssl::context> context,
-      tls::MakePublicServerContext(tls::Credentials{*std::move(chain), *std::move(key)}));
-  return LoadedTls{std::move(context), std::move(serial)};
+  PublicTlsCertificate loaded{nullptr, chain->front().SerialHex(), chain->front().NotBefore(),
+                              chain->front().NotAfter()};
+  BULWARK_ASSIGN_OR_RETURN(loaded.context, tls::MakePublicServerContext(tls::Credentials{
+                                               *std::move(chain), *std::move(key)}));
+  return loaded;
+}
+
+// The authority-issued certificate (gateway.tls unset) in `slot`, and what renews it.
+struct AuthorityTls {
+  std::shared_ptr<PublicTlsSlot> slot;
+  std::unique_ptr<GatewayCertificateRenewer> renewer;
+};
+
+// Asks the authority for the gateway's certificate (docs/gateway.md#certificate) and starts its
+// renewal. Errors: the names do not derive, the authority cannot be reached or refuses.
+absl::StatusOr<AuthorityTls> StartAuthorityTls(const mesh::MeshConfig& mesh,
+                                               const GatewayRunOptions& run,
+                                               const IdentitySource& source) {
+  BULWARK_ASSIGN_OR_RETURN(mesh::GatewayCertificateNames names,
+                           mesh::DeriveGatewayCertificateNames(*mesh.gateway));
+  BULWARK_ASSIGN_OR_RETURN(identity::AuthorityClient client,
+                           identity::AuthorityClient::Create(AuthorityUrl(run.authority_url, mesh),
+                                                             source.current()->bundle));
+  absl::StatusOr<PublicTlsCertificate> first =
+      FetchGatewayCertificate(client, source.current, names);
+  if (!first.ok()) {
+    return absl::UnavailableError(
+        fmt::format("gateway.tls is not set and the authority did not issue a certificate: {}",
+                    first.status().message()));
+  }
+  spdlog::info(
+      "gateway: TLS certificate issued by the authority (serial {}, for {}{}{}), renewed at "
+      "half-life; for local use: production sets gateway.tls",
+      first->serial, fmt::join(names.dns, ", "), names.dns.empty() || names.ips.empty() ? "" : ", ",
+      fmt::join(names.ips, ", "));
+  AuthorityTls out;
+  out.slot = std::make_shared<PublicTlsSlot>(first->context);
+  out.renewer = std::make_unique<GatewayCertificateRenewer>(
+      std::move(client), source.current, std::move(names), *first,
+      [slot = out.slot](PublicTlsCertificate next) { slot->store(std::move(next.context)); });
+  return out;
 }
 
 // Applies a new mesh.yaml to the routes; a broken or refused one leaves them as they are.
@@ -86,10 +117,12 @@ void ReloadMesh(Gateway& gateway, const std::string& path) {
                   mesh.status().message());
     return;
   }
-  if (mesh->gateway.has_value() && !mesh->gateway->tls.has_value()) {
+  if (mesh->gateway.has_value() &&
+      mesh->gateway->tls.has_value() != gateway.context()->gateway().tls.has_value()) {
     spdlog::error(
-        "gateway: reload refused, keeping the current configuration: gateway.tls was removed; "
-        "restart the gateway to apply it");
+        "gateway: reload refused, keeping the current configuration: gateway.tls was {}; "
+        "restart the gateway to apply it",
+        mesh->gateway->tls.has_value() ? "added" : "removed");
     return;
   }
   if (absl::Status s = gateway.Reload(*std::move(mesh)); !s.ok()) {
@@ -102,7 +135,10 @@ void ReloadMesh(Gateway& gateway, const std::string& path) {
 // Rereads the certificate and key of the gateway.tls in use (after ReloadMesh) for the
 // connections accepted from now on; on any error the current certificate stays.
 void ReloadTls(const Gateway& gateway, const std::string& base_dir, PublicTlsSlot& slot) {
-  absl::StatusOr<LoadedTls> loaded = PublicTls(gateway.context()->mesh, base_dir);
+  if (!gateway.context()->gateway().tls.has_value()) {
+    return;  // the authority's certificate: renewed by GatewayCertificateRenewer
+  }
+  absl::StatusOr<PublicTlsCertificate> loaded = PublicTls(gateway.context()->mesh, base_dir);
   if (!loaded.ok()) {
     spdlog::error("gateway: TLS certificate reload failed, keeping the current certificate: {}",
                   loaded.status().message());
@@ -182,6 +218,11 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
                    std::shared_ptr<PublicTlsSlot> tls, IdentitySource source,
                    std::function<void()> tick) {
   BULWARK_ASSIGN_OR_RETURN(mesh::HostPort admin, mesh::ParseHostPort(options.admin));
+  AuthorityTls authority_tls;
+  if (tls == nullptr) {
+    BULWARK_ASSIGN_OR_RETURN(authority_tls, StartAuthorityTls(mesh, options, source));
+    tls = authority_tls.slot;
+  }
   GatewayOptions gateway_options = options.gateway;
   std::string base_dir = std::filesystem::path(options.config).parent_path().string();
   BULWARK_ASSIGN_OR_RETURN(
@@ -189,11 +230,13 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
       StartAdmission(mesh, options, source, base_dir.empty() ? "." : base_dir, gateway_options));
   spdlog::info("gateway: transaction tokens signed with delegated key {}",
                admission.signer->CurrentKid());
-  asio::io_context io;
-  BULWARK_ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
-                           Gateway::Create(
-                               io, std::move(mesh), std::move(source),
-                               [tls] { return tls->load(); }, admin, std::move(gateway_options)));
+  EventLoops loops(std::max(1, options.workers));
+  asio::io_context& io = loops.main();
+  BULWARK_ASSIGN_OR_RETURN(
+      std::unique_ptr<Gateway> gateway,
+      Gateway::Create(
+          io, std::move(mesh), std::move(source), [tls] { return tls->load(); }, admin,
+          std::move(gateway_options), loops.all()));
   gateway->Start();
   Gateway* g = gateway.get();
   asio::co_spawn(io,
@@ -211,7 +254,7 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
       return;
     }
     spdlog::info("gateway: received signal {}, draining", signal);
-    asio::co_spawn(io, DrainThenStop("gateway", *g, io, options.drain), asio::detached);
+    asio::co_spawn(io, DrainThenStop("gateway", *g, loops, options.drain), asio::detached);
   });
   asio::signal_set hangup(io, SIGHUP);
   OnEveryHangup(hangup, [g, &options, tls, base_dir] {
@@ -221,9 +264,14 @@ absl::Status Serve(mesh::MeshConfig mesh, const GatewayRunOptions& options,
   for (const std::string& listener : gateway->Describe()) {
     spdlog::info("gateway: listening {}", listener);
   }
-  RunIoThreads(io, std::max(1, options.workers));
+  spdlog::info("gateway: {} workers", loops.all().size());
+  loops.Run();
   // Its long-poll may stay open for its whole wait: do not let it hold up the exit.
   StopOrExit("gateway", std::move(admission.api_key_watcher), std::chrono::seconds(1));
+  if (authority_tls.renewer != nullptr) {
+    // A renewal in progress may wait for the authority: do not let it hold up the exit either.
+    StopOrExit("gateway", std::move(authority_tls.renewer), std::chrono::seconds(1));
+  }
   return absl::OkStatus();
 }
 
@@ -241,8 +289,12 @@ absl::Status RunGateway(const GatewayRunOptions& given) {
         fmt::format("{} has no gateway section (bulwark gateway needs it)", options.config));
   }
   std::string base_dir = std::filesystem::path(options.config).parent_path().string();
-  BULWARK_ASSIGN_OR_RETURN(LoadedTls loaded, PublicTls(mesh, base_dir));
-  auto tls = std::make_shared<PublicTlsSlot>(std::move(loaded.context));
+  // gateway.tls is read before anything else starts; the authority's certificate needs the SVID.
+  std::shared_ptr<PublicTlsSlot> tls;
+  if (mesh.gateway->tls.has_value()) {
+    BULWARK_ASSIGN_OR_RETURN(PublicTlsCertificate loaded, PublicTls(mesh, base_dir));
+    tls = std::make_shared<PublicTlsSlot>(std::move(loaded.context));
+  }
   std::string expected = identity::GatewayId(mesh.trust_domain);
   if (options.identity_files.has_value()) {
     BULWARK_ASSIGN_OR_RETURN(std::shared_ptr<IdentityFileWatcher> watcher,

@@ -1,6 +1,6 @@
 // `bulwark gateway`: loads mesh.yaml and the public certificate, obtains the gateway's identity
 // (spiffe://<td>/gateway, from a join token kept fresh by an SvidRotator, or from identity files
-// reread when they change), then runs the Gateway on `workers` io threads until SIGINT or
+// reread when they change), then runs the Gateway on `workers` event loops until SIGINT or
 // SIGTERM (drain), and on SIGHUP reloads the routes and the public certificate (new connections
 // get the new one; a file that does not load leaves the current one in place).
 #pragma once
@@ -23,7 +23,7 @@ struct GatewayRunOptions {
   std::string join_token;     // read by the caller from a 0600 file or a descriptor
   std::optional<mesh::IdentityFiles> identity_files;  // instead of a join token
   std::string access_log;  // file to append JSON lines to, "-" for stdout, "" for none
-  int workers = 2;
+  int workers = 2;         // event loops (EventLoops), each on its own thread
   std::chrono::milliseconds drain{15'000};
   GatewayOptions gateway;
 };

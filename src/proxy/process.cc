@@ -72,17 +72,6 @@ void ExitNow(std::string_view role) {
   std::_Exit(0);
 }
 
-void RunIoThreads(asio::io_context& io, int threads) {
-  std::vector<std::thread> extra;
-  for (int i = 1; i < threads; ++i) {
-    extra.emplace_back([&io] { io.run(); });
-  }
-  io.run();
-  for (std::thread& t : extra) {
-    t.join();
-  }
-}
-
 EventLoops::EventLoops(int count) {
   for (int i = 0; i < std::max(1, count); ++i) {
     loops_.push_back(std::make_unique<Loop>());

@@ -87,10 +87,7 @@ void StopOrExit(std::string_view role, std::unique_ptr<T> stoppable,
   ExitNow(role);
 }
 
-// Runs `io` on `threads` threads (the calling one included) until it stops.
-void RunIoThreads(asio::io_context& io, int threads);
-
-// The sidecar's engine: one io_context per worker, each run by a thread of its own, so a
+// The proxies' engine: one io_context per worker, each run by a thread of its own, so a
 // connection, its handler and its worker's upstream pools never leave that thread. Loop 0 also
 // carries the accept loops, signals and timers. Construct, Run and destroy on one thread; stop()
 // on any. Destruction first shuts every loop down (destroying the coroutines still pending on

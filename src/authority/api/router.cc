@@ -108,6 +108,8 @@ asio::awaitable<http::Response> Router::Handle(http::Request request,
     }
   } else if (path == "/v1/txn-keys") {
     response = method == "POST" ? RegisterTxnKey(request, conn) : MethodNotAllowed("POST");
+  } else if (path == "/v1/gateway/certificate") {
+    response = method == "POST" ? IssueGatewayCertificate(request, conn) : MethodNotAllowed("POST");
   } else if (path.starts_with("/v1/admin/")) {
     response = Admin(request, conn);
   } else if (std::optional<http::Response> oidc = Oidc(request)) {  // OpenID Connect provider

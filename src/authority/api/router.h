@@ -65,6 +65,9 @@ class Router {
   // POST /v1/txn-keys: the gateway registers a delegated transaction-token key
   // (txn_key_routes.cc).
   http::Response RegisterTxnKey(const http::Request& request, const http::ConnectionInfo& conn);
+  // POST /v1/gateway/certificate: the gateway's public TLS certificate (gateway_cert_routes.cc).
+  http::Response IssueGatewayCertificate(const http::Request& request,
+                                         const http::ConnectionInfo& conn);
   // ---- SSO users: /v1/admin/users[/<name>[/disable|enable]] and
   // /v1/admin/sessions[/<id>] (user_routes.cc).
   http::Response Users(const http::Request& request, const std::string& admin);

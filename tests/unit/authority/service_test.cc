@@ -181,5 +181,63 @@ TEST_F(ServiceTest, AdminAndAuthoritySvidsCannotBeRenewed) {
   }
 }
 
+TEST_F(ServiceTest, GatewayCertificateIsForTheGatewayOnlyAndItsNames) {
+  auto gateway = identity::SpiffeId::FromParts("example.org", "/gateway").value();
+  auto svid = service_->IssueDirect(NewKey().Public(), gateway, minutes(5), "test");
+  ASSERT_TRUE(svid.ok()) << svid.status();
+  mesh::GatewayCertificateNames names{{"localhost"}, {"127.0.0.1"}};
+  crypto::PrivateKey key = NewKey();
+  auto issued = service_->IssueGatewayCertificate(svid->svid.chain[0], Csr(key), names);
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  const crypto::Certificate& leaf = issued->svid.chain[0];
+  EXPECT_EQ(leaf.DnsSans(), std::vector<std::string>{"localhost"});
+  EXPECT_EQ(leaf.UriSans(), std::vector<std::string>{gateway.str()});
+  EXPECT_TRUE(leaf.SubjectPublicKey()->Equals(key.Public()));
+  auto life = std::chrono::duration_cast<seconds>(leaf.NotAfter() - clock_.Now());
+  EXPECT_LE(std::chrono::abs(life - ServiceOptions{}.gateway_cert_ttl), seconds(1));
+  EXPECT_TRUE(crypto::VerifyChain(leaf, {issued->svid.chain[1]}, ca_->Roots(), clock_.Now()).ok());
+
+  // A service's SVID is refused, and so is a wildcard or malformed name.
+  auto api = service_->IssueDirect(NewKey().Public(), identity::SpiffeId::Parse(kId).value(),
+                                   minutes(5), "test");
+  ASSERT_TRUE(api.ok());
+  std::size_t before = IssuedCount();
+  EXPECT_TRUE(absl::IsPermissionDenied(
+      service_->IssueGatewayCertificate(api->svid.chain[0], Csr(NewKey()), names).status()));
+  for (mesh::GatewayCertificateNames bad :
+       {mesh::GatewayCertificateNames{{"*.example.org"}, {}},
+        mesh::GatewayCertificateNames{{}, {"0.0.0.0"}}, mesh::GatewayCertificateNames{}}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(
+        service_->IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()), bad).status()));
+  }
+  EXPECT_EQ(IssuedCount(), before);
+  // A revoked gateway SVID gets nothing.
+  ASSERT_TRUE(service_->Revoke("test", svid->serial, "").ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(
+      service_->IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()), names).status()));
+}
+
+TEST_F(ServiceTest, GatewayCertificateNamesMustBeAmongTheMeshDerivedOnes) {
+  ServiceOptions options;
+  options.gateway_names = mesh::GatewayCertificateNames{{"shop.example.com"}, {"127.0.0.1"}};
+  AuthorityService service(*store_, *ca_, clock_, options);
+  auto gateway = identity::SpiffeId::FromParts("example.org", "/gateway").value();
+  auto svid = service.IssueDirect(NewKey().Public(), gateway, minutes(5), "test");
+  ASSERT_TRUE(svid.ok());
+  EXPECT_TRUE(service
+                  .IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()),
+                                           {{"shop.example.com"}, {"127.0.0.1"}})
+                  .ok());
+  EXPECT_TRUE(
+      service.IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()), {{}, {"127.0.0.1"}})
+          .ok());
+  auto other = service.IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()),
+                                               {{"bank.example.com"}, {"127.0.0.1"}});
+  EXPECT_TRUE(absl::IsInvalidArgument(other.status()));
+  EXPECT_NE(other.status().message().find("bank.example.com"), std::string::npos);
+  EXPECT_FALSE(
+      service.IssueGatewayCertificate(svid->svid.chain[0], Csr(NewKey()), {{}, {"10.0.0.1"}}).ok());
+}
+
 }  // namespace
 }  // namespace bulwark::authority
