@@ -239,21 +239,15 @@ bool IsReserved(std::string_view target) {
   return raw.starts_with(kReservedPrefix) || (path.ok() && path->starts_with(kReservedPrefix));
 }
 
-asio::awaitable<http::Response> Reserved(const GatewayContext& context,
-                                         const http::Request& request) {
-  if (context.options.session != nullptr) {
-    if (std::optional<http::Response> answer =
-            co_await context.options.session->HandleReserved(request)) {
-      co_return *std::move(answer);
-    }
-  }
-  co_return JsonError(404, "not_found", "no route for this path");
-}
-
 asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request request,
                                Exchange& exchange) {
   if (IsReserved(request.target)) {
-    exchange.response = co_await Reserved(context, request);
+    std::optional<http::Response> answer;
+    if (context.options.session != nullptr) {
+      answer = co_await context.options.session->HandleReserved(request);
+    }
+    exchange.response = answer.has_value() ? *std::move(answer)
+                                           : JsonError(404, "not_found", "no route for this path");
     co_return;
   }
   std::string original_target = request.target;  // Admit rewrites it

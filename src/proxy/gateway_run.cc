@@ -10,9 +10,9 @@
 #include "asio/co_spawn.hpp"
 #include "asio/detached.hpp"
 #include "asio/signal_set.hpp"
+#include "core/ascii.h"
 #include "core/files.h"
 #include "core/status.h"
-#include "core/ascii.h"
 #include "crypto/aead.h"
 #include "crypto/key.h"
 #include "crypto/random.h"
@@ -212,13 +212,12 @@ absl::StatusOr<Admission> StartAdmission(const mesh::MeshConfig& mesh, const Gat
   }
   if (mesh.gateway->session.has_value()) {
     BULWARK_ASSIGN_OR_RETURN(
-        admission.session,
-        StartSession(mesh, client.url(), metadata->keys.issuer, source, base_dir,
-                     admission.authority_keys->AsKeySource()));
+        admission.session, StartSession(mesh, client.url(), metadata->keys.issuer, source, base_dir,
+                                        admission.authority_keys->AsKeySource()));
     options.session = admission.session.get();
     spdlog::info("gateway: browser sessions as OpenID Connect client '{}' of {} (callback {}{})",
-                 mesh.gateway->session->client_id, metadata->keys.issuer,
-                 mesh.gateway->PublicUrl(), kCallbackPath);
+                 mesh.gateway->session->client_id, metadata->keys.issuer, mesh.gateway->PublicUrl(),
+                 kCallbackPath);
   }
   admission.api_keys = std::make_unique<ApiKeyAuthenticator>();
   admission.api_key_watcher =

@@ -52,11 +52,11 @@ struct SessionRpOptions {
   // The authority's base URL for the back channel (/oauth2/token, /oauth2/userinfo,
   // /oauth2/revoke); often the issuer.
   std::string authority_url;
-  std::string client_secret;          // read once from config.client_secret_file
-  crypto::Bytes cookie_key;           // 32 bytes
-  tokens::IssuerKeySource keys;       // the authority's JWKS (ID and access tokens)
+  std::string client_secret;            // read once from config.client_secret_file
+  crypto::Bytes cookie_key;             // 32 bytes
+  tokens::IssuerKeySource keys;         // the authority's JWKS (ID and access tokens)
   std::string subject_issuer = "self";  // Subject::issuer of a session's user
-  std::string trust_domain;           // the audience of the authority's access tokens
+  std::string trust_domain;             // the audience of the authority's access tokens
   // How long before the access token's exp a request refreshes it.
   core::Seconds refresh_margin{30};
 };

@@ -240,14 +240,13 @@ absl::StatusOr<json> OidcProvider::Token(const Form& form,
   return Refresh(form, client);
 }
 
-absl::Status OidcProvider::Revoke(const Form& form,
-                                  std::optional<std::string_view> authorization) {
+absl::Status OidcProvider::Revoke(const Form& form, std::optional<std::string_view> authorization) {
   BULWARK_ASSIGN_OR_RETURN(OidcClientRecord client, AuthenticateClient(form, authorization));
   absl::StatusOr<RefreshTokenRecord> record =
       authority_.store().FindRefreshToken(Hash(Get(form, "token")));
   if (!record.ok()) {
     return record.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
-                                                                  : record.status();
+                                                                 : record.status();
   }
   if (record->client_id == client.id) {
     RevokeFamily(record->family, client.id, "the client revoked its refresh token (RFC 7009)");

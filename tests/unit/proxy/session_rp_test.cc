@@ -49,10 +49,10 @@ std::map<std::string, std::string> Params(std::string_view encoded) {
   http::Request r;
   r.target = fmt::format("/?{}", encoded);
   std::map<std::string, std::string> out;
-  for (const char* name : {"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
-                           "token", "state", "nonce", "code_challenge", "code_challenge_method",
-                           "response_type", "client_id", "scope", "id_token_hint",
-                           "post_logout_redirect_uri"}) {
+  for (const char* name :
+       {"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "token", "state",
+        "nonce", "code_challenge", "code_challenge_method", "response_type", "client_id", "scope",
+        "id_token_hint", "post_logout_redirect_uri"}) {
     if (std::optional<std::string> v = r.QueryParam(name)) {
       out[name] = *v;
     }
@@ -88,6 +88,7 @@ struct FakeAuthority {
   std::string nonce_override;        // when set, the ID token carries this nonce instead
   std::set<std::string> used_codes;  // a code works once
   bool refuse_refresh = false;
+  bool unreachable = false;
   int token_calls = 0;
   int refreshes = 0;
   std::vector<std::string> revoked;
@@ -96,15 +97,20 @@ struct FakeAuthority {
   std::shared_ptr<const tokens::IssuerKeys> Keys() const {
     crypto::Jwk jwk = crypto::JwkForKey(key.Public()).value();
     jwk.kid = "k1";
-    return std::make_shared<tokens::IssuerKeys>(tokens::IssuerKeys{
-        std::string(kIssuer), crypto::Jwks::FromKeys({jwk}).value()});
+    return std::make_shared<tokens::IssuerKeys>(
+        tokens::IssuerKeys{std::string(kIssuer), crypto::Jwks::FromKeys({jwk}).value()});
   }
 
   json Tokens(const std::string& nonce) {
     long long now = core::ToUnixSeconds(clock->Now());
-    json access = {{"iss", kIssuer},       {"sub", "alice"}, {"aud", "spiffe://example.org"},
-                   {"client_id", "gateway"}, {"scope", "openid email"},
-                   {"jti", fmt::format("j{}", token_calls)}, {"iat", now}, {"exp", now + 300}};
+    json access = {{"iss", kIssuer},
+                   {"sub", "alice"},
+                   {"aud", "spiffe://example.org"},
+                   {"client_id", "gateway"},
+                   {"scope", "openid email"},
+                   {"jti", fmt::format("j{}", token_calls)},
+                   {"iat", now},
+                   {"exp", now + 300}};
     json id = {{"iss", kIssuer}, {"sub", "alice"}, {"aud", "gateway"}, {"azp", "gateway"},
                {"sid", "sid-7"}, {"iat", now},     {"exp", now + 300}};
     if (!nonce.empty()) {
@@ -121,9 +127,9 @@ struct FakeAuthority {
     http::Response response;
     response.status = 200;
     if (url.ends_with("/oauth2/userinfo")) {
-      response.body = json{{"sub", "alice"}, {"preferred_username", "Alice"},
-                           {"email", "alice@example.test"}}
-                          .dump();
+      response.body =
+          json{{"sub", "alice"}, {"preferred_username", "Alice"}, {"email", "alice@example.test"}}
+              .dump();
       return response;
     }
     std::map<std::string, std::string> form = Params(request.body);
@@ -176,6 +182,9 @@ class SessionRpTest : public ::testing::Test {
               std::move(options), clock_,
               [this](std::string url,
                      http::Request request) -> asio::awaitable<absl::StatusOr<http::Response>> {
+                if (authority_.unreachable) {
+                  co_return absl::UnavailableError("connection refused");
+                }
                 co_return authority_.Answer(url, request);
               })
               .value();
@@ -208,8 +217,8 @@ class SessionRpTest : public ::testing::Test {
 
   http::Response Callback(const std::string& login_cookie, const std::string& state,
                           const std::string& code = "good", std::string_view iss = kIssuer) {
-    http::Request request = Get(fmt::format("/_bulwark/callback?code={}&state={}&iss={}", code,
-                                            state, iss));
+    http::Request request =
+        Get(fmt::format("/_bulwark/callback?code={}&state={}&iss={}", code, state, iss));
     if (!login_cookie.empty()) {
       request.headers.Add("Cookie", fmt::format("{}={}", kLoginStateCookie, login_cookie));
     }
@@ -279,7 +288,8 @@ TEST_F(SessionRpTest, TheCallbackSignsInAndTheSessionAdmitsTheUser) {
   EXPECT_EQ(CookieSet(done, kLoginStateCookie), "");  // spent
   std::string session = CookieSet(done, kSessionCookie).value_or("");
   ASSERT_FALSE(session.empty());
-  EXPECT_EQ(authority_.last_basic, "Basic " + crypto::Base64Encode(crypto::ToBytes("gateway:s3cret")));
+  EXPECT_EQ(authority_.last_basic,
+            "Basic " + crypto::Base64Encode(crypto::ToBytes("gateway:s3cret")));
 
   SessionCheck check = Await(rp_->Check(WithSession(Get("/app"), session)));
   ASSERT_TRUE(check.subject.ok()) << check.subject.status();
@@ -400,6 +410,17 @@ TEST_F(SessionRpTest, ARefusedRefreshEndsTheSession) {
   EXPECT_FALSE(check.subject.ok());
   ASSERT_EQ(check.set_cookies.size(), 1u);
   EXPECT_TRUE(check.set_cookies[0].starts_with("__Host-bulwark-session=; Path=/; Max-Age=0"));
+}
+
+TEST_F(SessionRpTest, WhileTheAuthorityIsAwayTheSessionLastsUntilItsAccessTokenExpires) {
+  std::string session = LogIn();
+  authority_.unreachable = true;
+  clock_.now += core::Seconds(61);
+  SessionCheck check = Await(rp_->Check(WithSession(Get("/app"), session)));
+  EXPECT_TRUE(check.subject.ok()) << check.subject.status();
+  EXPECT_TRUE(check.set_cookies.empty());
+  clock_.now = kStart + core::Seconds(300);  // the access token's exp
+  EXPECT_FALSE(Await(rp_->Check(WithSession(Get("/app"), session))).subject.ok());
 }
 
 TEST_F(SessionRpTest, TheLifetimeEndsTheSessionWithoutAskingTheAuthority) {
