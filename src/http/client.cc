@@ -36,7 +36,8 @@ namespace {
 using asio::ip::tcp;
 using internal::Stream;
 
-constexpr std::size_t kReadChunkBytes = 16 * 1024;
+// Room for a typical response head per read; a growing buffer reads more at a time.
+constexpr std::size_t kMinReadBytes = 4 * 1024;
 
 auto Ec(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -69,6 +70,10 @@ std::string TlsReason(const std::error_code& ec, SSL* ssl) {
 // Arranges SNI and, without an expected SPIFFE ID, host name or IP verification.
 absl::Status PrepareTls(Stream& stream, const Url& url, const ClientOptions& options) {
   SSL* ssl = stream.ssl();
+  if (ssl == nullptr) {
+    return crypto::internal::OpenSslError("cannot create a TLS connection",
+                                          absl::StatusCode::kInternal);
+  }
   bool ip = IsIpLiteral(url.host);
   if (!ip && SSL_set_tlsext_host_name(ssl, url.host.c_str()) != 1) {
     return crypto::internal::OpenSslError("cannot set TLS server name",
@@ -167,7 +172,6 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
                                                        Progress& progress) {
   std::string buffer;
   bool eof = false;
-  std::array<char, kReadChunkBytes> chunk;
   for (;;) {
     ParseResult<Response> parsed = ParseResponse(buffer, limits, eof, head);
     if (parsed.state == ParseState::kComplete && parsed.message.status < 200) {
@@ -187,8 +191,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
           fmt::format("connection to {} closed before the response was complete", Authority(url)));
     }
     std::error_code ec;
-    std::size_t n = co_await stream.ReadSome(asio::buffer(chunk), ec);
-    buffer.append(chunk.data(), n);
+    std::size_t n = co_await stream.ReadInto(buffer, kMinReadBytes, ec);
     progress.received = progress.received || n > 0;
     if (ec == asio::error::eof) {
       eof = true;  // a clean TLS close_notify (or TCP FIN); a truncated TLS stream is an error
