@@ -125,26 +125,44 @@ asio::awaitable<std::size_t> Stream::ReadSome(asio::mutable_buffer buffer, std::
   co_return ec ? 0 : n;
 }
 
-asio::awaitable<void> Stream::WaitReadable(std::error_code& ec) {
-  if (attached_ && (SSL_pending(ssl_.get()) > 0 || SSL_has_pending(ssl_.get()) == 1)) {
-    co_return;
-  }
-  co_await socket_.async_wait(Socket::wait_read, Ec(ec));
-}
-
 asio::awaitable<std::size_t> Stream::ReadInto(std::string& buffer, std::size_t min_room,
                                               std::error_code& ec) {
   ec.clear();
-  co_await WaitReadable(ec);
-  if (ec) {
-    co_return 0;
-  }
+  bool tls_buffered =
+      attached_ && (SSL_pending(ssl_.get()) > 0 || SSL_has_pending(ssl_.get()) == 1);
   std::size_t old_size = buffer.size();
-  buffer.resize(std::max(old_size + min_room, buffer.capacity()));
-  std::size_t n =
-      co_await ReadSome(asio::buffer(buffer.data() + old_size, buffer.size() - old_size), ec);
-  buffer.resize(old_size + n);
-  co_return n;
+  std::size_t n = 0;
+  for (bool wait = !tls_buffered;; wait = true) {
+    if (wait) {
+      co_await socket_.async_wait(Socket::wait_read, Ec(ec));
+      if (ec) {
+        co_return 0;
+      }
+    }
+    // Readable now: the buffer grows only for bytes that are there to read.
+    buffer.resize(std::max(old_size + min_room, buffer.capacity()));
+    asio::mutable_buffer room(buffer.data() + old_size, buffer.size() - old_size);
+    if (is_tls()) {
+      // Drive waits itself if OpenSSL needs more than what arrived (a partial record).
+      if (!attached_) {
+        ec = asio::error::not_connected;
+      } else {
+        co_await Drive([&] { return SSL_read_ex(ssl_.get(), room.data(), room.size(), &n); }, ec);
+      }
+      break;
+    }
+    if (!non_blocking_) {
+      socket_.non_blocking(true, ec);  // read_some must never block the event loop
+      non_blocking_ = !ec;
+    }
+    n = ec ? 0 : socket_.read_some(room, ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      break;  // a spurious wake-up waits again; anything else is the result
+    }
+    ec.clear();
+  }
+  buffer.resize(old_size + (ec ? 0 : n));
+  co_return ec ? 0 : n;
 }
 
 asio::awaitable<std::size_t> Stream::Write(asio::const_buffer buffer, std::error_code& ec) {

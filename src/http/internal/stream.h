@@ -59,8 +59,6 @@ class Stream {
   };
   using SslPtr = std::unique_ptr<SSL, SslFree>;
 
-  // Waits until the socket is readable, or at once when TLS already holds unread bytes.
-  asio::awaitable<void> WaitReadable(std::error_code& ec);
   // Runs `op` (an SSL_* call returning 1 on success) until it succeeds or fails, waiting on the
   // socket whenever OpenSSL wants to read or write.
   template <typename Op>
@@ -68,8 +66,9 @@ class Stream {
 
   std::shared_ptr<asio::ssl::context> tls_;  // outlives ssl_
   Socket socket_;
-  SslPtr ssl_;             // null when plain
-  bool attached_ = false;  // ssl_ runs on socket_'s descriptor
+  SslPtr ssl_;                 // null when plain
+  bool attached_ = false;      // ssl_ runs on socket_'s descriptor
+  bool non_blocking_ = false;  // socket_'s synchronous reads return would_block
 };
 
 }  // namespace bulwark::http::internal
