@@ -2,7 +2,9 @@
 // wait on the socket for readiness when it returns SSL_ERROR_WANT_READ/WRITE.
 #include "http/internal/stream.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,6 +38,49 @@ std::error_code SslError(SSL* ssl, int result) {
   }
   return error == SSL_ERROR_SYSCALL ? asio::ssl::error::stream_truncated
                                     : asio::ssl::error::unexpected_result;
+}
+
+// Writes like OpenSSL's socket BIO but with send(MSG_NOSIGNAL): its write() would raise SIGPIPE,
+// which kills the process, when the peer has gone. (asio's own sockets send with MSG_NOSIGNAL.)
+int SendWithoutSigpipe(BIO* bio, const char* data, int size) {
+  int fd = -1;
+  BIO_get_fd(bio, &fd);
+  BIO_clear_retry_flags(bio);
+  ssize_t sent = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  if (sent <= 0 && BIO_sock_should_retry(static_cast<int>(sent))) {
+    BIO_set_retry_write(bio);
+  }
+  return static_cast<int>(sent);
+}
+
+// The socket BIO method with SendWithoutSigpipe as its write; made once, never freed.
+const BIO_METHOD* SocketWithoutSigpipe() {
+  static const BIO_METHOD* const method = [] {
+    const BIO_METHOD* socket = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "socket (MSG_NOSIGNAL)");
+    if (m != nullptr) {
+      BIO_meth_set_write(m, SendWithoutSigpipe);
+      BIO_meth_set_read(m, BIO_meth_get_read(socket));
+      BIO_meth_set_puts(m, BIO_meth_get_puts(socket));
+      BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+      BIO_meth_set_create(m, BIO_meth_get_create(socket));
+      BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+    }
+    return m;
+  }();
+  return method;
+}
+
+// Makes `ssl` read and write the socket `fd` (not owned) through SocketWithoutSigpipe.
+bool AttachSocket(SSL* ssl, int fd) {
+  const BIO_METHOD* method = SocketWithoutSigpipe();
+  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  if (bio == nullptr) {
+    return false;
+  }
+  BIO_set_fd(bio, fd, BIO_NOCLOSE);
+  SSL_set_bio(ssl, bio, bio);  // one reference, for both directions, now owned by ssl
+  return true;
 }
 
 }  // namespace
@@ -96,7 +141,7 @@ asio::awaitable<void> Stream::Handshake(asio::ssl::stream_base::handshake_type t
     co_return;
   }
   socket_.non_blocking(true, ec);
-  if (!ec && SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {
+  if (!ec && !AttachSocket(ssl_.get(), socket_.native_handle())) {
     ec = SslError(ssl_.get(), 0);
   }
   if (ec) {
@@ -109,20 +154,6 @@ asio::awaitable<void> Stream::Handshake(asio::ssl::stream_base::handshake_type t
     SSL_set_accept_state(ssl_.get());
   }
   co_await Drive([this] { return SSL_do_handshake(ssl_.get()); }, ec);
-}
-
-asio::awaitable<std::size_t> Stream::ReadSome(asio::mutable_buffer buffer, std::error_code& ec) {
-  ec.clear();
-  if (!is_tls()) {
-    co_return co_await socket_.async_read_some(buffer, Ec(ec));
-  }
-  if (!attached_) {
-    ec = asio::error::not_connected;
-    co_return 0;
-  }
-  std::size_t n = 0;
-  co_await Drive([&] { return SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n); }, ec);
-  co_return ec ? 0 : n;
 }
 
 asio::awaitable<std::size_t> Stream::ReadInto(std::string& buffer, std::size_t min_room,

@@ -1,9 +1,9 @@
 // A byte stream that is either TLS over TCP or plain TCP, so that the server and the client run
 // the same coroutines for both (the sidecar's loopback listeners and backends are plain). TLS
-// runs OpenSSL straight on the socket's descriptor (waiting for readiness on the socket when it
-// wants to read or write): no intermediate buffers or BIO pair per connection, and with
-// SSL_MODE_RELEASE_BUFFERS an idle connection holds no record buffer. One Stream belongs to one
-// strand; not thread-safe.
+// runs OpenSSL straight on the socket's descriptor (a socket BIO that sends with MSG_NOSIGNAL;
+// waiting for readiness on the socket when it wants to read or write): no intermediate buffers
+// or BIO pair per connection, and with SSL_MODE_RELEASE_BUFFERS an idle connection holds no
+// record buffer. One Stream belongs to one strand; not thread-safe.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -36,14 +36,12 @@ class Stream {
 
   // Runs the TLS handshake as `type` on the (now open) socket; does nothing for a plain stream.
   asio::awaitable<void> Handshake(asio::ssl::stream_base::handshake_type type, std::error_code& ec);
-  // Reads some bytes into `buffer`; returns how many. A clean end (TLS close_notify, or FIN on a
-  // plain stream) is asio::error::eof; a TLS stream cut without close_notify is
-  // asio::ssl::error::stream_truncated.
-  asio::awaitable<std::size_t> ReadSome(asio::mutable_buffer buffer, std::error_code& ec);
   // Waits until there is something to read (or the peer closed), then appends what arrived to
   // `buffer`, reading into its spare capacity (at least `min_room` bytes). Until then the
   // connection holds no read buffer: an idle keep-alive connection costs only its socket and
-  // TLS state. Returns how many bytes were appended.
+  // TLS state. Returns how many bytes were appended. A clean end (TLS close_notify, or FIN on a
+  // plain stream) is asio::error::eof; a TLS stream cut without close_notify is
+  // asio::ssl::error::stream_truncated.
   asio::awaitable<std::size_t> ReadInto(std::string& buffer, std::size_t min_room,
                                         std::error_code& ec);
   // Writes all of `buffer`; returns how many bytes were written (fewer on error).
