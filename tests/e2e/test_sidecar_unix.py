@@ -7,34 +7,23 @@ class cleanups; every wait is bounded."""
 
 import os
 import socketserver
-import threading
 import unittest
 
 import harness
 import test_sidecar
 from harness import Authority, free_ports
-from test_sidecar import EchoHandler, Sidecar, http_request, service_yaml, sid
+from test_sidecar import EchoHandler, Sidecar, http_request, serve_in_thread, service_yaml, sid
 
 
 class UnixEchoHandler(EchoHandler):
     disable_nagle_algorithm = False  # TCP_NODELAY does not apply to a Unix socket
 
 
-class UnixEchoServer(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-
-
 def start_unix_backend(add_cleanup, name, path):
-    """An echoing backend (EchoHandler's answers) for `name` listening on the Unix socket `path`."""
-    server = UnixEchoServer(path, UnixEchoHandler)
-    server.service_name = name
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    add_cleanup(thread.join, 10)
-    add_cleanup(server.server_close)
-    add_cleanup(server.shutdown)
-    return server
+    """An echoing backend (EchoHandler's answers) for `name` listening on the Unix socket
+    `path`."""
+    server = socketserver.ThreadingUnixStreamServer(path, UnixEchoHandler)
+    return serve_in_thread(add_cleanup, server, name)
 
 
 def on_socket(service_block, path):
