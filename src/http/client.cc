@@ -8,9 +8,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <optional>
 
@@ -36,7 +40,8 @@ namespace {
 using asio::ip::tcp;
 using internal::Stream;
 
-constexpr std::size_t kReadChunkBytes = 16 * 1024;
+// Room for a typical response head per read; a growing buffer reads more at a time.
+constexpr std::size_t kMinReadBytes = 4 * 1024;
 
 auto Ec(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -69,6 +74,10 @@ std::string TlsReason(const std::error_code& ec, SSL* ssl) {
 // Arranges SNI and, without an expected SPIFFE ID, host name or IP verification.
 absl::Status PrepareTls(Stream& stream, const Url& url, const ClientOptions& options) {
   SSL* ssl = stream.ssl();
+  if (ssl == nullptr) {
+    return crypto::internal::OpenSslError("cannot create a TLS connection",
+                                          absl::StatusCode::kInternal);
+  }
   bool ip = IsIpLiteral(url.host);
   if (!ip && SSL_set_tlsext_host_name(ssl, url.host.c_str()) != 1) {
     return crypto::internal::OpenSslError("cannot set TLS server name",
@@ -106,8 +115,53 @@ absl::Status CheckServerId(Stream& stream, const Url& url, const std::string& ex
                                             Authority(url), expected, names));
 }
 
+// Connects `stream` to the Unix stream socket at `path`. The descriptor goes into the stream's
+// TCP socket object, of which only reads, writes, waits and close are used on this path.
+asio::awaitable<absl::Status> ConnectUnix(Stream& stream, const std::string& path) {
+  sockaddr_un address{};
+  if (path.empty() || path.size() >= sizeof(address.sun_path)) {
+    co_return absl::InvalidArgumentError(
+        fmt::format("'{}' is not a usable Unix socket path", path));
+  }
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    co_return absl::UnavailableError(
+        fmt::format("cannot connect to unix:{}: socket: {}", path, std::strerror(errno)));
+  }
+  std::error_code ec;
+  stream.socket().assign(tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    co_return absl::UnavailableError(
+        fmt::format("cannot connect to unix:{}: {}", path, ec.message()));
+  }
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    if (error != EINPROGRESS && error != EAGAIN) {
+      co_return absl::UnavailableError(
+          fmt::format("cannot connect to unix:{}: {}", path, std::strerror(error)));
+    }
+    // A full backlog: wait until the socket is writable, then read the outcome.
+    co_await stream.socket().async_wait(tcp::socket::wait_write, Ec(ec));
+    socklen_t size = sizeof(error);
+    if (!ec && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
+      ec = std::error_code(error, std::system_category());
+    }
+    if (ec) {
+      co_return absl::UnavailableError(
+          fmt::format("cannot connect to unix:{}: {}", path, ec.message()));
+    }
+  }
+  co_return absl::OkStatus();
+}
+
 asio::awaitable<absl::Status> Connect(Stream& stream, const Url& url,
                                       const ClientOptions& options) {
+  if (!options.unix_socket.empty()) {
+    co_return co_await ConnectUnix(stream, options.unix_socket);
+  }
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
   std::error_code ec;
@@ -167,7 +221,6 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
                                                        Progress& progress) {
   std::string buffer;
   bool eof = false;
-  std::array<char, kReadChunkBytes> chunk;
   for (;;) {
     ParseResult<Response> parsed = ParseResponse(buffer, limits, eof, head);
     if (parsed.state == ParseState::kComplete && parsed.message.status < 200) {
@@ -187,8 +240,7 @@ asio::awaitable<absl::StatusOr<Response>> ReadResponse(Stream& stream, const Url
           fmt::format("connection to {} closed before the response was complete", Authority(url)));
     }
     std::error_code ec;
-    std::size_t n = co_await stream.ReadSome(asio::buffer(chunk), ec);
-    buffer.append(chunk.data(), n);
+    std::size_t n = co_await stream.ReadInto(buffer, kMinReadBytes, ec);
     progress.received = progress.received || n > 0;
     if (ec == asio::error::eof) {
       eof = true;  // a clean TLS close_notify (or TCP FIN); a truncated TLS stream is an error
@@ -238,6 +290,10 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> PrepareCall(const std::strin
                                                                 Url& url) {
   BULWARK_ASSIGN_OR_RETURN(url, ParseUrl(url_text));
   if (url.scheme == "https") {
+    if (!options.unix_socket.empty()) {
+      return absl::InvalidArgumentError(
+          fmt::format("'{}' is https; a Unix socket is only for plain http:// backends", url_text));
+    }
     if (options.tls_context != nullptr) {
       return options.tls_context;
     }
@@ -257,11 +313,12 @@ bool Idempotent(const std::string& method) {
          method == "PUT" || method == "DELETE";
 }
 
-// The pool key: the peer, the server ID it must have and the client context (identity) used.
+// The pool key: the peer (and its Unix socket), the server ID it must have and the client
+// context (identity) used.
 std::string PoolKey(const Url& url, const ClientOptions& options,
                     const std::shared_ptr<asio::ssl::context>& context) {
-  return fmt::format("{}://{}|{}|{}", url.scheme, Authority(url), options.expected_server_id,
-                     static_cast<const void*>(context.get()));
+  return fmt::format("{}://{}|{}|{}|{}", url.scheme, Authority(url), options.unix_socket,
+                     options.expected_server_id, static_cast<const void*>(context.get()));
 }
 
 // The deadline of one call, shared by its attempts: closes the current stream when it fires.

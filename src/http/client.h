@@ -46,6 +46,9 @@ struct ClientOptions {
   // Makes the socket of a new connection (then connected here, to the first address the host
   // resolves to); empty: a socket of our own, trying each address in turn.
   SocketOpener open_socket;
+  // When set, the path of a Unix stream socket to connect to instead of the URL's host and port
+  // (which then only make the Host header); http:// only. Pooled like TCP, keyed by the path.
+  std::string unix_socket;
 };
 
 // Sends `request` (method, headers, body; its target is taken from `url`) to `url` and returns

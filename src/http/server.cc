@@ -35,7 +35,8 @@ namespace bulwark::http {
 namespace {
 
 using asio::ip::tcp;
-constexpr std::size_t kReadChunkBytes = 16 * 1024;
+// Room for a typical request head per read; a growing buffer reads more at a time.
+constexpr std::size_t kMinReadBytes = 4 * 1024;
 constexpr std::chrono::milliseconds kShutdownTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
@@ -215,7 +216,6 @@ asio::awaitable<ParseResult<Request>> ReadRequest(Connection& conn, const Server
   bool head_done = false;
   conn.Arm(buffer.empty() && !first ? options.idle_timeout : options.header_timeout);
   conn.set_waiting(buffer.empty());
-  std::array<char, kReadChunkBytes> chunk;
   for (;;) {
     if (!buffer.empty()) {
       ParseResult<Request> parsed = ParseRequest(buffer, options.limits);
@@ -224,14 +224,13 @@ asio::awaitable<ParseResult<Request>> ReadRequest(Connection& conn, const Server
       }
     }
     std::error_code ec;
-    std::size_t n = co_await conn.stream().ReadSome(asio::buffer(chunk), ec);
+    bool was_empty = buffer.empty();
+    co_await conn.stream().ReadInto(buffer, kMinReadBytes, ec);
     conn.set_waiting(false);
     if (ec) {
       closed = true;
       co_return ParseResult<Request>{};
     }
-    bool was_empty = buffer.empty();
-    buffer.append(chunk.data(), n);
     head_done = head_done || buffer.find("\r\n\r\n") != std::string::npos;
     if (head_done) {
       conn.Arm(options.idle_timeout);
@@ -294,6 +293,9 @@ asio::awaitable<void> RunConnection(Connection& conn, const Handler& handler,
       co_return;
     }
     buffer.erase(0, parsed.consumed);
+    if (buffer.empty()) {
+      std::string().swap(buffer);  // an idle keep-alive connection keeps no read buffer
+    }
     bool head = parsed.message.method == "HEAD";
     conn.Disarm();  // a handler may legitimately take long (long-poll)
     Response response = co_await CallHandler(handler, std::move(parsed.message), info);

@@ -186,7 +186,10 @@ struct IdentityFiles {
 struct ServiceConfig {
   std::string name;
   std::optional<std::vector<std::string>> command;  // unset: started by someone else
+  // Where the service listens: a TCP port on 127.0.0.1, or (exactly one of the two) the path of
+  // a Unix stream socket; the other is 0 / empty.
   std::uint16_t port = 0;
+  std::string socket;
   std::vector<CallConfig> calls;
   std::vector<AllowRule> allow;
   SandboxConfig sandbox;

@@ -209,13 +209,20 @@ asio::awaitable<Handled> Inbound(ProxyContextPtr context, http::Request request,
   const UpstreamPools* pools = context->PoolsOf(info.worker);
   options.pool = pools != nullptr ? pools->inbound.get() : nullptr;
   options.open_socket = context->options.service_sockets;
-  std::string url = fmt::format("http://127.0.0.1:{}{}", context->self().port, request.target);
+  const mesh::ServiceConfig& self = context->self();
+  // A Unix socket's service sees "Host: localhost"; the path is not the caller's business.
+  options.unix_socket = self.socket;
+  std::string url = self.socket.empty()
+                        ? fmt::format("http://127.0.0.1:{}{}", self.port, request.target)
+                        : fmt::format("http://localhost{}", request.target);
   absl::StatusOr<http::Response> response =
       co_await Relay(std::move(url), std::move(request), options);
   if (!response.ok()) {
+    std::string where = self.socket.empty() ? fmt::format("127.0.0.1:{}", self.port)
+                                            : fmt::format("unix:{}", self.socket);
     co_return Handled{
-        UpstreamError(response.status(), fmt::format("service '{}' on 127.0.0.1:{} is unavailable",
-                                                     context->service, context->self().port)),
+        UpstreamError(response.status(),
+                      fmt::format("service '{}' on {} is unavailable", context->service, where)),
         *std::move(peer)};
   }
   co_return Handled{*std::move(response), *std::move(peer)};

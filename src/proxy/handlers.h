@@ -92,9 +92,9 @@ using ProxyContextPtr = std::shared_ptr<const ProxyContext>;
 // not revoked; else 403), replaces X-Bulwark-Peer-Id with the ID and strips hop-by-hop headers,
 // normalizes the path (400 when refused, policy::NormalizePath), applies the policy (403 "not
 // allowed", the reason only in the decision log) and relays the exchange, with the normalized
-// path and the original query, to http://127.0.0.1:<port>. 502 when the service is
-// down, 504 on timeout. Counts the request in the metrics and the access log, as HandleOutbound
-// does, and the decision in the metrics and the decision log.
+// path and the original query, to http://127.0.0.1:<port> (or to the service's Unix socket,
+// `socket:`). 502 when the service is down, 504 on timeout. Counts the request in the metrics and
+// the access log, as HandleOutbound does, and the decision in the metrics and the decision log.
 asio::awaitable<http::Response> HandleInbound(ProxyContextPtr context, http::Request request,
                                               const http::ConnectionInfo& info);
 

@@ -111,6 +111,11 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeServerContext(
     return s;
   }
   SSL_CTX_set_verify(raw, VerifyMode(client_auth), nullptr);
+  // No TLS 1.3 session tickets: bulwark's clients never resume (every mTLS connection is verified
+  // in full, so a revoked or rotated certificate cannot ride on a resumed session), and each
+  // ticket costs the server an encryption and the client a stored session (with the peer's
+  // certificate) per connection.
+  SSL_CTX_set_num_tickets(raw, 0);
   if (SSL_CTX_set_session_id_context(raw, kSessionIdContext, sizeof(kSessionIdContext) - 1) != 1) {
     return crypto::internal::OpenSslError("cannot set the TLS session id context",
                                           absl::StatusCode::kInternal);

@@ -171,6 +171,12 @@ absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& 
           "service and its sidecar yourself, see docs/sidecar.md)",
           mesh.file_name, field));
     }
+    if (!service.socket.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}: {}.socket: bulwark up does not run services on Unix sockets yet; give the service "
+          "a port (or start it and its sidecar yourself, see docs/sidecar.md)",
+          mesh.file_name, field));
+    }
     if (service.identity.has_value()) {
       return absl::InvalidArgumentError(fmt::format(
           "{}: {}.identity: bulwark up issues every identity from its authority; remove it",

@@ -75,6 +75,12 @@ def start_backend_server(add_cleanup, name, handler, tls=None):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
+    return serve_in_thread(add_cleanup, server, name)
+
+
+def serve_in_thread(add_cleanup, server, name):
+    """Runs the socketserver `server` (server.service_name = name, server.seen = []) on a daemon
+    thread, shut down and joined by `add_cleanup`. Returns it."""
     server.service_name = name
     server.seen = []
     server.daemon_threads = True

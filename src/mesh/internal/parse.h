@@ -2,8 +2,10 @@
 // reference checks) and every address and port in use (for clash checks). Not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,7 +26,11 @@ struct AddressUse {
 struct ParseState {
   std::vector<std::string> service_names;  // from the keys of `services`, in file order
   std::vector<AddressUse> addresses;
+  std::vector<std::pair<std::string, std::string>> sockets;  // services' socket paths, by field
 };
+
+// The longest Unix socket path (sockaddr_un's sun_path, less its terminating NUL).
+inline constexpr std::size_t kMaxSocketPathBytes = 107;
 
 // Reads a "host:port" listen address and records it for the clash check.
 absl::StatusOr<HostPort> ReadListen(const Field& field, ParseState& state);

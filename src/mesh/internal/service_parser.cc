@@ -1,5 +1,7 @@
-// Parser of one `services.<name>:` entry of mesh.yaml: command, port, calls, allow rules,
+// Parser of one `services.<name>:` entry of mesh.yaml: command, port or socket, calls, allow rules,
 // sandbox limits, sidecar addresses, external identity files and OAuth scopes.
+#include <algorithm>
+
 #include "core/status.h"
 #include "fmt/format.h"
 #include "identity/spiffe_id.h"
@@ -195,14 +197,64 @@ absl::StatusOr<std::vector<std::string>> ParseScopes(const Field& field) {
   return scopes;
 }
 
+// Reads `socket:`: an absolute path that fits in sockaddr_un, used by no other service.
+absl::StatusOr<std::string> ReadSocketPath(const Field& field, ParseState& state) {
+  absl::StatusOr<std::string> read = field.String();
+  if (!read.ok()) {
+    return read.status();
+  }
+  const std::string& path = *read;
+  if (!path.starts_with('/')) {
+    return field.Error(fmt::format("'{}' must be an absolute path (as in /run/app.sock)", path));
+  }
+  if (path.size() > kMaxSocketPathBytes) {
+    return field.Error(fmt::format("'{}' is {} bytes long; a Unix socket path has at most {}", path,
+                                   path.size(), kMaxSocketPathBytes));
+  }
+  if (std::any_of(path.begin(), path.end(), [](char c) { return c < 0x20 || c == 0x7f; })) {
+    return field.Error("the path must not contain control characters");
+  }
+  for (const auto& [other, other_path] : state.sockets) {
+    if (other == path) {
+      return field.Error(fmt::format("socket {} is already used by {}", path, other_path));
+    }
+  }
+  state.sockets.emplace_back(path, field.path());
+  return path;
+}
+
+// Reads where the service listens: exactly one of `port` (TCP on 127.0.0.1) and `socket`.
+absl::Status ParseListener(const MapReader& map, ParseState& state, ServiceConfig& service) {
+  std::optional<Field> port = map.Get("port");
+  std::optional<Field> socket = map.Get("socket");
+  if (port.has_value() && socket.has_value()) {
+    return socket->Error("set either port (TCP on 127.0.0.1) or socket (a Unix socket), not both");
+  }
+  if (socket.has_value()) {
+    BULWARK_ASSIGN_OR_RETURN(service.socket, ReadSocketPath(*socket, state));
+    return absl::OkStatus();
+  }
+  if (!port.has_value()) {
+    absl::StatusOr<Field> required = map.Require("port");  // the error, at the service
+    return absl::InvalidArgumentError(
+        fmt::format("{} (the service's TCP port on 127.0.0.1; or set socket: the path of its Unix "
+                    "socket)",
+                    required.status().message()));
+  }
+  BULWARK_ASSIGN_OR_RETURN(std::int64_t port_value, port->Integer(1, 65535));
+  service.port = static_cast<std::uint16_t>(port_value);
+  state.addresses.push_back({{"127.0.0.1", service.port}, true, port->path(), port->mark()});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
                                            ParseState& state) {
   BULWARK_RETURN_IF_ERROR(CheckServiceName(key));
   BULWARK_ASSIGN_OR_RETURN(MapReader map,
-                           MapReader::Create(value, {"command", "port", "calls", "allow", "sandbox",
-                                                     "sidecar", "identity", "scopes"}));
+                           MapReader::Create(value, {"command", "port", "socket", "calls", "allow",
+                                                     "sandbox", "sidecar", "identity", "scopes"}));
   ServiceConfig service;
   service.name = key.node().Scalar();
   if (std::optional<Field> command = map.Get("command")) {
@@ -217,10 +269,7 @@ absl::StatusOr<ServiceConfig> ParseService(const Field& key, const Field& value,
     }
     service.command = std::move(argv);
   }
-  BULWARK_ASSIGN_OR_RETURN(Field port, map.Require("port"));
-  BULWARK_ASSIGN_OR_RETURN(std::int64_t port_value, port.Integer(1, 65535));
-  service.port = static_cast<std::uint16_t>(port_value);
-  state.addresses.push_back({{"127.0.0.1", service.port}, true, port.path(), port.mark()});
+  BULWARK_RETURN_IF_ERROR(ParseListener(map, state, service));
   if (std::optional<Field> calls = map.Get("calls")) {
     BULWARK_RETURN_IF_ERROR(ParseCalls(*calls, state, service));
   }

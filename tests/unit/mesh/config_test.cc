@@ -221,6 +221,17 @@ TEST(MeshConfigTest, SidecarTokenSkew) {
   EXPECT_EQ(config->FindService("b")->sidecar.token_skew, core::Seconds(60));  // the default
 }
 
+TEST(MeshConfigTest, ServiceOnAUnixSocket) {
+  absl::StatusOr<MeshConfig> config = ParseMeshConfig(
+      "trust_domain: td\nservices:\n  a:\n    socket: /run/bulwark/a.sock\n  b:\n    port: 2\n",
+      "mesh.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->FindService("a")->socket, "/run/bulwark/a.sock");
+  EXPECT_EQ(config->FindService("a")->port, 0) << "exactly one of the two is set";
+  EXPECT_EQ(config->FindService("b")->socket, "");
+  EXPECT_EQ(config->FindService("b")->port, 2);
+}
+
 TEST(MeshConfigTest, ServiceScopes) {
   absl::StatusOr<MeshConfig> config = ParseMeshConfig(
       "trust_domain: td\nservices:\n  a:\n    port: 1\n"
@@ -285,6 +296,11 @@ TEST_P(MeshConfigErrorTest, ReportsFileLineColumnPathAndMessage) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Message(config.status()), GetParam().error);
 }
+
+// 107 characters: with a leading '/', one more than a Unix socket path may have.
+#define X107                                                                                       \
+  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+  "xxxxxxxxxxxxx"
 
 // The services used by most cases: "user" on 9001 and "contract" on 9002.
 #define SERVICES "services:\n  user:\n    port: 9001\n  contract:\n    port: 9002\n"
@@ -351,7 +367,21 @@ const ErrorCase kErrorCases[] = {
     {"PortOutOfRange", "trust_domain: td\nservices:\n  user:\n    port: 70000\n",
      "mesh.yaml:4:11: services.user.port: must be between 1 and 65535, got 70000"},
     {"MissingPort", "trust_domain: td\nservices:\n  user:\n    command: [x]\n",
-     "mesh.yaml:4:5: services.user.port: required field is missing"},
+     "mesh.yaml:4:5: services.user.port: required field is missing (the service's TCP port on "
+     "127.0.0.1; or set socket: the path of its Unix socket)"},
+    {"PortAndSocket",
+     "trust_domain: td\nservices:\n  user:\n    port: 9001\n    socket: /run/user.sock\n",
+     "mesh.yaml:5:13: services.user.socket: set either port (TCP on 127.0.0.1) or socket (a Unix "
+     "socket), not both"},
+    {"RelativeSocket", "trust_domain: td\nservices:\n  user:\n    socket: run/user.sock\n",
+     "mesh.yaml:4:13: services.user.socket: 'run/user.sock' must be an absolute path (as in "
+     "/run/app.sock)"},
+    {"SocketPathTooLong", "trust_domain: td\nservices:\n  user:\n    socket: /" X107 "\n",
+     "mesh.yaml:4:13: services.user.socket: '/" X107
+     "' is 108 bytes long; a Unix socket path has at most 107"},
+    {"SocketUsedTwice",
+     "trust_domain: td\nservices:\n  a:\n    socket: /run/x.sock\n  b:\n    socket: /run/x.sock\n",
+     "mesh.yaml:6:13: services.b.socket: socket /run/x.sock is already used by services.a.socket"},
     {"BadDuration", "trust_domain: td\nauthority:\n  svid_ttl: 1 hour\n",
      "mesh.yaml:3:13: authority.svid_ttl: duration '1 hour' needs a unit: s, m, h or d (as in "
      "30s, 10m, 1h)"},

@@ -132,6 +132,16 @@ TEST(PlanTest, RefusesWhatUpCannotRun) {
   EXPECT_NE(plan.status().message().find("services.user.command is not set"), std::string::npos)
       << plan.status();
 
+  std::string on_socket = kMesh;
+  on_socket.replace(on_socket.find("    port: 9002\n"), std::string("    port: 9002\n").size(),
+                    "    socket: /run/user.sock\n");
+  plan = BuildPlan(Parse(on_socket), Options(), Counter());
+  EXPECT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find(
+                "services.user.socket: bulwark up does not run services on Unix sockets yet"),
+            std::string::npos)
+      << plan.status();
+
   PortPicker none = []() -> absl::StatusOr<std::uint16_t> {
     return absl::UnavailableError("no free port");
   };
