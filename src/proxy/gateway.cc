@@ -31,6 +31,7 @@ struct Exchange {
   std::string client;    // the client's address
   std::string trace_id;  // of the traceparent forwarded
   http::Response response;
+  std::vector<std::string> set_cookies;  // the session's, added to the response
 };
 
 std::string RouteLabel(const mesh::RouteConfig& route) {
@@ -52,11 +53,17 @@ bool MethodAllowed(const mesh::RouteConfig& route, std::string_view method) {
           std::find(route.methods.begin(), route.methods.end(), "GET") != route.methods.end());
 }
 
+bool HasAuth(const mesh::RouteConfig& route, mesh::AuthMethod method) {
+  return std::find(route.auth.begin(), route.auth.end(), method) != route.auth.end();
+}
+
 // Authenticates the request with the route's methods, in the order written; the first that
-// admits it wins. Returns the Subject, or the 401 to send (the reasons are logged).
+// admits it wins. `session` is the session cookie's check, made for routes with `session`.
+// Returns the Subject, or the 401 to send (the reasons are logged).
 absl::StatusOr<tokens::Subject> Authenticate(const GatewayContext& context,
                                              const http::Request& request,
-                                             const mesh::RouteConfig& route) {
+                                             const mesh::RouteConfig& route,
+                                             const SessionCheck* session) {
   std::vector<std::string> reasons;
   for (mesh::AuthMethod method : route.auth) {
     switch (method) {
@@ -87,7 +94,14 @@ absl::StatusOr<tokens::Subject> Authenticate(const GatewayContext& context,
         break;
       }
       case mesh::AuthMethod::kSession:
-        reasons.push_back(fmt::format("{}: not supported yet", mesh::AuthMethodName(method)));
+        if (session == nullptr) {
+          reasons.push_back("session: gateway.session is not configured");
+          break;
+        }
+        if (session->subject.ok()) {
+          return session->subject;
+        }
+        reasons.push_back(fmt::format("session: {}", session->subject.status().message()));
         break;
     }
   }
@@ -98,8 +112,7 @@ absl::StatusOr<tokens::Subject> Authenticate(const GatewayContext& context,
 // the presented token was refused (never why: that is logged).
 http::Response Unauthorized(const mesh::RouteConfig& route, const http::Request& request) {
   http::Response response = JsonError(401, "unauthorized", "authentication is required");
-  if (std::find(route.auth.begin(), route.auth.end(), mesh::AuthMethod::kBearer) !=
-      route.auth.end()) {
+  if (HasAuth(route, mesh::AuthMethod::kBearer)) {
     response.headers.Set("WWW-Authenticate",
                          request.headers.Get("Authorization").has_value()
                              ? "Bearer realm=\"bulwark\", error=\"invalid_token\""
@@ -218,18 +231,47 @@ asio::awaitable<http::Response> Forward(const GatewayContext& context, http::Req
   co_return *std::move(response);
 }
 
+// Returns whether `target` is under /_bulwark/, the relying party's paths, as the raw or the
+// normalized path: such a request is answered by the gateway and never routed.
+bool IsReserved(std::string_view target) {
+  std::string raw = PathWithoutQuery(target);
+  absl::StatusOr<std::string> path = policy::NormalizePath(raw);
+  return raw.starts_with(kReservedPrefix) || (path.ok() && path->starts_with(kReservedPrefix));
+}
+
 asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request request,
                                Exchange& exchange) {
+  if (IsReserved(request.target)) {
+    std::optional<http::Response> answer;
+    if (context.options.session != nullptr) {
+      answer = co_await context.options.session->HandleReserved(request);
+    }
+    exchange.response = answer.has_value() ? *std::move(answer)
+                                           : JsonError(404, "not_found", "no route for this path");
+    co_return;
+  }
+  std::string original_target = request.target;  // Admit rewrites it
   if (std::optional<http::Response> refused = Admit(context, request, exchange)) {
     exchange.response = *std::move(refused);
     co_return;
   }
   const mesh::RouteConfig& route = context.gateway().routes[exchange.route];
-  absl::StatusOr<tokens::Subject> subject = Authenticate(context, request, route);
+  SessionRelyingParty* rp = context.options.session;
+  std::optional<SessionCheck> session;
+  if (rp != nullptr && HasAuth(route, mesh::AuthMethod::kSession)) {
+    session = co_await rp->Check(request);
+    exchange.set_cookies = std::move(session->set_cookies);
+  }
+  absl::StatusOr<tokens::Subject> subject =
+      Authenticate(context, request, route, session.has_value() ? &*session : nullptr);
   if (!subject.ok()) {
     spdlog::info("gateway: 401 for {} {} from {}: {}", request.method, request.Path(),
                  exchange.client, subject.status().message());
-    exchange.response = Unauthorized(route, request);
+    std::optional<http::Response> login;
+    if (session.has_value()) {
+      login = rp->LoginRedirect(request, original_target);
+    }
+    exchange.response = login.has_value() ? *std::move(login) : Unauthorized(route, request);
     co_return;
   }
   if (std::optional<http::Response> limited =
@@ -243,12 +285,12 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
     co_return;
   }
   RemoveClientIdentityHeaders(request.headers);
-  if (std::find(route.auth.begin(), route.auth.end(), mesh::AuthMethod::kBearer) !=
-      route.auth.end()) {
+  if (HasAuth(route, mesh::AuthMethod::kBearer)) {
     // The user's access token stays at the edge: the service gets the Txn-Token instead.
     request.headers.Remove("Authorization");
   }
   RemoveApiKeyHeaders(request.headers);  // a key never travels past the gateway
+  SessionRelyingParty::RemoveSessionCookies(request.headers);  // nor a session's tokens
   exchange.trace_id = Trace(request.headers);
   if (context.options.mint_txn_token) {
     absl::StatusOr<std::string> token =
@@ -261,6 +303,8 @@ asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request requ
     request.headers.Set(kTxnTokenHeader, *std::move(token));
   }
   exchange.response = co_await Forward(context, std::move(request), route);
+  // Only the gateway sets its session cookies: a service cannot replace or delete them.
+  SessionRelyingParty::RemoveSessionSetCookies(exchange.response.headers);
 }
 
 void Finish(const GatewayContext& context, const Exchange& exchange, AccessRecord record,
@@ -328,6 +372,9 @@ asio::awaitable<http::Response> HandleGateway(GatewayContextPtr context, http::R
   exchange.client = ClientAddress(info.remote.address().to_string(), request.headers,
                                   context->gateway().trusted_proxies);
   co_await Pipeline(*context, std::move(request), exchange);
+  for (std::string& cookie : exchange.set_cookies) {
+    exchange.response.headers.Add("Set-Cookie", std::move(cookie));
+  }
   for (const std::string& dropped : HardenResponse(exchange.response.headers)) {
     spdlog::warn("gateway: dropped a Set-Cookie from upstream: {}", dropped);
   }

@@ -30,6 +30,7 @@
 #include "proxy/handlers.h"
 #include "proxy/listeners.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/session_rp.h"
 #include "proxy/tls_context_cache.h"
 #include "tokens/subject.h"
 
@@ -64,6 +65,9 @@ struct GatewayOptions {
   ApiKeyCheck authenticate_api_key;
   // Unset: requests are forwarded without a Txn-Token.
   TxnTokenMinter mint_txn_token;
+  // The relying party of `auth: [session]` routes and /_bulwark/ paths; not owned, outlives the
+  // gateway. Null: session routes answer 401 and /_bulwark/ paths 404.
+  SessionRelyingParty* session = nullptr;
 };
 
 struct GatewayContext {

@@ -10,9 +10,12 @@
 #include "asio/co_spawn.hpp"
 #include "asio/detached.hpp"
 #include "asio/signal_set.hpp"
+#include "core/ascii.h"
 #include "core/files.h"
 #include "core/status.h"
+#include "crypto/aead.h"
 #include "crypto/key.h"
+#include "crypto/random.h"
 #include "crypto/x509.h"
 #include "fmt/format.h"
 #include "identity/rotator.h"
@@ -24,6 +27,8 @@
 #include "proxy/issuer_keys_source.h"
 #include "proxy/jwks_source.h"
 #include "proxy/process.h"
+#include "proxy/session_cookie.h"
+#include "proxy/session_rp.h"
 #include "proxy/txn_signer.h"
 #include "spdlog/spdlog.h"
 #include "tls/context.h"
@@ -123,7 +128,60 @@ struct Admission {
   std::unique_ptr<TxnSigner> signer;
   std::unique_ptr<ApiKeyAuthenticator> api_keys;
   std::unique_ptr<ApiKeyWatcher> api_key_watcher;  // after api_keys: stops before it goes
+  std::unique_ptr<SessionRelyingParty> session;    // gateway.session's relying party
 };
+
+// Returns the cookie key of gateway.session: key_file's (a secret file), or a random key when
+// it is empty (sessions then end with the process).
+absl::StatusOr<crypto::Bytes> LoadCookieKey(const mesh::SessionConfig& session,
+                                            const std::string& base_dir) {
+  if (session.key_file.empty()) {
+    spdlog::warn(
+        "gateway: gateway.session.key_file is not set: a random cookie key is used, and browser "
+        "sessions end when the gateway restarts");
+    return crypto::RandomBytes(crypto::kAes256KeyBytes);
+  }
+  std::string path = Resolve(base_dir, session.key_file);
+  absl::StatusOr<std::string> content = core::ReadSecretFile(path, 256);
+  absl::StatusOr<crypto::Bytes> key =
+      content.ok() ? ParseCookieKey(*content) : absl::StatusOr<crypto::Bytes>(content.status());
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("gateway.session.key_file {}: {}", path, key.status().message()));
+  }
+  return key;
+}
+
+// Makes the relying party of gateway.session: the client secret is read once, now, and a
+// missing, empty or group- or world-accessible file stops the start.
+absl::StatusOr<std::unique_ptr<SessionRelyingParty>> StartSession(
+    const mesh::MeshConfig& mesh, const std::string& authority_url, const std::string& issuer,
+    const IdentitySource& source, const std::string& base_dir, tokens::IssuerKeySource keys) {
+  const mesh::SessionConfig& config = *mesh.gateway->session;
+  std::string secret_path = Resolve(base_dir, config.client_secret_file);
+  absl::StatusOr<std::string> secret = core::ReadSecretFile(secret_path, 4096);
+  if (!secret.ok() || core::TrimOws(*secret).empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("gateway.session.client_secret_file {}: {}", secret_path,
+                    secret.ok() ? "the file is empty" : secret.status().message()));
+  }
+  SessionRpOptions options;
+  options.config = config;
+  options.public_url = mesh.gateway->PublicUrl();
+  options.issuer = issuer;
+  options.authority_url = authority_url;
+  options.client_secret = std::string(core::TrimOws(*secret));
+  BULWARK_ASSIGN_OR_RETURN(options.cookie_key, LoadCookieKey(config, base_dir));
+  options.keys = std::move(keys);
+  for (const mesh::IssuerConfig& issuer_config : mesh.gateway->issuers) {
+    if (issuer_config.IsSelf()) {
+      options.subject_issuer = issuer_config.name;  // the user as a bearer token names them
+    }
+  }
+  options.trust_domain = mesh.trust_domain;
+  return SessionRelyingParty::Create(std::move(options), core::SystemClock(), nullptr,
+                                     source.current()->bundle);
+}
 
 // Starts the Admission of `mesh` and plugs it into `options`. The signer registers its first key
 // with the authority now: a gateway that cannot vouch for its requests does not start.
@@ -151,6 +209,15 @@ absl::StatusOr<Admission> StartAdmission(const mesh::MeshConfig& mesh, const Gat
                                                                     const mesh::RouteConfig&) {
       return bearer->Authenticate(request, core::SystemClock().Now());
     };
+  }
+  if (mesh.gateway->session.has_value()) {
+    BULWARK_ASSIGN_OR_RETURN(
+        admission.session, StartSession(mesh, client.url(), metadata->keys.issuer, source, base_dir,
+                                        admission.authority_keys->AsKeySource()));
+    options.session = admission.session.get();
+    spdlog::info("gateway: browser sessions as OpenID Connect client '{}' of {} (callback {}{})",
+                 mesh.gateway->session->client_id, metadata->keys.issuer, mesh.gateway->PublicUrl(),
+                 kCallbackPath);
   }
   admission.api_keys = std::make_unique<ApiKeyAuthenticator>();
   admission.api_key_watcher =

@@ -33,17 +33,27 @@ def now_step():
 
 
 class Browser:
-    """A cookie jar and HTTPS client for the login pages, sending from `source` (127.0.0.x)."""
+    """A cookie jar and HTTPS client for the login pages, sending from `source` (127.0.0.x).
+    `target` is a path on the authority, or an absolute https:// URL of another server on the
+    same host (a gateway: one jar, as browsers keep cookies per host whatever the port) whose
+    certificate chains to one of `extra_cas`."""
 
-    def __init__(self, auth, source):
+    def __init__(self, auth, source, extra_cas=()):
         self.auth = auth
         self.source = source
+        self.extra_cas = list(extra_cas)
         self.cookies = {}
         self.set_cookies = []  # every Set-Cookie header seen, verbatim
 
     def request(self, method, target, form=None, headers=None):
         host, port = self.auth.host_port
+        if target.startswith("https://"):
+            parsed = urllib.parse.urlsplit(target)
+            host, port = parsed.hostname, parsed.port
+            target = parsed.path + ("?" + parsed.query if parsed.query else "")
         ctx = harness.ssl_context(self.auth.bundle)
+        for ca in self.extra_cas:
+            ctx.load_verify_locations(ca)
         conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=15,
                                            source_address=(self.source, 0))
         hdrs = dict(headers or {})

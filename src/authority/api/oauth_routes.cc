@@ -137,7 +137,10 @@ std::optional<http::Response> Router::OAuth(const http::Request& request,
     absl::StatusOr<json> answer = oauth_.Introspect(*form, conn.peer_certificate);
     return answer.ok() ? OAuthJson(*answer) : OAuthErrorResponse(answer.status());
   }
-  absl::Status revoked = oauth_.Revoke(*form, conn.peer_certificate);
+  // An OpenID Connect client authenticates with client_secret_basic; workloads with mTLS.
+  std::optional<std::string_view> basic = request.headers.Get("Authorization");
+  absl::Status revoked = basic.has_value() ? oauth_.oidc().Revoke(*form, basic)
+                                           : oauth_.Revoke(*form, conn.peer_certificate);
   return revoked.ok() ? OAuthJson(json::object()) : OAuthErrorResponse(revoked);
 }
 

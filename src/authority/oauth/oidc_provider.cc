@@ -240,6 +240,20 @@ absl::StatusOr<json> OidcProvider::Token(const Form& form,
   return Refresh(form, client);
 }
 
+absl::Status OidcProvider::Revoke(const Form& form, std::optional<std::string_view> authorization) {
+  BULWARK_ASSIGN_OR_RETURN(OidcClientRecord client, AuthenticateClient(form, authorization));
+  absl::StatusOr<RefreshTokenRecord> record =
+      authority_.store().FindRefreshToken(Hash(Get(form, "token")));
+  if (!record.ok()) {
+    return record.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
+                                                                 : record.status();
+  }
+  if (record->client_id == client.id) {
+    RevokeFamily(record->family, client.id, "the client revoked its refresh token (RFC 7009)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OidcProvider::CheckUserActive(const std::string& name) {
   absl::StatusOr<UserRecord> user = authority_.store().FindUser(name);
   if (!user.ok() && user.status().code() != absl::StatusCode::kNotFound) {

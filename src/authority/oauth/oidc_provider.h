@@ -96,6 +96,12 @@ class OidcProvider {
   absl::StatusOr<nlohmann::json> Token(const Form& form,
                                        std::optional<std::string_view> authorization);
 
+  // RFC 7009 revocation by an OpenID Connect client (`authorization`: client_secret_basic): a
+  // refresh token of the client revokes its whole family, the grant and its access tokens (the
+  // gateway's logout). An unknown token, or another client's, is ignored (RFC 7009 §2.2).
+  // Errors: the client's authentication, as for Token.
+  absl::Status Revoke(const Form& form, std::optional<std::string_view> authorization);
+
   // The userinfo response for a verified access token's claims: sub, and email with the email
   // scope, preferred_username with profile. Unauthenticated when the token is not an OIDC
   // client's user token with the openid scope or the user is gone or disabled.

@@ -58,18 +58,18 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string SafeReturnTo(std::string_view return_to) {
+std::string SafeReturnTo(std::string_view return_to, std::string_view fallback) {
   if (return_to.empty() || return_to.size() > kMaxReturnToBytes || return_to[0] != '/') {
-    return std::string(kDefaultReturnTo);
+    return std::string(fallback);
   }
   if (return_to.size() > 1 && (return_to[1] == '/' || return_to[1] == '\\')) {
-    return std::string(kDefaultReturnTo);
+    return std::string(fallback);
   }
   for (char c : return_to) {
     // Browsers drop tabs and newlines from URLs and read '\' as '/': "/\t/evil" and "/x\..\"
     // tricks need one of them, and a space or control character has no place in a Location.
     if (c <= 0x20 || c >= 0x7f || c == '\\') {
-      return std::string(kDefaultReturnTo);
+      return std::string(fallback);
     }
   }
   return std::string(return_to);

@@ -21,8 +21,9 @@ std::string HtmlEscape(std::string_view text);
 
 // Returns `return_to` (already percent-decoded once, as a query parameter is) when it is a path on
 // this authority: starts with "/", not "//" or "/\", only visible ASCII (no space, control
-// character or backslash anywhere), at most kMaxReturnToBytes. Returns kDefaultReturnTo otherwise.
-std::string SafeReturnTo(std::string_view return_to);
+// character or backslash anywhere), at most kMaxReturnToBytes. Returns `fallback` otherwise (the
+// gateway's relying party uses these rules for its own return_to, with "/").
+std::string SafeReturnTo(std::string_view return_to, std::string_view fallback = kDefaultReturnTo);
 
 struct Page {
   std::string title;         // text

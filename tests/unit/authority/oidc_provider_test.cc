@@ -332,6 +332,21 @@ TEST_F(OidcProviderTest, RefreshOfADisabledUserFails) {
   EXPECT_EQ(OAuthErrorCode(Refresh((*tokens)["refresh_token"]).status()), "invalid_grant");
 }
 
+TEST_F(OidcProviderTest, RevokingARefreshTokenRevokesItsFamily) {
+  auto tokens = Redeem(Code());
+  ASSERT_TRUE(tokens.ok());
+  std::string refresh = (*tokens)["refresh_token"].get<std::string>();
+  std::string basic = "Basic " + crypto::Base64Encode(crypto::ToBytes("app:" + secret_));
+  // A wrong secret is refused, and revokes nothing.
+  std::string wrong = "Basic " + crypto::Base64Encode(crypto::ToBytes("app:nope"));
+  EXPECT_FALSE(oidc().Revoke({{"token", refresh}}, wrong).ok());
+  EXPECT_TRUE(AccessActive(*tokens));
+  EXPECT_TRUE(oidc().Revoke({{"token", "unknown"}}, basic).ok());  // RFC 7009 §2.2
+  ASSERT_TRUE(oidc().Revoke({{"token", refresh}}, basic).ok());
+  EXPECT_FALSE(AccessActive(*tokens));
+  EXPECT_EQ(OAuthErrorCode(Refresh(refresh).status()), "invalid_grant");
+}
+
 TEST_F(OidcProviderTest, RemovingAClientRevokesItsGrants) {
   auto tokens = Redeem(Code());
   ASSERT_TRUE(tokens.ok());
