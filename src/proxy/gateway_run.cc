@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <functional>
 
+#include "absl/strings/ascii.h"
 #include "asio/co_spawn.hpp"
 #include "asio/detached.hpp"
 #include "asio/signal_set.hpp"
-#include "core/ascii.h"
 #include "core/files.h"
 #include "core/status.h"
 #include "crypto/aead.h"
@@ -160,7 +160,7 @@ absl::StatusOr<std::unique_ptr<SessionRelyingParty>> StartSession(
   const mesh::SessionConfig& config = *mesh.gateway->session;
   std::string secret_path = Resolve(base_dir, config.client_secret_file);
   absl::StatusOr<std::string> secret = core::ReadSecretFile(secret_path, 4096);
-  if (!secret.ok() || core::TrimOws(*secret).empty()) {
+  if (!secret.ok() || absl::StripAsciiWhitespace(*secret).empty()) {
     return absl::InvalidArgumentError(
         fmt::format("gateway.session.client_secret_file {}: {}", secret_path,
                     secret.ok() ? "the file is empty" : secret.status().message()));
@@ -170,7 +170,7 @@ absl::StatusOr<std::unique_ptr<SessionRelyingParty>> StartSession(
   options.public_url = mesh.gateway->PublicUrl();
   options.issuer = issuer;
   options.authority_url = authority_url;
-  options.client_secret = std::string(core::TrimOws(*secret));
+  options.client_secret = std::string(absl::StripAsciiWhitespace(*secret));  // a final newline
   BULWARK_ASSIGN_OR_RETURN(options.cookie_key, LoadCookieKey(config, base_dir));
   options.keys = std::move(keys);
   for (const mesh::IssuerConfig& issuer_config : mesh.gateway->issuers) {

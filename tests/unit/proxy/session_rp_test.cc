@@ -371,7 +371,8 @@ TEST_F(SessionRpTest, DecideSessionFollowsRecheckExpiryAndLifetime) {
   EXPECT_EQ(at(59), SessionAction::kUse);
   EXPECT_EQ(at(60), SessionAction::kRefresh);
   s.refreshed_at = kStart + core::Seconds(250);
-  EXPECT_EQ(at(269), SessionAction::kRefresh);  // the access token expires within the margin
+  EXPECT_EQ(at(269), SessionAction::kUse);
+  EXPECT_EQ(at(270), SessionAction::kRefresh);  // the access token expires within the margin
   s.refreshed_at = kStart + core::Seconds(3590);
   s.access_expires_at = kStart + core::Seconds(3890);
   EXPECT_EQ(at(3599), SessionAction::kUse);
