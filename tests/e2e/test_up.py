@@ -315,7 +315,9 @@ class UpDvdMeshTest(unittest.TestCase):
                       first)
         secret_file = os.path.join(self.state, "gateway", "client-secret")
         secret = harness.read(secret_file)
-        key = harness.read(os.path.join(self.state, "gateway", "session.key"))
+        key_file = os.path.join(self.state, "gateway", "session.key")
+        with open(key_file, "rb") as f:
+            key = f.read()  # 32 raw bytes
 
         second = type(self).start_up()
         type(self).up = second
@@ -325,7 +327,8 @@ class UpDvdMeshTest(unittest.TestCase):
         self.assertIn("gateway sessions: reusing the OpenID Connect client gateway",
                       second.text())
         self.assertEqual(harness.read(secret_file), secret)
-        self.assertEqual(harness.read(os.path.join(self.state, "gateway", "session.key")), key)
+        with open(key_file, "rb") as f:
+            self.assertEqual(f.read(), key)
         status, body = self.rent("3")  # the API key made in the first run still works
         self.assertEqual(status, 201, body)
         bundle = harness.read(os.path.join(self.state, "bundle.pem"))
