@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 #include "core/status.h"
 #include "fmt/format.h"
@@ -179,7 +180,18 @@ absl::StatusOr<std::uint16_t> PickFreeLoopbackPort() {
 }
 
 absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& options,
-                               const PortPicker& pick) {
+                               const PortPicker& pick_any) {
+  // The kernel may hand out a port it gave before (each pick's socket is closed): never twice.
+  std::set<std::uint16_t> picked;
+  PortPicker pick = [&pick_any, &picked]() -> absl::StatusOr<std::uint16_t> {
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      BULWARK_ASSIGN_OR_RETURN(std::uint16_t port, pick_any());
+      if (picked.insert(port).second) {
+        return port;
+      }
+    }
+    return absl::UnavailableError("no free port on 127.0.0.1 that was not picked already");
+  };
   std::uint64_t last_uid = static_cast<std::uint64_t>(options.uid_base) + 1 +
                            2 * static_cast<std::uint64_t>(mesh.services.size());
   if (options.uid_base == 0 || last_uid > std::numeric_limits<std::int32_t>::max()) {
