@@ -83,6 +83,16 @@ void PrintFirstRun(const up::Plan& plan, const up::PreparedState& state) {
       plan.layout.authority_dir.c_str(), plan.layout.authority_dir.c_str());
 }
 
+void PrintSession(const up::Plan& plan, const up::PreparedSession& session) {
+  std::printf(
+      "gateway sessions: %s OpenID Connect client %s (redirect URI %s); secret from %s, "
+      "cookie key %s (%s)\n",
+      session.registered ? "registered the" : "reusing the", session.client_id.c_str(),
+      session.redirect_uri.c_str(), session.secret_source.c_str(),
+      plan.layout.gateway_session_key().c_str(),
+      session.key_created ? "new: earlier sessions end" : "reused");
+}
+
 void PrintUrls(const mesh::MeshConfig& mesh, const up::Plan& plan, long ready_ms) {
   std::printf("\nmesh %s is up (ready in %ld ms); state in %s\n", mesh.trust_domain.c_str(),
               ready_ms, plan.layout.dir.c_str());
@@ -140,6 +150,9 @@ int RunUp(const UpFlags& flags) {
     PrintFirstRun(*plan, *state);
   } else {
     std::printf("reusing the authority in %s\n", plan->layout.authority_dir.c_str());
+  }
+  if (state->session.has_value()) {
+    PrintSession(*plan, *state->session);
   }
   std::fflush(stdout);
   struct sigaction action {};

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 #include "core/status.h"
 #include "fmt/format.h"
@@ -24,6 +25,42 @@ namespace fs = std::filesystem;
 std::string Absolute(const fs::path& base, const std::string& path) {
   fs::path p(path);
   return (p.is_relative() ? fs::absolute(base / p) : p).lexically_normal().string();
+}
+
+bool UnderTmp(const fs::path& given) {
+  fs::path path = given.lexically_normal();
+  auto first = path.begin();
+  return path.is_absolute() && first != path.end() && ++first != path.end() && *first == "tmp";
+}
+
+// Refuses a service whose command names a file under /tmp, or whose folder (mesh.yaml's, where
+// relative paths are looked up) is there: the sandbox mounts an empty tmpfs on /tmp, so the
+// service would not find it.
+absl::Status CheckNotUnderTmp(const mesh::MeshConfig& mesh, const mesh::ServiceConfig& service,
+                              const std::string& folder) {
+  constexpr std::string_view kWhy =
+      "a sandboxed service sees a private, empty /tmp, so it could not open it: keep mesh.yaml "
+      "and the services' files elsewhere, e.g. under /var/tmp (docs/up.md)";
+  const std::vector<std::string>& command = *service.command;
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    fs::path path(command[i]);
+    bool script = i > 0 && !command[i].starts_with("-");
+    if (UnderTmp(path) || (UnderTmp(folder) && script && path.is_relative())) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{}: services.{}.command[{}]: {} is under /tmp; {}", mesh.file_name, service.name, i,
+          (fs::path(folder) / path).lexically_normal().string(), kWhy));
+    }
+  }
+  if (UnderTmp(folder)) {
+    return absl::FailedPreconditionError(
+        fmt::format("{}: services.{} runs in {} (the folder of mesh.yaml), under /tmp; {}",
+                    mesh.file_name, service.name, folder, kWhy));
+  }
+  return absl::OkStatus();
+}
+
+std::string ServiceFolder(const PlanOptions& options) {
+  return fs::absolute(fs::path(options.mesh_path).parent_path()).lexically_normal().string();
 }
 
 absl::StatusOr<mesh::HostPort> OrPicked(const std::optional<mesh::HostPort>& given,
@@ -76,8 +113,7 @@ ProcessSpec ServiceProcess(const mesh::ServiceConfig& service, const SidecarPort
               fmt::format("BULWARK_SERVICE={}", service.name),
               fmt::format("PORT={}", service.port),
               fmt::format("BULWARK_OUTBOUND={}", ports.outbound.ToString())};
-  spec.working_directory =
-      fs::absolute(fs::path(options.mesh_path).parent_path()).lexically_normal().string();
+  spec.working_directory = ServiceFolder(options);
   spec.uid = uid;
   spec.gid = uid;
   spec.ready_port = service.port;
@@ -144,7 +180,18 @@ absl::StatusOr<std::uint16_t> PickFreeLoopbackPort() {
 }
 
 absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& options,
-                               const PortPicker& pick) {
+                               const PortPicker& pick_any) {
+  // The kernel may hand out a port it gave before (each pick's socket is closed): never twice.
+  std::set<std::uint16_t> picked;
+  PortPicker pick = [&pick_any, &picked]() -> absl::StatusOr<std::uint16_t> {
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      BULWARK_ASSIGN_OR_RETURN(std::uint16_t port, pick_any());
+      if (picked.insert(port).second) {
+        return port;
+      }
+    }
+    return absl::UnavailableError("no free port on 127.0.0.1 that was not picked already");
+  };
   std::uint64_t last_uid = static_cast<std::uint64_t>(options.uid_base) + 1 +
                            2 * static_cast<std::uint64_t>(mesh.services.size());
   if (options.uid_base == 0 || last_uid > std::numeric_limits<std::int32_t>::max()) {
@@ -182,6 +229,7 @@ absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& 
           "{}: {}.identity: bulwark up issues every identity from its authority; remove it",
           mesh.file_name, field));
     }
+    BULWARK_RETURN_IF_ERROR(CheckNotUnderTmp(mesh, service, ServiceFolder(options)));
     SidecarPorts ports{.service = service.name};
     for (auto [out, given] : {std::pair{&ports.inbound, &service.sidecar.inbound},
                               std::pair{&ports.outbound, &service.sidecar.outbound},
@@ -217,6 +265,11 @@ absl::StatusOr<std::string> ResolveMeshYaml(std::string_view yaml_text, const Pl
     // Issued by up, or copied there from gateway.tls (readable by the gateway's uid).
     gateway["tls"]["cert"] = plan.layout.gateway_cert();
     gateway["tls"]["key"] = plan.layout.gateway_key();
+    // The user's files, or up's own, copied where the gateway's uid may read them.
+    if (YAML::Node session = gateway["session"]; session) {
+      session["client_secret_file"] = plan.layout.gateway_client_secret();
+      session["key_file"] = plan.layout.gateway_session_key();
+    }
     for (YAML::Node issuer : gateway["issuers"]) {
       if (issuer["jwks"] && issuer["jwks"].as<std::string>().starts_with("file:")) {
         issuer["jwks"] = "file:" + Absolute(base, issuer["jwks"].as<std::string>().substr(5));

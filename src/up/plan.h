@@ -30,6 +30,9 @@ struct StateLayout {
   std::string logs() const { return dir + "/logs"; }          // <process>.log each
   std::string gateway_cert() const { return dir + "/gateway/cert.pem"; }
   std::string gateway_key() const { return dir + "/gateway/key.pem"; }  // 0600, the gateway's
+  // gateway.session: the OpenID Connect client's secret and the cookie key (0600, the gateway's)
+  std::string gateway_client_secret() const { return dir + "/gateway/client-secret"; }
+  std::string gateway_session_key() const { return dir + "/gateway/session.key"; }
   std::string log(std::string_view process) const;
 };
 
@@ -92,15 +95,17 @@ absl::StatusOr<std::uint16_t> PickFreeLoopbackPort();
 
 // Builds the plan for `mesh` (already validated). Ports: each unset sidecar address gets
 // 127.0.0.1:<pick()>; the gateway's admin listener too. Errors: a service without `command`
-// (up starts every service), a service using identity files (up issues identities), a uid past
-// 2^31, or `pick` failing.
+// (up starts every service), a service using identity files (up issues identities), a service
+// whose command names a file under /tmp or runs in a folder under /tmp (a sandboxed service sees
+// a private, empty /tmp), a uid past 2^31, or `pick` failing.
 absl::StatusOr<Plan> BuildPlan(const mesh::MeshConfig& mesh, const PlanOptions& options,
                                const PortPicker& pick);
 
 // Returns mesh.yaml `yaml_text` rewritten for the processes of `plan`: the picked sidecar
 // addresses filled in, authority.data_dir and every relative file path made absolute (relative
-// to the folder of `mesh_path`, the original file), gateway.tls set to the issued certificate when
-// up issues it. Comments are not kept. Errors: the text does not parse as YAML.
+// to the folder of `mesh_path`, the original file), gateway.tls set to the state directory's copy,
+// gateway.session's client_secret_file and key_file to the state directory's files. Comments are
+// not kept. Errors: the text does not parse as YAML.
 absl::StatusOr<std::string> ResolveMeshYaml(std::string_view yaml_text, const Plan& plan,
                                             const std::string& mesh_path);
 

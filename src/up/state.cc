@@ -119,6 +119,10 @@ absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const P
   } else if (mesh.gateway.has_value()) {
     BULWARK_RETURN_IF_ERROR(CopyGatewayTls(*mesh.gateway->tls, mesh_path, layout));
   }
+  if (mesh.gateway.has_value() && mesh.gateway->session.has_value()) {
+    BULWARK_ASSIGN_OR_RETURN(state.session,
+                             PrepareGatewaySession(mesh, layout, *opened, mesh_path));
+  }
   opened.reset();  // closes the store before the authority process opens it
   BULWARK_ASSIGN_OR_RETURN(std::string resolved, ResolveMeshYaml(mesh_text, plan, mesh_path));
   BULWARK_RETURN_IF_ERROR(core::WriteFileAtomic(layout.mesh(), resolved, 0644));
@@ -130,6 +134,10 @@ absl::StatusOr<PreparedState> PrepareState(const mesh::MeshConfig& mesh, const P
     }
     if (process.kind == ProcessKind::kGateway) {
       BULWARK_RETURN_IF_ERROR(Chown(layout.gateway_key(), process.uid, process.gid));
+      if (state.session.has_value()) {
+        BULWARK_RETURN_IF_ERROR(Chown(layout.gateway_client_secret(), process.uid, process.gid));
+        BULWARK_RETURN_IF_ERROR(Chown(layout.gateway_session_key(), process.uid, process.gid));
+      }
     }
   }
   return state;

@@ -107,7 +107,13 @@ def enrol(auth, name, email, source="127.0.0.1"):
     rc, out, err = auth.admin("user", "add", name, "--email", email)
     if rc != 0:
         raise AssertionError(f"user add {name} failed: {out}{err}")
-    link = out.strip()
+    return enrol_with_link(auth, out.strip(), source)
+
+
+def enrol_with_link(auth, link, source="127.0.0.1"):
+    """Enrols the user of the enrolment link `link` (as `user add` printed it) the way a person
+    does: the page shows the TOTP secret, the form takes the password twice and the current
+    step's code. Returns their TOTP secret (base32)."""
     target = link[link.index("/enrol"):]
     b = Browser(auth, source)
     status, _, page = b.request("GET", target)

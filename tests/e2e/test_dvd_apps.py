@@ -169,6 +169,10 @@ class DvdAppsTest(unittest.TestCase):
         self.assertEqual(response.status, 200)
         self.assertIn("default-src 'self'", response.getheader("Content-Security-Policy"))
         self.assertIn("fetch(path", page)
+        # Who is signed in comes from the gateway; logging out is a form POST to it.
+        self.assertIn("'/_bulwark/session'", page)
+        self.assertIn('<form method="post" action="/_bulwark/logout">', page)
+        self.assertIn("<main>", page)
         self.assertNotIn("http://", page)
         self.assertNotIn("https://", page)
 

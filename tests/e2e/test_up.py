@@ -95,6 +95,22 @@ def copy_app(tmp, *extra):
     return app
 
 
+def dvd_mesh(tmp, authority_port, gateway_port):
+    """Writes `tmp`/mesh.yaml: the example's mesh with the given ports and the services copied
+    under `tmp` (copy_app), named by absolute paths; returns its path."""
+    with open(os.path.join(EXAMPLE, "mesh.yaml")) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:7443", f"127.0.0.1:{authority_port}")
+    text = text.replace("127.0.0.1:8443", f"127.0.0.1:{gateway_port}")
+    app = copy_app(tmp)
+    text = re.sub(r"\[python3, (\w+\.py)\]",
+                  lambda m: f"[/usr/bin/python3, {os.path.join(app, m.group(1))}]", text)
+    path = os.path.join(tmp, "mesh.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -127,16 +143,7 @@ class UpDvdMeshTest(unittest.TestCase):
         os.chmod(cls.tmp, 0o755)
         cls.state = os.path.join(cls.tmp, "state")
         cls.authority_port, cls.gateway_port = harness.free_ports(2)
-        with open(os.path.join(EXAMPLE, "mesh.yaml")) as f:
-            text = f.read()
-        text = text.replace("127.0.0.1:7443", f"127.0.0.1:{cls.authority_port}")
-        text = text.replace("127.0.0.1:8443", f"127.0.0.1:{cls.gateway_port}")
-        app = copy_app(cls.tmp)
-        text = re.sub(r"\[python3, (\w+\.py)\]",
-                      lambda m: f"[/usr/bin/python3, {os.path.join(app, m.group(1))}]", text)
-        cls.mesh = os.path.join(cls.tmp, "mesh.yaml")
-        with open(cls.mesh, "w") as f:
-            f.write(text)
+        cls.mesh = dvd_mesh(cls.tmp, cls.authority_port, cls.gateway_port)
         cls.ups = []
         try:  # a failed start stops what it started and removes the state, as tearDownClass does
             cls.up = cls.start_up()
@@ -204,10 +211,11 @@ class UpDvdMeshTest(unittest.TestCase):
         # Another user's charges are not alice's to read: the rule binds token.sub to path.id.
         status, _ = self.gateway("GET", "/users/bob/charges")
         self.assertEqual(status, 403)
-        # Without a key the gateway refuses; the page itself needs none.
+        # Without a key the gateway refuses; the page is for browsers with a session only
+        # (auth: [session]; test_browser.py logs in): an API key does not open it.
         self.assertEqual(self.gateway("GET", "/rentals", key="bwk_x_y")[0], 401)
         status, page = self.gateway("GET", "/")
-        self.assertEqual(status, 200, f"{page}\n" + self.logs("gateway", "sidecar-frontend"))
+        self.assertEqual(status, 401, f"{page}\n" + self.logs("gateway", "sidecar-frontend"))
         # The dvd service's worker took the job from the queue (dvd -> its sidecar -> queue's).
         log = os.path.join(self.state, "logs", "queue.log")
         deadline = time.monotonic() + 10
@@ -259,6 +267,35 @@ class UpDvdMeshTest(unittest.TestCase):
         status, body = self.rent("2")  # charges alice through the restarted user service
         self.assertEqual(status, 201, body)
 
+    def test_d_the_gateway_client_secret_and_cookie_key_are_the_gateways_alone(self):
+        gateway_uid = UID_BASE + 1
+        for name in ("client-secret", "session.key"):
+            st = os.stat(os.path.join(self.state, "gateway", name))
+            self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o600, gateway_uid), name)
+        self.assertEqual(os.path.getsize(os.path.join(self.state, "gateway", "session.key")), 32)
+        # The resolved mesh.yaml points the gateway at them; the original's paths are unused.
+        resolved = harness.read(os.path.join(self.state, "mesh.yaml"))
+        self.assertIn(os.path.join(self.state, "gateway", "client-secret"), resolved)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "secrets")))
+        rc, out, err = harness.cli("authority", "client", "list", "--data-dir",
+                                   os.path.join(self.state, "authority"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"https://127.0.0.1:{self.gateway_port}/_bulwark/callback", out)
+
+    def test_e_a_service_under_tmp_is_refused_before_anything_starts(self):
+        tmp = tempfile.mkdtemp(prefix="bulwark-up-tmp-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        mesh = os.path.join(tmp, "mesh.yaml")
+        with open(mesh, "w") as f:
+            f.write(harness.read(self.mesh).replace(os.path.join(self.tmp, "app"), tmp))
+        done = subprocess.run([harness.BINARY, "up", mesh, "--state-dir",
+                               os.path.join(self.tmp, "state-tmp")], capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        self.assertIn(f"services.frontend.command[1]: {tmp}/frontend.py is under /tmp; a "
+                      "sandboxed service sees a private, empty /tmp", done.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "state-tmp")))
+
     def test_z_sigterm_stops_everything_and_a_second_up_reuses_the_authority(self):
         up = self.up
         first = up.text()
@@ -273,10 +310,25 @@ class UpDvdMeshTest(unittest.TestCase):
         self.assertEqual([p for p in pids if alive(p)], [])
         self.assertIn("stopping every process in reverse order", up.text())
 
+        self.assertIn("gateway sessions: registered the OpenID Connect client gateway "
+                      f"(redirect URI https://127.0.0.1:{self.gateway_port}/_bulwark/callback)",
+                      first)
+        secret_file = os.path.join(self.state, "gateway", "client-secret")
+        secret = harness.read(secret_file)
+        key_file = os.path.join(self.state, "gateway", "session.key")
+        with open(key_file, "rb") as f:
+            key = f.read()  # 32 raw bytes
+
         second = type(self).start_up()
         type(self).up = second
         self.assertIn("reusing the authority", second.text())
         self.assertNotIn("initialised a new authority", second.text())
+        # The gateway's client and its cookie key are reused: sessions survive a restart.
+        self.assertIn("gateway sessions: reusing the OpenID Connect client gateway",
+                      second.text())
+        self.assertEqual(harness.read(secret_file), secret)
+        with open(key_file, "rb") as f:
+            self.assertEqual(f.read(), key)
         status, body = self.rent("3")  # the API key made in the first run still works
         self.assertEqual(status, 201, body)
         bundle = harness.read(os.path.join(self.state, "bundle.pem"))

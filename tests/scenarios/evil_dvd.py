@@ -57,6 +57,8 @@ def user_sidecar_inbound():
 
 
 def user_service_pid():
+    # This mesh's user service: its script next to this one (other meshes may run user.py too).
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "user.py").encode()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -64,7 +66,7 @@ def user_service_pid():
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if any(arg.endswith(b"/user.py") for arg in argv):
+            if script in argv:
                 return int(entry)
     return None
 

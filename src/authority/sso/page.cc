@@ -21,9 +21,14 @@ constexpr std::string_view kStyle =
     "code,pre{word-break:break-all;white-space:pre-wrap;background:#f3f3f3;padding:.25rem}"
     "svg{display:block;width:14rem;height:14rem;margin:1rem 0}";
 
+// form-action also governs where a form post's redirects may lead (Chromium checks every hop),
+// and the login's last redirect goes to the client's redirect URI: so the sources are exactly
+// what a redirect URI may be (oidc_rules.h: https, or http on loopback), not just 'self' (with
+// which Chromium stopped at the MFA page: found by tests/e2e/test_browser.py).
 const std::string& ContentSecurityPolicy() {
   static const std::string kCsp = fmt::format(
-      "default-src 'none'; style-src 'sha256-{}'; img-src 'self'; form-action 'self'; "
+      "default-src 'none'; style-src 'sha256-{}'; img-src 'self'; form-action 'self' https: "
+      "http://127.0.0.1:* http://localhost:* http://[::1]:*; "
       "frame-ancestors 'none'; base-uri 'none'",
       crypto::Base64Encode(crypto::Sha256(kStyle)));
   return kCsp;
@@ -91,7 +96,10 @@ http::Response HtmlResponse(int status, const Page& page) {
   response.headers.Add("Cache-Control", "no-store");
   response.headers.Add("X-Frame-Options", "DENY");
   response.headers.Add("X-Content-Type-Options", "nosniff");
-  response.headers.Add("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the pages'
+  // own form posts (Fetch §3.2.5), which the Origin check refuses; other sites still get no
+  // Referer (found by tests/e2e/test_browser.py).
+  response.headers.Add("Referrer-Policy", "same-origin");
   return response;
 }
 

@@ -151,6 +151,32 @@ TEST(PlanTest, RefusesWhatUpCannotRun) {
   EXPECT_FALSE(BuildPlan(Parse(kMesh), high, Counter()).ok());
 }
 
+TEST(PlanTest, RefusesServiceFilesUnderTmpWhichTheSandboxHides) {
+  // mesh.yaml under /tmp: the relative script would be looked up in the service's empty /tmp.
+  PlanOptions in_tmp = Options();
+  in_tmp.mesh_path = "/tmp/dvd/mesh.yaml";
+  absl::Status status = BuildPlan(Parse(kMesh), in_tmp, Counter()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("services.contract.command[1]: /tmp/dvd/contract.py is under "
+                                  "/tmp; a sandboxed service sees a private, empty /tmp"),
+            std::string::npos)
+      << status;
+  // An absolute script path under /tmp, with mesh.yaml elsewhere (also through "..").
+  for (const char* script : {"/tmp/contract.py", "/var/../tmp/x/contract.py"}) {
+    std::string text = kMesh;
+    text.replace(text.find("contract.py"), std::string("contract.py").size(), script);
+    status = BuildPlan(Parse(text), Options(), Counter()).status();
+    EXPECT_NE(status.message().find("services.contract.command[1]"), std::string::npos)
+        << script << ": " << status;
+  }
+  // Under /var/tmp, or a folder merely named tmp elsewhere, is fine.
+  for (const char* path : {"/var/tmp/dvd/mesh.yaml", "/srv/tmp/mesh.yaml", "/tmpx/mesh.yaml"}) {
+    PlanOptions options = Options();
+    options.mesh_path = path;
+    EXPECT_TRUE(BuildPlan(Parse(kMesh), options, Counter()).ok()) << path;
+  }
+}
+
 TEST(PlanTest, StateDefaultsToDotBulwarkNextToMeshYaml) {
   StateLayout layout = LayoutFor(Parse(kMesh), "/srv/dvd/mesh.yaml", "");
   EXPECT_EQ(layout.dir, "/srv/dvd/.bulwark");
@@ -179,6 +205,22 @@ TEST(PlanTest, ResolvedMeshYamlHasThePickedPortsAndAbsolutePaths) {
   EXPECT_EQ(user->allow.size(), 1u);
   EXPECT_EQ(resolved->FindService("contract")->calls[0].service, "user");
   EXPECT_FALSE(ResolveMeshYaml("a: [", *plan, "/srv/dvd/mesh.yaml").ok());
+}
+
+TEST(PlanTest, ResolvedMeshYamlPointsTheSessionAtTheStateDirectorysFiles) {
+  std::string text = kMesh;
+  text.replace(text.find("  routes:"), 0,
+               "  session: { client_secret_file: secrets/gw, key_file: /etc/k, lifetime: 2h }\n");
+  absl::StatusOr<Plan> plan = BuildPlan(Parse(text), Options(), Counter());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::StatusOr<std::string> resolved_text = ResolveMeshYaml(text, *plan, "/srv/dvd/mesh.yaml");
+  ASSERT_TRUE(resolved_text.ok()) << resolved_text.status();
+  absl::StatusOr<mesh::MeshConfig> resolved = mesh::ParseMeshConfig(*resolved_text, "resolved");
+  ASSERT_TRUE(resolved.ok()) << resolved.status() << "\n" << *resolved_text;
+  const mesh::SessionConfig& session = *resolved->gateway->session;
+  EXPECT_EQ(session.client_secret_file, "/var/lib/dvd/gateway/client-secret");
+  EXPECT_EQ(session.key_file, "/var/lib/dvd/gateway/session.key");
+  EXPECT_EQ(session.lifetime, std::chrono::hours(2));  // the rest as written
 }
 
 TEST(PlanTest, RestartDelayDoublesFrom250MsUpTo8s) {
