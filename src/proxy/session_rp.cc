@@ -410,6 +410,12 @@ asio::awaitable<SessionLoad> SessionRelyingParty::Load(const http::Request& requ
     load.set_cookies.push_back(DeleteCookie(kSessionCookie));
     co_return load;
   }
+  if (IsSignedOut(*session)) {
+    // A copy of the cookie of a session signed out here: refused at once, not at its recheck.
+    load.session = absl::UnauthenticatedError("the session was signed out");
+    load.set_cookies.push_back(DeleteCookie(kSessionCookie));
+    co_return load;
+  }
   switch (DecideSession(*session, options_.config, now, options_.refresh_margin)) {
     case SessionAction::kUse:
       load.session = *std::move(session);
@@ -493,6 +499,7 @@ asio::awaitable<http::Response> SessionRelyingParty::Logout(const http::Request&
                          : absl::UnauthenticatedError("no session cookie");
   std::string location = "/";
   if (session.ok()) {
+    RememberSignedOut(*session);
     http::Request revoke;
     revoke.method = "POST";
     revoke.headers.Add("Content-Type", "application/x-www-form-urlencoded");
@@ -518,6 +525,42 @@ asio::awaitable<http::Response> SessionRelyingParty::Logout(const http::Request&
   response.headers.Add("Set-Cookie", DeleteCookie(kSessionCookie));
   response.headers.Add("Set-Cookie", DeleteCookie(kLoginStateCookie));
   co_return response;
+}
+
+namespace {
+
+std::vector<std::string> SignedOutKeys(const SessionState& session) {
+  std::vector<std::string> keys = {"rt:" + session.refresh_token};
+  if (!session.sid.empty()) {
+    keys.push_back("sid:" + session.sid);
+  }
+  return keys;
+}
+
+}  // namespace
+
+void SessionRelyingParty::RememberSignedOut(const SessionState& session) {
+  core::TimePoint now = clock_.Now();
+  // A copy refreshed just before the logout is used without a refresh for at most `recheck`;
+  // after that its refresh finds the family revoked.
+  core::TimePoint until = now + options_.config.recheck + core::Seconds(1);
+  std::lock_guard<std::mutex> lock(signed_out_mu_);
+  std::erase_if(signed_out_, [now](const auto& entry) { return entry.second <= now; });
+  for (std::string& key : SignedOutKeys(session)) {
+    signed_out_[std::move(key)] = until;
+  }
+}
+
+bool SessionRelyingParty::IsSignedOut(const SessionState& session) {
+  core::TimePoint now = clock_.Now();
+  std::lock_guard<std::mutex> lock(signed_out_mu_);
+  for (const std::string& key : SignedOutKeys(session)) {
+    auto it = signed_out_.find(key);
+    if (it != signed_out_.end() && it->second > now) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void SessionRelyingParty::RemoveSessionCookies(http::Headers& headers) {

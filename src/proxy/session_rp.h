@@ -4,12 +4,14 @@
 // tokens live in the sealed session cookie (proxy/session_cookie.h), are refreshed every
 // `recheck` (so a revoked grant ends the session then) and logout ends both sessions. The
 // back-channel calls (token, userinfo, revoke) are awaited on the request's coroutine through
-// http::AsyncSend, never blocking an I/O thread. Thread-safe: its state is immutable after
-// Create.
+// http::AsyncSend, never blocking an I/O thread. Thread-safe: its options are immutable after
+// Create; the sessions signed out here are kept under a mutex.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -160,9 +162,19 @@ class SessionRelyingParty {
   absl::StatusOr<std::string> SessionCookie(const SessionState& session) const;
   tokens::Subject SubjectOf(const SessionState& session) const;
 
+  // Remembers a signed-out session (its provider sid and its refresh token) until no copy of
+  // its cookie could still be used without a refresh (recheck from now); drops expired entries.
+  void RememberSignedOut(const SessionState& session);
+  // Returns whether `session` was signed out at this gateway.
+  bool IsSignedOut(const SessionState& session);
+
   SessionRpOptions options_;
   const core::Clock& clock_;
   BackChannel back_channel_;
+  std::mutex signed_out_mu_;
+  // "sid:<sid>" or "rt:<refresh token>" -> until when it is refused. Bounded by the logouts of
+  // one recheck period (each needs a valid session).
+  std::map<std::string, core::TimePoint> signed_out_;
 };
 
 }  // namespace bulwark::proxy

@@ -461,6 +461,12 @@ TEST_F(SessionRpTest, LogoutRevokesAndSendsToTheProvidersLogout) {
   EXPECT_EQ(authority_.revoked, (std::vector<std::string>{"rt-1"}));
   EXPECT_EQ(CookieSet(out, kSessionCookie), "");
   EXPECT_EQ(CookieSet(out, kLoginStateCookie), "");
+  // A copy of the cookie kept from before the logout is refused at once, not at its recheck.
+  SessionCheck copy = Await(rp_->Check(WithSession(Get("/app"), session)));
+  EXPECT_FALSE(copy.subject.ok());
+  ASSERT_EQ(copy.set_cookies.size(), 1u);
+  EXPECT_TRUE(copy.set_cookies[0].starts_with(std::string(kSessionCookie) + "=;"))
+      << copy.set_cookies[0];
   // A GET cannot log out (a link or an image on another site).
   EXPECT_EQ(Reserved(WithSession(Get("/_bulwark/logout"), session)).status, 405);
 }
