@@ -57,15 +57,6 @@ http::Response Page(int status, std::string_view title, std::string_view message
           offer_login ? fmt::format("<p><a href=\"{}\">Sign in again</a></p>\n", kLoginPath) : ""});
 }
 
-// A 302 Found (303 See Other is authority::SeeOther).
-http::Response Found(std::string location) {
-  http::Response response;
-  response.status = 302;
-  response.headers.Add("Location", std::move(location));
-  response.headers.Add("Cache-Control", "no-store");
-  return response;
-}
-
 std::string DeleteCookie(std::string_view name) {
   return SetCookieValue(name, "", core::Seconds(0));
 }
@@ -174,7 +165,7 @@ http::Response SessionRelyingParty::StartLogin(std::string_view return_to) const
        {"nonce", login.nonce},
        {"code_challenge", challenge},
        {"code_challenge_method", "S256"}});
-  http::Response response = Found(std::move(location));
+  http::Response response = authority::Found(location);
   response.headers.Add("Set-Cookie",
                        SetCookieValue(kLoginStateCookie, *sealed, kLoginStateLifetime));
   return response;

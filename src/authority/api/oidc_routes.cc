@@ -46,14 +46,6 @@ http::Response MessagePage(int status, std::string_view title, std::string_view 
   return HtmlResponse(status, authority::Page{std::string(title), std::string(message), ""});
 }
 
-http::Response Redirect(std::string location) {
-  http::Response response;
-  response.status = 302;
-  response.headers.Add("Location", std::move(location));
-  response.headers.Add("Cache-Control", "no-store");
-  return response;
-}
-
 // Returns the parameters of a GET (its query) or a POST (its form body).
 absl::StatusOr<oauth::Form> RequestParams(const http::Request& request,
                                           const std::vector<FieldSpec>& fields) {
@@ -146,7 +138,7 @@ http::Response Router::OidcAuthorize(const http::Request& request) {
   if (outcome.kind == oauth::AuthorizeOutcome::Kind::kErrorPage) {
     return MessagePage(400, "Invalid authorization request", outcome.message);
   }
-  return Redirect(std::move(outcome.location));
+  return Found(outcome.location);
 }
 
 http::Response Router::OidcUserInfo(const http::Request& request) {
@@ -193,7 +185,7 @@ http::Response Router::OidcLogout(const http::Request& request) {
   }
   http::Response response = outcome.location.empty()
                                 ? MessagePage(200, "Signed out", "You are signed out.")
-                                : Redirect(outcome.location);
+                                : Found(outcome.location);
   if (outcome.clear_cookie) {
     response.headers.Add("Set-Cookie", LoginCookieHeader("", core::Seconds(0)));
   }

@@ -103,12 +103,20 @@ http::Response HtmlResponse(int status, const Page& page) {
   return response;
 }
 
-http::Response SeeOther(std::string_view location) {
+namespace {
+
+http::Response RedirectWith(int status, std::string_view location) {
   http::Response response;
-  response.status = 303;
+  response.status = status;
   response.headers.Add("Location", std::string(location));
   response.headers.Add("Cache-Control", "no-store");
   return response;
 }
+
+}  // namespace
+
+http::Response SeeOther(std::string_view location) { return RedirectWith(303, location); }
+
+http::Response Found(std::string_view location) { return RedirectWith(302, location); }
 
 }  // namespace bulwark::authority

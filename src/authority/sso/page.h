@@ -32,10 +32,14 @@ struct Page {
 };
 
 // Returns a complete HTML response: `status`, the page in the shared template, and the security
-// headers (CSP without inline script, no framing, no referrer, no caching, nosniff).
+// headers (CSP without inline script, no framing, no referrer to other sites, no caching,
+// nosniff).
 http::Response HtmlResponse(int status, const Page& page);
 
 // Returns a 303 See Other to `location` (a path made safe by the caller) with no-store.
 http::Response SeeOther(std::string_view location);
+// Returns a 302 Found to `location` with no-store (redirects of GET requests: to a login page,
+// to a client).
+http::Response Found(std::string_view location);
 
 }  // namespace bulwark::authority
