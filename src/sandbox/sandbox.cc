@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/strings/str_join.h"
@@ -199,6 +200,11 @@ absl::StatusOr<std::optional<int>> WaitForExit(pid_t pid, int options) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+std::string CgroupNameFor(std::string_view name) {
+  static std::atomic<std::uint64_t> count{0};
+  return fmt::format("bulwark-{}-{}-{}", getpid(), ++count, name);
+}
+
 absl::StatusOr<SandboxedProcessPtr> Spawn(const SandboxSpec& spec) {
   BULWARK_RETURN_IF_ERROR(ValidateSpec(spec));
   BULWARK_ASSIGN_OR_RETURN(std::string path, ResolveCommand(spec));
@@ -206,8 +212,8 @@ absl::StatusOr<SandboxedProcessPtr> Spawn(const SandboxSpec& spec) {
   CgroupPtr cgroup;
   if (spec.cgroups) {
     BULWARK_ASSIGN_OR_RETURN(
-        cgroup, Cgroup::Create(fmt::format("bulwark-{}", spec.name),
-                               CgroupLimits{spec.memory, spec.nproc}, DetectCgroupLayout()));
+        cgroup, Cgroup::Create(CgroupNameFor(spec.name), CgroupLimits{spec.memory, spec.nproc},
+                               DetectCgroupLayout()));
   }
   std::vector<int> keep = spec.keep_fds;
   std::sort(keep.begin(), keep.end());

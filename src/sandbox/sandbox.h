@@ -20,7 +20,7 @@
 namespace bulwark::sandbox {
 
 struct SandboxSpec {
-  std::string name;               // the service; names its cgroup ("bulwark-<name>")
+  std::string name;               // the service; names its cgroup (CgroupNameFor)
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in the env's PATH
   std::vector<std::string> env;   // the service's whole environment, "KEY=value"
   uid_t uid = 0;                  // the service's own user and group: never 0
@@ -83,6 +83,11 @@ class SandboxedProcess {
 // Waits for child `pid` with waitpid(`options`: 0 or WNOHANG), retrying on EINTR. Returns its
 // exit code, or 128 + the signal that ended it; nullopt when WNOHANG and it still runs.
 absl::StatusOr<std::optional<int>> WaitForExit(pid_t pid, int options);
+
+// Returns the name of a new cgroup for service `name`: "bulwark-<pid>-<n>-<name>", with this
+// process's pid and a count of the calls, so that two meshes (or two runs of one service) never
+// share a cgroup: stopping one would kill the other's processes, and they would share its limits.
+std::string CgroupNameFor(std::string_view name);
 
 // Checks `spec`: a command, non-root uid and gid, sane limits. Errors name the field.
 absl::Status ValidateSpec(const SandboxSpec& spec);

@@ -178,10 +178,11 @@ class SandboxTest(unittest.TestCase):
                        if f"not applied: cgroup {controller}" in l]
             self.assertTrue(applied or missing, f"{controller}: {done.stderr}")
             if applied:
-                self.assertIn(f"bulwark-{name}", done.stdout)
+                # Its own cgroup: bulwark-<pid>-<n>-<name> (sandbox::CgroupNameFor).
+                self.assertRegex(done.stdout, rf"/bulwark-\d+-\d+-{name}\n")
         # The cgroup directories are gone after the run.
         found = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-name",
-                                f"bulwark-{name}"], capture_output=True, text=True, timeout=30)
+                                f"bulwark-*-{name}"], capture_output=True, text=True, timeout=30)
         self.assertEqual(found.stdout.strip(), "")
 
     # --- attacks -----------------------------------------------------------------------------

@@ -225,7 +225,11 @@ class UpDvdMeshTest(unittest.TestCase):
                     break
             time.sleep(0.2)
         else:
-            self.fail("the shipping job was never marked done; queue.log:\n" + open(log).read())
+            with open(log) as f:
+                queue = f.read()
+            exits = "\n".join(line for line in self.up.lines if " exited " in line)
+            self.fail(f"the shipping job was never marked done; queue.log:\n{queue}\n"
+                      f"processes that exited:\n{exits}")
 
     def test_b_services_are_sandboxed_and_sidecars_run_as_other_uids(self):
         pids = self.up.pids()

@@ -22,6 +22,15 @@ SandboxSpec ShellSpec(const std::string& script) {
   return spec;
 }
 
+TEST(SandboxCgroupNameTest, EverySpawnGetsACgroupOfItsOwn) {
+  std::string first = CgroupNameFor("queue");
+  std::string second = CgroupNameFor("queue");
+  EXPECT_NE(first, second);
+  std::string prefix = "bulwark-" + std::to_string(getpid()) + "-";
+  EXPECT_TRUE(first.starts_with(prefix)) << first;
+  EXPECT_TRUE(first.ends_with("-queue")) << first;
+}
+
 TEST(SandboxSpecTest, RejectsWhatCannotBeSandboxed) {
   SandboxSpec spec = ShellSpec("true");
   spec.uid = 0;
