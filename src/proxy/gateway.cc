@@ -35,8 +35,8 @@ bool IsLoopback(const mesh::HostPort& address) {
 struct Exchange {
   int route = -1;
   std::size_t worker = 0;  // the event loop serving the connection (ConnectionInfo::worker)
-  std::string client;    // the client's address
-  std::string trace_id;  // of the traceparent forwarded
+  std::string client;      // the client's address
+  std::string trace_id;    // of the traceparent forwarded
   http::Response response;
   std::vector<std::string> set_cookies;  // the session's, added to the response
 };
