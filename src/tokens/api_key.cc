@@ -26,7 +26,10 @@ bool IsBase64Url(std::string_view text) {
 
 NewApiKey MakeApiKey() {
   NewApiKey out;
-  out.id = crypto::Base64UrlEncode(crypto::RandomBytes(kIdBytes));
+  // An id is an argument of `apikey revoke ID`: one starting with '-' would read as an option.
+  do {
+    out.id = crypto::Base64UrlEncode(crypto::RandomBytes(kIdBytes));
+  } while (out.id.front() == '-');
   out.key = fmt::format("{}{}_{}", kApiKeyPrefix, out.id,
                         crypto::Base64UrlEncode(crypto::RandomBytes(kSecretBytes)));
   out.hash = ApiKeyHash(out.key);

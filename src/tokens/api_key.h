@@ -20,7 +20,8 @@ struct NewApiKey {
   crypto::Bytes hash;
 };
 
-// Returns a fresh key with its id and hash (randomness from crypto::RandomBytes).
+// Returns a fresh key with its id and hash (randomness from crypto::RandomBytes); the id never
+// starts with '-' (it is a command-line argument).
 NewApiKey MakeApiKey();
 // Returns the id of a well-formed key (prefix, an 11-character id, '_', a 43-character secret,
 // base64url only); InvalidArgument naming what is wrong (never echoing the key) otherwise.

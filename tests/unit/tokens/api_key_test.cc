@@ -53,6 +53,15 @@ TEST(ApiKeyTest, MalformedKeysAreRefusedWithoutEchoingThem) {
   }
 }
 
+TEST(ApiKeyTest, IdsNeverStartWithADashSoTheCliDoesNotTakeThemForAnOption) {
+  // Without the redraw, 1000 ids miss a leading '-' with probability (63/64)^1000 < 1e-6.
+  for (int i = 0; i < 1000; ++i) {
+    NewApiKey made = MakeApiKey();
+    ASSERT_NE(made.id.front(), '-') << made.id;
+    ASSERT_EQ(ApiKeyId(made.key).value(), made.id);
+  }
+}
+
 TEST(ApiKeyTest, IdsMayContainUnderscore) {
   // base64url has '_': the separator is found by position, not by search.
   std::string key = "bwk_ab_defghijk_" + std::string(43, 'x');
