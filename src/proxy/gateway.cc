@@ -164,7 +164,8 @@ std::optional<http::Response> RateLimit(const GatewayContext& context, int route
   return std::nullopt;
 }
 
-// Checks the request against its route: path normalization, route, body size, method. Rewrites
+// Checks the request against its route: path normalization (a path that normalizes into
+// /_bulwark/ is no route), route, body size, method. Rewrites
 // the target to the path to forward (normalized, the route's strip_prefix removed); returns the
 // refusal or nullopt.
 std::optional<http::Response> Admit(const GatewayContext& context, http::Request& request,
@@ -174,6 +175,9 @@ std::optional<http::Response> Admit(const GatewayContext& context, http::Request
   absl::StatusOr<std::string> path = policy::NormalizePath(target.substr(0, q));
   if (!path.ok()) {
     return JsonError(400, "bad_request", std::string(path.status().message()));
+  }
+  if (path->starts_with(kReservedPrefix)) {
+    return JsonError(404, "not_found", "no route for this path");
   }
   exchange.route = context.routes.Match(*path);
   if (exchange.route < 0) {
@@ -238,32 +242,27 @@ asio::awaitable<http::Response> Forward(const GatewayContext& context, http::Req
   co_return *std::move(response);
 }
 
-// Returns whether `target` is under /_bulwark/, the relying party's paths, as the raw or the
-// normalized path: such a request is answered by the gateway and never routed.
-bool IsReserved(std::string_view target) {
-  std::string raw = PathWithoutQuery(target);
-  absl::StatusOr<std::string> path = policy::NormalizePath(raw);
-  return raw.starts_with(kReservedPrefix) || (path.ok() && path->starts_with(kReservedPrefix));
-}
-
 asio::awaitable<void> Pipeline(const GatewayContext& context, http::Request request,
                                Exchange& exchange) {
-  if (IsReserved(request.target)) {
+  // /_bulwark/ is the relying party's, answered here and never routed (Admit refuses a path
+  // that only normalizes into it).
+  SessionRelyingParty* rp = context.options.session;
+  if (std::string_view(request.target).starts_with(kReservedPrefix)) {
     std::optional<http::Response> answer;
-    if (context.options.session != nullptr) {
-      answer = co_await context.options.session->HandleReserved(request);
+    if (rp != nullptr) {
+      answer = co_await rp->HandleReserved(request);
     }
     exchange.response = answer.has_value() ? *std::move(answer)
                                            : JsonError(404, "not_found", "no route for this path");
     co_return;
   }
-  std::string original_target = request.target;  // Admit rewrites it
+  // Admit rewrites the target; a login redirect returns to the one the browser asked for.
+  std::string original_target = rp != nullptr ? request.target : std::string();
   if (std::optional<http::Response> refused = Admit(context, request, exchange)) {
     exchange.response = *std::move(refused);
     co_return;
   }
   const mesh::RouteConfig& route = context.gateway().routes[exchange.route];
-  SessionRelyingParty* rp = context.options.session;
   std::optional<SessionCheck> session;
   if (rp != nullptr && HasAuth(route, mesh::AuthMethod::kSession)) {
     session = co_await rp->Check(request);

@@ -216,6 +216,10 @@ class UpDvdMeshTest(unittest.TestCase):
         self.assertEqual(self.gateway("GET", "/rentals", key="bwk_x_y")[0], 401)
         status, page = self.gateway("GET", "/")
         self.assertEqual(status, 401, f"{page}\n" + self.logs("gateway", "sidecar-frontend"))
+        # A path that only normalizes into the gateway's own /_bulwark/ is no route: it never
+        # reaches the frontend behind `/`.
+        status, body = self.gateway("GET", "/catalog/../_bulwark/session")
+        self.assertEqual(status, 404, body)
         # The dvd service's worker took the job from the queue (dvd -> its sidecar -> queue's).
         log = os.path.join(self.state, "logs", "queue.log")
         deadline = time.monotonic() + 10
